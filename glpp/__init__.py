@@ -1,0 +1,24 @@
+"""glpp: generalized linear latent and mixed models from one model string."""
+
+from glpp.errors import (
+    ConvergenceWarning,
+    DataError,
+    GlppError,
+    IdentificationError,
+    IdentificationWarning,
+    SpecError,
+)
+from glpp.model import Model
+from glpp.results.ml import MLResult
+
+__all__ = [
+    "Model",
+    "MLResult",
+    "GlppError",
+    "SpecError",
+    "DataError",
+    "IdentificationError",
+    "ConvergenceWarning",
+    "IdentificationWarning",
+]
+__version__ = "0.1.0"

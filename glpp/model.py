@@ -1,0 +1,287 @@
+"""Model: the thin chain string -> Spec -> Design -> graph -> fit -> result."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from glpp.design import Design, build_design
+from glpp.errors import SpecError
+from glpp.families import resolve_family_link
+from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
+from glpp.optim import AdaptiveObjective, maximise, numerical_hessian, warn_if_not_converged
+from glpp.params import ParameterLayout
+from glpp.quadrature import make_rule
+from glpp.results.ml import MLResult, VarianceComponent
+from glpp.spec import build_spec
+
+__all__ = ["Model", "NIP_SEQUENCES"]
+
+#: numbers of points per dimension tried by ``nip="auto"``, by number of latents
+NIP_SEQUENCES: dict[int, tuple[int, ...]] = {
+    1: (1, 7, 11, 15, 21, 31, 45, 63, 91, 127),
+    2: (1, 5, 7, 9, 11, 15, 21, 31),
+}
+#: sparse-grid levels tried for three or more latents
+SPARSE_LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
+AUTO_TOLERANCE = 1e-4
+
+_COMPILED: dict[tuple, TwoLevelFunctions] = {}
+
+
+def _compiled(layout: ParameterLayout, family, link, adaptive: bool) -> TwoLevelFunctions:
+    """Compiled functions, shared by every model with the same structure."""
+    key = (
+        layout.n_fixed,
+        layout.level_sizes,
+        layout.cholesky_entries,
+        layout.dispersion,
+        family.name,
+        link.name,
+        adaptive,
+    )
+    if key not in _COMPILED:
+        _COMPILED[key] = compile_two_level(layout, family, link, adaptive)
+    return _COMPILED[key]
+
+
+@dataclass
+class _StartValues:
+    theta: np.ndarray
+    free_fixed: np.ndarray
+
+
+class Model:
+    """A GLLAMM defined by a model string and a data set.
+
+    Parameters
+    ----------
+    formula : str
+        Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
+    data : DataFrame
+    family : str
+        ``"gaussian"``, ``"binomial"``, ``"poisson"`` or ``"gamma"``.
+    link : str, optional
+        Defaults to the family's canonical link (log for gamma, as lme4
+        users usually choose).
+
+    Examples
+    --------
+    >>> model = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)",
+    ...                    data=toenail, family="binomial")
+    >>> fit = model.fit()
+    >>> print(fit.summary())
+    """
+
+    def __init__(self, formula: str, data: pd.DataFrame, family: str = "gaussian", link: str | None = None):
+        if not isinstance(data, pd.DataFrame):
+            raise TypeError("data must be a pandas DataFrame")
+        self.formula = formula
+        self.family, self.link = resolve_family_link(family, link)
+        self.spec = build_spec(formula, self.family.name, self.link.name)
+        self.design: Design = build_design(self.spec, data, self.family)
+        if len(self.design.levels) == 0:
+            raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
+        if len(self.design.levels) > 1:
+            raise SpecError("models with more than two levels are not supported yet")
+        self.layout = ParameterLayout.from_design(self.design, self.family)
+
+    # ------------------------------------------------------------------ fit
+    def _start(self) -> np.ndarray:
+        """Starting values: a GLM-like fit comes first, inside :meth:`fit`."""
+        design = self.design
+        theta = np.zeros(self.layout.n_theta)
+        proportion = design.response / (design.trials if design.trials is not None else 1.0)
+        mean = float(np.clip(np.mean(proportion), 1e-3, None))
+        if self.family.name == "binomial":
+            mean = float(np.clip(mean, 0.02, 0.98))
+        intercept = [i for i, name in enumerate(design.fixed_names) if name == "(Intercept)"]
+        if intercept:
+            with np.errstate(all="ignore"):
+                value = float(self.link.forward(np.array(mean)))
+            theta[intercept[0]] = value if np.isfinite(value) else 0.0
+        scale = 1.0
+        if self.family.name == "gaussian":
+            scale = float(np.std(design.response)) or 1.0
+            theta[-1] = np.log(scale)
+        elif self.family.name == "gamma":
+            theta[-1] = np.log(2.0)
+        for offset, entry in enumerate(self.layout.cholesky_entries, start=self.layout.n_fixed):
+            if entry.row == entry.column:
+                theta[offset] = np.log(0.1 * scale)
+        return theta
+
+    def _rules(self, nip: int | str, rule: str | None):
+        n_latents = self.layout.level_sizes[0]
+        kind = rule or ("product" if n_latents <= 2 else "sparse")
+        if nip == "auto":
+            sequence = NIP_SEQUENCES[n_latents] if kind == "product" and n_latents <= 2 else SPARSE_LEVELS
+            if kind == "product" and n_latents > 2:
+                sequence = (1, 3, 5, 7)
+            return kind, list(sequence)
+        if not isinstance(nip, (int, np.integer)) or nip < 1:
+            raise SpecError(f"nip must be 'auto' or a positive integer, not {nip!r}")
+        return kind, [int(nip)]
+
+    def fit(
+        self,
+        method: str = "ml",
+        nip: int | str = "auto",
+        adaptive: bool = True,
+        rule: str | None = None,
+        se: str = "model",
+        verbose: bool = False,
+    ) -> MLResult:
+        """Fit by maximum likelihood with (adaptive) Gauss-Hermite quadrature.
+
+        Parameters
+        ----------
+        method : {"ml"}
+        nip : int or "auto"
+            Quadrature points per latent dimension (the level for sparse
+            rules). ``"auto"`` increases the number until the log-likelihood
+            at the estimate changes by less than 1e-4. ``nip=1`` with
+            ``adaptive=True`` is the Laplace approximation.
+        adaptive : bool
+            Centre and scale the nodes at each cluster's posterior mode and
+            curvature (default), or use the plain rule (non-adaptive).
+        rule : {"product", "sparse"}, optional
+            Product Gauss-Hermite rule (default for up to two latents per
+            cluster) or Smolyak sparse grid (default for three or more).
+        se : {"model"}
+            Inverse observed information.
+        verbose : bool
+            Print the log-likelihood at each iteration and each ``nip`` step.
+
+        Returns
+        -------
+        MLResult
+        """
+        if method != "ml":
+            raise SpecError(f"method {method!r} is not available; use method='ml'")
+        if se != "model":
+            raise SpecError(f"se={se!r} is not available yet; use se='model'")
+        started = time.perf_counter()
+        kind, sequence = self._rules(nip, rule)
+        n_latents = self.layout.level_sizes[0]
+        functions = _compiled(self.layout, self.family, self.link, adaptive)
+        level = self.design.levels[0]
+        objective = AdaptiveObjective(
+            functions, data_arguments(self.design), level.n_clusters, make_rule(sequence[0], n_latents, kind)
+        )
+        callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
+        start = self._start()
+        fixed_only = np.zeros(self.layout.n_theta, dtype=bool)
+        fixed_only[: self.layout.n_fixed] = True
+        if self.layout.dispersion is not None:
+            fixed_only[-1] = True
+        theta = maximise(objective, start, free=fixed_only).theta
+        nip_path: dict[int, float] = {}
+        result = None
+        for position, n_points in enumerate(sequence):
+            objective.set_rule(make_rule(n_points, n_latents, kind))
+            result = maximise(objective, theta, callback=callback)
+            theta = result.theta
+            nip_path[n_points] = result.loglik
+            if verbose:
+                print(f"nip={n_points}: loglik {result.loglik:.6f} ({result.n_iterations} iterations)")
+            if position + 1 == len(sequence):
+                break
+            objective.set_rule(make_rule(sequence[position + 1], n_latents, kind))
+            next_loglik = objective.loglik(theta)[0]
+            nip_path[sequence[position + 1]] = next_loglik
+            if abs(next_loglik - result.loglik) < AUTO_TOLERANCE:
+                objective.set_rule(make_rule(n_points, n_latents, kind))
+                break
+        else:  # pragma: no cover - loop always breaks
+            pass
+        if nip == "auto" and abs(nip_path[max(nip_path)] - result.loglik) >= AUTO_TOLERANCE:
+            warnings.warn(
+                f"nip='auto' stopped at {sequence[-1]} points without the log-likelihood settling to "
+                f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
+                stacklevel=2,
+            )
+        n_points = objective.rule.n_points
+        hessian = numerical_hessian(objective, theta)
+        objective.loglik(theta)
+        converged = warn_if_not_converged(result, hessian)
+        return self._result(objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, time.perf_counter() - started)
+
+    # --------------------------------------------------------------- result
+    def _result(self, objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, seconds) -> MLResult:
+        layout = self.layout
+        names = list(layout.natural_names)
+        natural = layout.natural(theta)
+        try:
+            theta_covariance = np.linalg.inv(-hessian)
+        except np.linalg.LinAlgError:
+            theta_covariance = np.full_like(hessian, np.nan)
+        jacobian = layout.natural_jacobian(theta)
+        covariance = jacobian @ theta_covariance @ jacobian.T
+        with np.errstate(invalid="ignore"):
+            standard_errors = np.sqrt(np.diag(covariance))
+        if kind == "product" and adaptive and n_points == 1:
+            quadrature = "Laplace approximation (adaptive quadrature, 1 point)"
+        else:
+            quadrature = (
+                f"{'adaptive' if adaptive else 'non-adaptive'} Gauss-Hermite quadrature, "
+                + (f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}")
+            )
+        level = self.design.levels[0]
+        components = []
+        level_covariance = layout.covariances(theta)[0]
+        sds = np.sqrt(np.diag(level_covariance))
+        for index, latent in enumerate(level.latent_names):
+            block = next(b for b in level.blocks if index in b.latent_positions)
+            earlier = [j for j in block.latent_positions if j < index]
+            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
+            components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
+        if layout.dispersion == "sigma":
+            sigma = float(np.exp(theta[-1]))
+            components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+
+        def latent() -> pd.DataFrame:
+            mean, posterior_covariance = objective.posterior_moments(theta)
+            factor = layout.cholesky_factors(theta)[0]
+            mean_effects = mean @ factor.T
+            covariance_effects = np.einsum("ab,jbc,dc->jad", factor, posterior_covariance, factor)
+            frames = []
+            for index, latent_name in enumerate(level.latent_names):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "level": level.name,
+                            "cluster": level.cluster_labels,
+                            "latent": latent_name,
+                            "mean": mean_effects[:, index],
+                            "sd": np.sqrt(covariance_effects[:, index, index]),
+                        }
+                    )
+                )
+            return pd.concat(frames, ignore_index=True)
+
+        return MLResult(
+            params=pd.Series(natural, index=names),
+            se=pd.Series(standard_errors, index=names),
+            loglik=float(result.loglik),
+            n_params=layout.n_theta,
+            n_obs=self.design.n_rows,
+            n_dropped=self.design.n_dropped,
+            converged=converged,
+            nip=n_points,
+            quadrature=quadrature,
+            covariance=pd.DataFrame(covariance, index=names, columns=names),
+            variance_components=tuple(components),
+            n_clusters={level.name: level.n_clusters},
+            family=self.family.name,
+            link=self.link.name,
+            formula=self.formula,
+            nip_path=nip_path,
+            n_iterations=result.n_iterations,
+            fit_seconds=seconds,
+            _latent=latent,
+        )

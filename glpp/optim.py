@@ -1,0 +1,217 @@
+"""ML driver: per-cluster mode search, the objective, BFGS, the Hessian.
+
+:class:`AdaptiveObjective` turns the compiled functions of
+:mod:`glpp.marginal` into ``theta -> (-loglik, -gradient)``: before each
+evaluation it moves every cluster's quadrature centre to the mode of its
+integrand by Newton's method with step-halving (vectorised over clusters,
+warm-started from the previous evaluation, converged to |score| < 1e-9 so
+that the objective does not depend on the search path).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+from scipy import optimize
+
+from glpp.errors import ConvergenceWarning
+from glpp.marginal import TwoLevelFunctions
+from glpp.quadrature import QuadratureRule
+
+__all__ = ["AdaptiveObjective", "OptimisationResult", "maximise", "numerical_hessian"]
+
+SCORE_TOLERANCE = 1e-9
+
+
+class AdaptiveObjective:
+    """Negative marginal log-likelihood and gradient with adaptive centring.
+
+    Parameters
+    ----------
+    functions : TwoLevelFunctions
+    data : list of ndarray
+        :func:`glpp.marginal.data_arguments` of the design.
+    n_clusters : int
+    rule : QuadratureRule
+    """
+
+    def __init__(self, functions: TwoLevelFunctions, data: list[np.ndarray], n_clusters: int, rule: QuadratureRule):
+        self.functions = functions
+        self.data = data
+        self.modes = np.zeros((n_clusters, functions.n_latents))
+        self.n_evaluations = 0
+        self.set_rule(rule)
+
+    def set_rule(self, rule: QuadratureRule) -> None:
+        if rule.n_dims != self.functions.n_latents:
+            raise ValueError("quadrature rule dimension does not match the number of latents")
+        self.rule = rule
+        log_weights, signs = rule.log_weights_over_density()
+        self._rule_arguments = [rule.nodes, log_weights, signs.astype(float)]
+
+    def find_modes(self, theta: np.ndarray, max_iterations: int = 200) -> np.ndarray:
+        """Newton with per-cluster step-halving on the concave log-posterior."""
+        modes = self.modes.copy()
+        if not np.all(np.isfinite(modes)):
+            modes = np.zeros_like(modes)
+        log_posterior, score, neg_hessian = self.functions.mode_terms(theta, modes, *self.data)
+        n_latents = modes.shape[1]
+        identity = np.eye(n_latents)
+        step_size = np.ones(modes.shape[0])
+        for _ in range(max_iterations):
+            if np.max(np.abs(score)) < SCORE_TOLERANCE:
+                break
+            eigen_minimum = np.linalg.eigvalsh(neg_hessian)[:, 0] if n_latents > 1 else neg_hessian[:, 0, 0]
+            ridge = np.where(eigen_minimum < 1e-8, 1e-8 - eigen_minimum + 1e-3, 0.0)
+            step = np.linalg.solve(neg_hessian + ridge[:, None, None] * identity, score[:, :, None])[:, :, 0]
+            candidate = modes + step_size[:, None] * step
+            new_log_posterior, new_score, new_neg_hessian = self.functions.mode_terms(theta, candidate, *self.data)
+            accept = np.isfinite(new_log_posterior) & (
+                new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior)
+            )
+            accept |= step_size < 1e-12
+            modes = np.where(accept[:, None], candidate, modes)
+            log_posterior = np.where(accept, new_log_posterior, log_posterior)
+            score = np.where(accept[:, None], new_score, score)
+            neg_hessian = np.where(accept[:, None, None], new_neg_hessian, neg_hessian)
+            # an accepted cluster starts again from a full Newton step
+            step_size = np.where(accept, 1.0, step_size / 2.0)
+            converged_clusters = np.max(np.abs(score), axis=1) < SCORE_TOLERANCE
+            step_size[converged_clusters] = 1.0
+        self.modes = modes
+        return modes
+
+    def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, its gradient and the per-cluster log-likelihoods."""
+        if self.functions.adaptive:
+            self.find_modes(theta)
+        self.n_evaluations += 1
+        total, gradient, per_cluster = self.functions.loglik_and_grad(
+            theta, self.modes, *self._rule_arguments, *self.data
+        )
+        return float(total), np.asarray(gradient), np.asarray(per_cluster)
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            total, gradient, _ = self.loglik(theta)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            total, gradient = -np.inf, np.zeros_like(theta)
+        if not np.isfinite(total) or not np.all(np.isfinite(gradient)):
+            self.modes = np.zeros_like(self.modes)
+            return 1e300, np.zeros_like(theta)
+        return -total, -gradient
+
+    def posterior_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and covariances of the standardised latents."""
+        if self.functions.adaptive:
+            self.find_modes(theta)
+        mean, covariance = self.functions.posterior_moments(theta, self.modes, *self._rule_arguments, *self.data)
+        return np.asarray(mean), np.asarray(covariance)
+
+
+@dataclass
+class OptimisationResult:
+    theta: np.ndarray
+    loglik: float
+    gradient: np.ndarray
+    n_iterations: int
+    n_evaluations: int
+    success: bool
+    message: str
+    history: list[float] = field(default_factory=list)
+
+
+def maximise(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]],
+    start: np.ndarray,
+    free: np.ndarray | None = None,
+    gradient_tolerance: float = 1e-6,
+    max_iterations: int = 1000,
+    callback: Callable[[int, float], None] | None = None,
+) -> OptimisationResult:
+    """Maximise a log-likelihood by BFGS with exact gradients.
+
+    Parameters
+    ----------
+    objective : callable
+        ``theta -> (-loglik, -gradient)``.
+    start : ndarray
+    free : boolean ndarray, optional
+        Optimise only these coordinates; the others stay at ``start``.
+    """
+    free = np.ones(start.shape, dtype=bool) if free is None else free
+    history: list[float] = []
+    counter = {"evaluations": 0}
+
+    def restricted(values: np.ndarray) -> tuple[float, np.ndarray]:
+        theta = start.copy()
+        theta[free] = values
+        counter["evaluations"] += 1
+        value, gradient = objective(theta)
+        return value, gradient[free]
+
+    def record(values: np.ndarray) -> None:
+        theta = start.copy()
+        theta[free] = values
+        history.append(-restricted(values)[0]) if callback is None else None
+        if callback is not None:
+            value = -objective(theta)[0]
+            history.append(value)
+            callback(len(history), value)
+
+    result = optimize.minimize(
+        restricted,
+        start[free],
+        jac=True,
+        method="BFGS",
+        options={"gtol": gradient_tolerance, "maxiter": max_iterations},
+        callback=record if callback is not None else None,
+    )
+    theta = start.copy()
+    theta[free] = result.x
+    value, gradient = objective(theta)
+    return OptimisationResult(
+        theta=theta,
+        loglik=-value,
+        gradient=-gradient,
+        n_iterations=int(result.nit),
+        n_evaluations=counter["evaluations"],
+        success=bool(result.success) or float(np.max(np.abs(gradient[free]))) < 1e-3,
+        message=str(result.message),
+        history=history,
+    )
+
+
+def numerical_hessian(
+    objective: Callable[[np.ndarray], tuple[float, np.ndarray]], theta: np.ndarray, relative_step: float = 1e-5
+) -> np.ndarray:
+    """Hessian of the log-likelihood by central differences of the exact gradient."""
+    size = theta.size
+    hessian = np.empty((size, size))
+    for k in range(size):
+        step = relative_step * max(1.0, abs(theta[k]))
+        delta = np.zeros(size)
+        delta[k] = step
+        gradient_up = -objective(theta + delta)[1]
+        gradient_down = -objective(theta - delta)[1]
+        hessian[:, k] = (gradient_up - gradient_down) / (2.0 * step)
+    return 0.5 * (hessian + hessian.T)
+
+
+def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray) -> bool:
+    """Check gradient and curvature; warn and return False if either fails."""
+    gradient_norm = float(np.max(np.abs(result.gradient))) if result.gradient.size else 0.0
+    eigenvalues = np.linalg.eigvalsh(-hessian) if hessian.size else np.array([1.0])
+    converged = gradient_norm < 1e-3 and bool(np.all(eigenvalues > 0))
+    if not converged:
+        warnings.warn(
+            f"the fit may not have converged: max |gradient| = {gradient_norm:.2g}, "
+            f"smallest eigenvalue of the information = {eigenvalues.min():.3g} "
+            f"({result.message})",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+    return converged

@@ -1,0 +1,147 @@
+"""MLResult: the immutable outcome of a maximum-likelihood fit."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+__all__ = ["MLResult", "VarianceComponent"]
+
+
+@dataclass(frozen=True)
+class VarianceComponent:
+    """One row of the random-effects table (lme4's ``VarCorr``)."""
+
+    group: str
+    name: str
+    variance: float
+    sd: float
+    correlations: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class MLResult:
+    """A maximum-likelihood (or MAP) fit.
+
+    Attributes
+    ----------
+    params : Series
+        Estimates: fixed effects ``beta[...]``, latent SDs ``sd[...]`` and
+        correlations ``cor[...]``, dispersion (``sigma`` or ``shape``).
+    se : Series
+        Standard errors (inverse observed information, delta method for
+        SDs, correlations and dispersion), same index as ``params``.
+    loglik : float
+        Maximised marginal log-likelihood.
+    n_params : int
+        Number of free parameters (lme4's ``df``).
+    n_obs : int
+        Rows used.
+    n_dropped : int
+        Rows dropped because a used column was missing.
+    converged : bool
+        Gradient small and information positive definite at the estimate.
+    nip : int
+        Quadrature points per dimension (or sparse level) of the reported fit.
+    quadrature : str
+        Description of the integration: ``"adaptive Gauss-Hermite, 30 points"``,
+        ``"Laplace approximation (adaptive, 1 point)"``, ...
+    nip_path : dict
+        Log-likelihood at the estimate for each number of points tried.
+    """
+
+    params: pd.Series
+    se: pd.Series
+    loglik: float
+    n_params: int
+    n_obs: int
+    n_dropped: int
+    converged: bool
+    nip: int
+    quadrature: str
+    covariance: pd.DataFrame
+    variance_components: tuple[VarianceComponent, ...]
+    n_clusters: dict[str, int]
+    family: str
+    link: str
+    formula: str
+    nip_path: dict[int, float] = field(default_factory=dict)
+    n_iterations: int = 0
+    fit_seconds: float = 0.0
+    _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def aic(self) -> float:
+        return -2.0 * self.loglik + 2.0 * self.n_params
+
+    @property
+    def bic(self) -> float:
+        return -2.0 * self.loglik + math.log(self.n_obs) * self.n_params
+
+    @property
+    def fixed_effects(self) -> pd.DataFrame:
+        """Estimate, SE, z, p and 95% interval of the fixed effects."""
+        names = [name for name in self.params.index if name.startswith("beta[")]
+        estimate = self.params[names]
+        se = self.se[names]
+        z = estimate / se
+        table = pd.DataFrame(
+            {
+                "Estimate": estimate,
+                "Std. Error": se,
+                "z value": z,
+                "Pr(>|z|)": 2.0 * stats.norm.sf(np.abs(z)),
+                "2.5 %": estimate - 1.959963984540054 * se,
+                "97.5 %": estimate + 1.959963984540054 * se,
+            }
+        )
+        table.index = [name[5:-1] for name in names]
+        return table
+
+    def latent(self) -> pd.DataFrame:
+        """Empirical Bayes means and SDs of the latent variables per cluster."""
+        if self._latent is None:
+            raise NotImplementedError("EB predictions are not available for this fit")
+        return self._latent()
+
+    def summary(self) -> str:
+        """A printable table in the style of lme4's ``summary``."""
+        lines = [
+            f"Generalized linear latent and mixed model fit by maximum likelihood ({self.quadrature})",
+            f" Family: {self.family} ( {self.link} )",
+            f"Formula: {self.formula}",
+            "",
+            f"{'AIC':>10} {'BIC':>10} {'logLik':>11} {'df':>4}",
+            f"{self.aic:10.1f} {self.bic:10.1f} {self.loglik:11.4f} {self.n_params:4d}",
+            "",
+            "Random effects:",
+        ]
+        if self.variance_components:
+            width = max(len(c.group) for c in self.variance_components) + 1
+            name_width = max(len(c.name) for c in self.variance_components) + 1
+            lines.append(f" {'Groups':<{width}} {'Name':<{name_width}} {'Variance':>10} {'Std.Dev.':>10}  Corr")
+            for component in self.variance_components:
+                correlations = " ".join(f"{value:6.3f}" for value in component.correlations)
+                lines.append(
+                    f" {component.group:<{width}} {component.name:<{name_width}} "
+                    f"{component.variance:10.4g} {component.sd:10.4g}  {correlations}"
+                )
+        clusters = ", ".join(f"{group}, {count}" for group, count in self.n_clusters.items())
+        lines.append(f"Number of obs: {self.n_obs}, groups:  {clusters}")
+        if self.n_dropped:
+            lines.append(f"Rows dropped for missing values: {self.n_dropped}")
+        lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
+        for name in ("sigma", "shape"):
+            if name in self.params.index:
+                lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
+        if not self.converged:
+            lines.append("\nWARNING: the optimiser did not converge (see ConvergenceWarning).")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()

@@ -1,0 +1,420 @@
+"""Syntax tree -> :class:`glpp.ir.Spec`.
+
+Regression statements become formulaic right-hand sides with an explicit
+intercept (``"1 + x"``, ``"0 + item"``); interactions and calls are kept as
+text for formulaic to expand.  lme4 random terms are split by grouping
+(``a/b`` -> ``a`` and ``a:b``).  lavaan-style statements become measurement,
+structural, covariance and latent-distribution records.  A ``~`` statement
+whose left side is a latent variable (named on the left of ``=~`` or given
+``classes()``/``masspoints()``) is a structural regression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from glpp.errors import SpecError
+from glpp.ir import (
+    Covariance,
+    Indicator,
+    LatentDistribution,
+    LatentRegression,
+    Measurement,
+    RandomTerm,
+    Regression,
+    Response,
+    Spec,
+)
+from glpp.spec.parser import (
+    At,
+    Bar,
+    BinaryOp,
+    Call,
+    Missing,
+    Name,
+    Node,
+    Number,
+    Statement,
+    UnaryOp,
+    parse,
+    render,
+)
+
+__all__ = ["build_spec", "resolve"]
+
+#: Functions with a meaning in the model syntax, and where they belong.
+_SPECIAL_FUNCTIONS = {
+    "cbind": "only as the response of '~', e.g. cbind(successes, failures) ~ x",
+    "offset": "only as a term of a regression's fixed part, e.g. y ~ x + offset(log_n)",
+    "classes": "only on the right of '~~', e.g. C ~~ classes(3)",
+    "masspoints": "only on the right of '~~', e.g. F ~~ masspoints(5)",
+}
+_DISTRIBUTIONS = ("classes", "masspoints")
+_TERM_FORMS = "name, 1*name (fixed), a*name (labelled) or NA*name (free)"
+
+
+def build_spec(source: str, family: str = "gaussian", link: str = "identity") -> Spec:
+    """Parse and resolve a model string.
+
+    Parameters
+    ----------
+    source : str
+        The model string.
+    family, link : str
+        Passed through to the Spec (validated elsewhere).
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        If the model string is not a valid model, with the offending position.
+
+    Examples
+    --------
+    >>> spec = build_spec("y ~ x + (1 | g)")
+    >>> spec.regressions[0].fixed, spec.regressions[0].random[0].group
+    ('1 + x', ('g',))
+    """
+    return resolve(parse(source), family, link, source)
+
+
+def resolve(ast: tuple[Statement, ...], family: str, link: str, source: str) -> Spec:
+    """Turn parsed statements into a :class:`~glpp.ir.Spec`.
+
+    Parameters
+    ----------
+    ast : tuple of Statement
+        The output of :func:`glpp.spec.parser.parse`.
+    family, link : str
+        Passed through unchanged.
+    source : str
+        The model string the statements were parsed from (for messages).
+
+    Returns
+    -------
+    Spec
+
+    Raises
+    ------
+    SpecError
+        For statements that parse but mean nothing: two responses, a term
+        that does not belong where it is, a latent defined twice or
+        regressed on itself, a bad random-effect grouping, ...
+
+    Examples
+    --------
+    >>> spec = resolve(parse("F =~ y1 + y2"), "gaussian", "identity", "F =~ y1 + y2")
+    >>> spec.measurements[0].latent
+    'F'
+    """
+    latents = _latent_names(ast, source)
+    regressions, measurements, latent_regressions = [], [], []
+    covariances, distributions = [], []
+    for statement in ast:
+        lhs = statement.lhs
+        if statement.operator == "=~":
+            measurements.append(_measurement(statement, source))
+        elif statement.operator == "~~":
+            for record in _covariances(statement, source):
+                is_distribution = isinstance(record, LatentDistribution)
+                (distributions if is_distribution else covariances).append(record)
+        elif isinstance(lhs, Name) and lhs.name in latents:
+            latent_regressions.append(_latent_regression(lhs.name, statement.rhs, source))
+        else:
+            regressions.append(_regression(statement, source))
+    return Spec(
+        regressions=tuple(regressions),
+        measurements=tuple(measurements),
+        latent_regressions=tuple(latent_regressions),
+        covariances=tuple(covariances),
+        distributions=tuple(distributions),
+        family=family,
+        link=link,
+        source=source,
+    )
+
+
+def _text(node: Node, source: str) -> str:
+    return source[node.start : node.end]
+
+
+def _latent_names(statements: tuple[Statement, ...], source: str) -> set[str]:
+    """Latents named on the left of ``=~`` or given a discrete distribution."""
+    defined: dict[str, int] = {}
+    latents = set()
+    for statement in statements:
+        if statement.operator == "=~":
+            latent, _ = _measurement_lhs(statement.lhs, source)
+            if latent in defined:
+                line = source.count("\n", 0, defined[latent]) + 1
+                raise SpecError(
+                    f"latent '{latent}' is already defined by '=~' on line {line}; "
+                    "list all its indicators in one statement",
+                    source,
+                    statement.lhs.start,
+                )
+            defined[latent] = statement.lhs.start
+            latents.add(latent)
+        elif statement.operator == "~~" and isinstance(statement.lhs, Name):
+            terms = _terms(statement.rhs)
+            if any(isinstance(t, Call) and t.function in _DISTRIBUTIONS for _, t in terms):
+                latents.add(statement.lhs.name)
+    return latents
+
+
+def _terms(node: Node, sign: str = "+") -> list[tuple[str, Node]]:
+    """Split a sum into ``(sign, term)`` pairs: ``a - b`` -> ``[("+", a), ("-", b)]``."""
+    flipped = "-" if sign == "+" else "+"
+    match node:
+        case BinaryOp(operator="+" | "-" as operator, left=left, right=right):
+            return _terms(left, sign) + _terms(right, flipped if operator == "-" else sign)
+        case UnaryOp(operand=operand):
+            return _terms(operand, flipped)
+    return [(sign, node)]
+
+
+@dataclass
+class _Formula:
+    """A right-hand side split into intercept, formula terms, offsets and random terms."""
+
+    intercept: bool = True
+    terms: list[str] = field(default_factory=list)
+    offsets: list[Call] = field(default_factory=list)
+    bars: list[Bar] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return " ".join(["1" if self.intercept else "0", *self.terms])
+
+
+def _formula(node: Node, source: str) -> _Formula:
+    formula = _Formula()
+    for sign, term in _terms(node):
+        if isinstance(term, Number) and term.value in (0.0, 1.0):
+            formula.intercept = (term.value == 1.0) == (sign == "+")
+        elif sign == "-" and _is_special_term(term):
+            raise SpecError(
+                f"'{_text(term, source)}' cannot be removed with '-'", source, term.start
+            )
+        elif isinstance(term, Bar):
+            formula.bars.append(term)
+        elif isinstance(term, Call) and term.function == "offset":
+            if len(term.arguments) != 1:
+                raise SpecError(
+                    "offset() takes one expression, e.g. offset(log(n))", source, term.start
+                )
+            formula.offsets.append(term)
+        else:
+            _check_formula_term(term, source)
+            formula.terms.append(f"{sign} {render(term)}")
+    return formula
+
+
+def _is_special_term(term: Node) -> bool:
+    return isinstance(term, Bar) or (isinstance(term, Call) and term.function == "offset")
+
+
+def _check_formula_term(node: Node, source: str) -> None:
+    """Reject what formulaic would misread: random terms, ``@``, ``NA``, stray numbers."""
+    message = f"'{_text(node, source)}' is not a valid formula term"
+    match node:
+        case Name():
+            return
+        case Call(function=function) if function in _SPECIAL_FUNCTIONS:
+            message = f"{function}() is allowed {_SPECIAL_FUNCTIONS[function]}"
+        case Call():
+            return
+        case BinaryOp(operator="^", left=left, right=Number()):
+            return _check_formula_term(left, source)
+        case BinaryOp(left=left, right=right):
+            _check_formula_term(left, source)
+            return _check_formula_term(right, source)
+        case Bar():
+            message = (
+                f"random term '{_text(node, source)}' must be a term of its own, added with '+'"
+            )
+        case At():
+            message = (
+                f"'{_text(node, source)}': '@' gives a latent its level, only on the left of '=~'"
+            )
+        case Missing():
+            message = "NA is allowed only as NA*name (a free loading) on the right of '=~'"
+        case UnaryOp():
+            message = (
+                f"'{_text(node, source)}': '-' can only remove a whole term, as in 'a*b - a:b'"
+            )
+        case Number():
+            message = (
+                f"number '{node.text}' is not a term here: a formula takes 1 or 0 (the intercept) "
+                "as whole terms only; fixed values and labels (1*x, b*x) apply to latent variables"
+            )
+    raise SpecError(message, source, node.start)
+
+
+def _regression(statement: Statement, source: str) -> Regression:
+    formula = _formula(statement.rhs, source)
+    random = tuple(term for bar in formula.bars for term in _random_terms(bar, source))
+    offsets = tuple(call.arguments[0].text for call in formula.offsets)
+    return Regression(_response(statement.lhs, source), formula.text, offsets, random)
+
+
+def _response(lhs: Node, source: str) -> Response:
+    match lhs:
+        case Call(function="cbind", arguments=arguments):
+            if len(arguments) != 2:
+                raise SpecError(
+                    "cbind() takes two arguments, cbind(successes, failures); "
+                    f"got {len(arguments)}",
+                    source,
+                    lhs.start,
+                )
+            return Response(arguments[0].text, arguments[1].text)
+        case BinaryOp(operator="+"):
+            raise SpecError(
+                f"'{_text(lhs, source)}' has more than one response; "
+                "write one '~' statement per response",
+                source,
+                lhs.operator_start,
+            )
+    _check_formula_term(lhs, source)
+    return Response(render(lhs))
+
+
+def _random_terms(bar: Bar, source: str) -> list[RandomTerm]:
+    formula = _formula(bar.expression, source)
+    for node in [*formula.offsets, *formula.bars]:
+        raise SpecError(
+            f"'{_text(node, source)}' cannot appear inside the random term '{_text(bar, source)}'",
+            source,
+            node.start,
+        )
+    if not formula.intercept and not formula.terms:
+        raise SpecError(
+            f"random term '{_text(bar, source)}' has no intercept and no variables; "
+            "write e.g. (1 | g) or (0 + x | g)",
+            source,
+            bar.expression.start,
+        )
+    return [RandomTerm(formula.text, group) for group in _groups(bar.group, source)]
+
+
+def _groups(node: Node, source: str) -> list[tuple[str, ...]]:
+    """Groupings of a random term: ``a/b`` -> ``[(a,), (a, b)]``, ``a:b`` -> ``[(a, b)]``."""
+    match node:
+        case Name(name=name):
+            return [(name,)]
+        case BinaryOp(operator=":", left=left, right=right):
+            outer, inner = _groups(left, source), _groups(right, source)
+            if len(outer) == len(inner) == 1:
+                return [outer[0] + inner[0]]
+        case BinaryOp(operator="/", left=left, right=right):
+            outer, inner = _groups(left, source), _groups(right, source)
+            return outer + [outer[-1] + group for group in inner]
+    raise SpecError(
+        f"'{_text(node, source)}' is not a grouping: write column names joined by ':' "
+        "(one grouping) or '/' (nested groupings), e.g. (1 | school/class)",
+        source,
+        node.start,
+    )
+
+
+def _measurement_lhs(lhs: Node, source: str) -> tuple[str, str | None]:
+    match lhs:
+        case Name(name=latent):
+            return latent, None
+        case At(latent=Name(name=latent), level=Name(name=level)):
+            return latent, level
+    raise SpecError(
+        f"'{_text(lhs, source)}' cannot be defined by '=~': write a latent name, "
+        "optionally with its level, e.g. 'F =~ y1 + y2' or 'F@g =~ item'",
+        source,
+        lhs.start,
+    )
+
+
+def _measurement(statement: Statement, source: str) -> Measurement:
+    latent, level = _measurement_lhs(statement.lhs, source)
+    context = "the right of '=~'"
+    indicators = tuple(
+        _indicator(sign, term, context, source) for sign, term in _terms(statement.rhs)
+    )
+    return Measurement(latent, indicators, level)
+
+
+def _indicator(sign: str, term: Node, context: str, source: str) -> Indicator:
+    """``y``, ``1*y``, ``a*y`` or ``NA*y`` as an :class:`Indicator`."""
+    if sign == "+":
+        match term:
+            case Name(name=name):
+                return Indicator(name)
+            case BinaryOp(operator="*", left=Number(value=value), right=Name(name=name)):
+                return Indicator(name, fixed=value)
+            case BinaryOp(
+                operator="*", left=UnaryOp(operand=Number(value=value)), right=Name(name=name)
+            ):
+                return Indicator(name, fixed=-value)
+            case BinaryOp(operator="*", left=Missing(), right=Name(name=name)):
+                return Indicator(name, force_free=True)
+            case BinaryOp(operator="*", left=Name(name=label), right=Name(name=name)):
+                return Indicator(name, label=label)
+            case Call(function=function) if function in _SPECIAL_FUNCTIONS:
+                message = f"{function}() is allowed {_SPECIAL_FUNCTIONS[function]}"
+                raise SpecError(message, source, term.start)
+    text = f"-{_text(term, source)}" if sign == "-" else _text(term, source)
+    raise SpecError(
+        f"'{text}' is not a valid term on {context}: write {_TERM_FORMS}", source, term.start
+    )
+
+
+def _latent_regression(latent: str, rhs: Node, source: str) -> LatentRegression:
+    context = f"the right of '{latent} ~' ({latent} is a latent variable)"
+    predictors = []
+    for sign, term in _terms(rhs):
+        predictor = _indicator(sign, term, context, source)
+        if predictor.name == latent:
+            position = term.start if isinstance(term, Name) else term.right.start
+            raise SpecError(f"latent '{latent}' is regressed on itself", source, position)
+        predictors.append(predictor)
+    return LatentRegression(latent, tuple(predictors))
+
+
+def _covariances(statement: Statement, source: str) -> list[Covariance | LatentDistribution]:
+    lhs = statement.lhs
+    if not isinstance(lhs, Name):
+        raise SpecError(
+            f"'{_text(lhs, source)}' cannot be on the left of '~~': "
+            "write a variable name, e.g. F ~~ G",
+            source,
+            lhs.start,
+        )
+    records: list[Covariance | LatentDistribution] = []
+    for sign, term in _terms(statement.rhs):
+        if isinstance(term, Call) and sign == "+":
+            records.append(_distribution(lhs.name, term, source))
+        else:
+            other = _indicator(sign, term, "the right of '~~'", source)
+            records.append(Covariance(lhs.name, other.name, fixed=other.fixed, label=other.label))
+    return records
+
+
+def _distribution(latent: str, call: Call, source: str) -> LatentDistribution:
+    if call.function not in _DISTRIBUTIONS:
+        raise SpecError(
+            f"unknown distribution '{call.function}()' on the right of '~~': "
+            "expected classes(n) or masspoints(n)",
+            source,
+            call.start,
+        )
+    arguments = call.arguments
+    text = arguments[0].text if len(arguments) == 1 else ""
+    if not (text.isascii() and text.isdigit() and int(text) >= 2):
+        raise SpecError(
+            f"{call.function}() takes one whole number of at least 2, e.g. {call.function}(3); "
+            f"got '{', '.join(argument.text for argument in arguments)}'",
+            source,
+            arguments[0].start if len(arguments) == 1 else call.start,
+        )
+    return LatentDistribution(latent, call.function, int(text))
