@@ -211,6 +211,37 @@ class Model:
         converged = warn_if_not_converged(result, hessian)
         return self._result(objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, time.perf_counter() - started)
 
+    def loglik_at(
+        self,
+        params: pd.Series | dict[str, float],
+        nip: int = 30,
+        adaptive: bool = True,
+        rule: str = "product",
+        per_cluster: bool = False,
+    ) -> float | np.ndarray:
+        """Marginal log-likelihood at given parameter values.
+
+        Parameters
+        ----------
+        params : Series or dict
+            Natural parameters by name, as in ``MLResult.params``
+            (``beta[...]``, ``sd[...]``, ``cor[...]``, ``sigma``/``shape``).
+        nip : int
+            Quadrature points per dimension (level for sparse rules).
+        adaptive : bool
+        rule : {"product", "sparse"}
+        per_cluster : bool
+            Return the log-likelihood of each top-level cluster instead of the total.
+        """
+        theta = self.layout.theta_from_named(dict(params))
+        functions = _compiled(self.layout, self.family, self.link, adaptive)
+        level = self.design.levels[0]
+        objective = AdaptiveObjective(
+            functions, data_arguments(self.design), level.n_clusters, make_rule(nip, level.n_latents, rule)
+        )
+        total, _, clusters = objective.loglik(theta)
+        return clusters if per_cluster else total
+
     # --------------------------------------------------------------- result
     def _result(self, objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, seconds) -> MLResult:
         layout = self.layout

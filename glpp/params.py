@@ -147,6 +147,20 @@ class ParameterLayout:
             jacobian[:, k] = (self.natural(theta + delta) - self.natural(theta - delta)) / (2 * delta[k])
         return jacobian
 
+    def theta_from_named(self, values: dict[str, float]) -> np.ndarray:
+        """``theta`` from natural parameters given by name (every name required)."""
+        missing = [name for name in self.natural_names if name not in values]
+        if missing:
+            raise KeyError(f"parameter values missing for {missing}")
+        beta = np.array([values[f"beta[{name}]"] for name in self.fixed_names])
+        covariances = [np.zeros((size, size)) for size in self.level_sizes]
+        sds = {(level, i): values[name] for name, level, i, j in self.variance_names if i == j}
+        for name, level, i, j in self.variance_names:
+            value = sds[(level, i)] ** 2 if i == j else values[name] * sds[(level, i)] * sds[(level, j)]
+            covariances[level][i, j] = covariances[level][j, i] = value
+        dispersion = values[self.dispersion] if self.dispersion is not None else None
+        return self.theta_from_natural(beta, covariances, dispersion)
+
     def theta_from_natural(
         self, beta: np.ndarray, covariances: list[np.ndarray], dispersion: float | None
     ) -> np.ndarray:
