@@ -40,6 +40,24 @@ def log_ndtr(x: TensorVariable) -> TensorVariable:
     return pt.switch(z > switch_at, tail, body)
 
 
+def _cloglog_log_mean(eta: TensorVariable) -> TensorVariable:
+    """log(1 - exp(-exp(eta))) with finite values and derivatives everywhere.
+
+    Below eta = -20 the series ``eta - exp(eta) / 2`` and above eta = 3 the
+    expansion ``-exp(-exp(eta))`` are exact to double precision; each branch
+    sees an argument clipped to its own domain, so the branches not taken
+    produce no inf * 0 in the derivatives.
+    """
+    lower = pt.minimum(eta, -20.0)
+    middle = pt.clip(eta, -20.0, 3.0)
+    upper = pt.clip(eta, 3.0, 30.0)
+    return pt.switch(
+        eta < -20.0,
+        lower - 0.5 * pt.exp(lower),
+        pt.switch(eta > 3.0, -pt.exp(-pt.exp(upper)), pt.log1mexp(-pt.exp(middle))),
+    )
+
+
 @dataclass(frozen=True)
 class Link:
     """A link function g with mu = g^{-1}(eta).
@@ -90,7 +108,7 @@ LINKS: dict[str, Link] = {
     "cloglog": Link(
         "cloglog",
         lambda eta: -pt.expm1(-pt.exp(eta)),
-        lambda eta: pt.log1mexp(-pt.exp(eta)),
+        lambda eta: _cloglog_log_mean(eta),
         lambda mu: np.log(-np.log1p(-mu)),
         log_one_minus_mean=lambda eta: -pt.exp(eta),
     ),

@@ -13,6 +13,7 @@ from glpp.design import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import resolve_family_link
 from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
+from glpp.multilevel_fit import fit_multilevel
 from glpp.optim import AdaptiveObjective, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
 from glpp.quadrature import make_rule
@@ -86,8 +87,6 @@ class Model:
         self.design: Design = build_design(self.spec, data, self.family)
         if len(self.design.levels) == 0:
             raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
-        if len(self.design.levels) > 1:
-            raise SpecError("models with more than two levels are not supported yet")
         self.layout = ParameterLayout.from_design(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
@@ -165,6 +164,10 @@ class Model:
             raise SpecError(f"method {method!r} is not available; use method='ml'")
         if se != "model":
             raise SpecError(f"se={se!r} is not available yet; use se='model'")
+        if len(self.design.levels) > 1:
+            if not adaptive or rule not in (None, "product"):
+                raise SpecError("models with three or more levels use adaptive product quadrature only")
+            return fit_multilevel(self, nip=nip, verbose=verbose)
         started = time.perf_counter()
         kind, sequence = self._rules(nip, rule)
         n_latents = self.layout.level_sizes[0]

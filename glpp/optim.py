@@ -100,8 +100,9 @@ class AdaptiveObjective:
         except (np.linalg.LinAlgError, FloatingPointError):
             total, gradient = -np.inf, np.zeros_like(theta)
         if not np.isfinite(total) or not np.all(np.isfinite(gradient)):
+            # an infinite value makes the line search step back; never a zero gradient
             self.modes = np.zeros_like(self.modes)
-            return 1e300, np.zeros_like(theta)
+            return np.inf, np.full_like(theta, np.nan)
         return -total, -gradient
 
     def posterior_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,492 @@
+"""Design -> pytensor marginal log-likelihood for any number of nested levels.
+
+Latent levels are numbered ``l = 0 .. T-1`` from the lowest (``Design.levels``
+order; ``T = 2`` for a three-level model). Cluster ``j`` of level ``l`` has
+standardised latents ``u_j ~ N(0, I)`` with effects ``L_l u_j``, and row ``r``
+has linear predictor ``x_r' beta + offset_r + sum_l (z_r^(l)' L_l) u^(l)``.
+
+Integration is recursive, from the lowest level up (GLLAMM's scheme): for
+every cluster of level ``l`` and every combination of quadrature nodes of its
+ancestors (its *context*, ``C_l = prod_{m > l} K_m`` combinations, flattened
+with the highest level varying slowest), the level-``l`` integral is computed by
+adaptive quadrature; the results are multiplied within the parent cluster at
+each of the parent's nodes and integrated at the next level. Level-``l``
+quantities have shape ``(J_l, C_l, K_l)``; there are Python loops only over
+levels and latent dimensions.
+
+Centring and scaling of the nodes (deterministic functions of ``theta``, so
+the objective is smooth and its gradient exact):
+
+- top level: the joint posterior mode of all latents of a top-level cluster,
+  scaled by the Schur complement of the joint negative Hessian (the curvature
+  of the profile over the lower levels);
+- lowest level (when ``T >= 2``): the exact conditional mode and curvature
+  of each cluster given each context (vectorised Newton in numpy);
+- intermediate levels (``T >= 3``): the conditional mode predicted linearly
+  from the joint mode (Pinheiro & Chao 2006) and the Schur-complemented
+  curvature.
+
+With one node per level this is the Laplace approximation of the joint
+integral (lme4's ``nAGQ = 1``). As in :mod:`glpp.marginal`, the modes enter
+the quadrature graph as inputs, and one Newton step from them inside the graph
+carries the implicit derivative of the modes with respect to ``theta``.
+
+The joint Newton step is solved by block elimination over the tree of
+clusters (lowest level first), so its cost is linear in the number of rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import zero_grad
+from pytensor.tensor import TensorVariable
+
+from glpp.design import Design
+from glpp.families import Family, Link
+from glpp.marginal import COMPILE_MODE
+from glpp.params import ParameterLayout
+
+__all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
+
+Matrix = list[list[TensorVariable]]
+
+
+@dataclass(frozen=True)
+class MultilevelFunctions:
+    """Compiled functions of one multilevel model structure.
+
+    ``joint = [modes_0, ..., modes_{T-1}]`` (shapes ``(J_l, d_l)``),
+    ``conditional`` the lowest-level conditional modes ``(J_0, C_0, d_0)``
+    (ignored when ``T == 1``), ``rules = [nodes_l, log_weights_l, signs_l]``
+    for each level, ``data = multilevel_data(design)``.
+
+    Attributes
+    ----------
+    joint_terms : callable
+        ``(theta, *joint, *data) -> (log_posterior[J_top], *scores, *steps)``:
+        joint log-posterior per top cluster, score and Newton step per level.
+    conditional_terms : callable or None
+        ``(theta, *joint, conditional, *rules, *data) -> (log_posterior[J0, C0],
+        score[J0, C0, d0], neg_hessian[J0, C0, d0, d0])``.
+    loglik_and_grad : callable
+        ``(theta, *joint, conditional, *rules, *data) -> (loglik, grad, top_loglik[J_top])``.
+    posterior_moments : callable
+        Same inputs; ``(mean_0, cov_0, ..., mean_{T-1}, cov_{T-1})`` of the
+        standardised latents of every cluster of every level.
+    level_sizes : tuple of int
+    """
+
+    joint_terms: Callable
+    conditional_terms: Callable | None
+    loglik_and_grad: Callable
+    posterior_moments: Callable
+    level_sizes: tuple[int, ...]
+
+
+def ancestor_indices(design: Design) -> list[list[np.ndarray | None]]:
+    """``anc[l][m]``: the level-``m`` cluster of each level-``l`` cluster (``m > l``)."""
+    n_levels = len(design.levels)
+    anc: list[list[np.ndarray | None]] = [[None] * n_levels for _ in range(n_levels)]
+    for low in range(n_levels - 1):
+        anc[low][low + 1] = design.levels[low].parent_index
+        for high in range(low + 2, n_levels):
+            anc[low][high] = anc[low + 1][high][anc[low][low + 1]]
+    return anc
+
+
+def multilevel_data(design: Design) -> list[np.ndarray]:
+    """The data inputs of the compiled functions, in order."""
+    trials = design.trials if design.trials is not None else np.ones_like(design.response)
+    arrays = [design.response, trials, design.fixed, design.offset]
+    for level in design.levels:
+        arrays += [level.covariates, level.cluster_index]
+    for level in design.levels[:-1]:
+        arrays.append(level.parent_index)
+    return arrays
+
+
+# ------------------------------------------------------- small batched matrices
+# Matrices are nested lists of tensors (one tensor per entry, batched over
+# clusters), as in glpp.marginal: cheap for the few latents of a level.
+
+
+def _cholesky(matrix: Matrix) -> Matrix:
+    size = len(matrix)
+    factor: Matrix = [[None] * size for _ in range(size)]  # type: ignore[list-item]
+    for i in range(size):
+        for j in range(i + 1):
+            total = matrix[i][j]
+            for k in range(j):
+                total = total - factor[i][k] * factor[j][k]
+            factor[i][j] = pt.sqrt(total) if i == j else total / factor[j][j]
+    return factor
+
+
+def _forward(factor: Matrix, rhs: list) -> list:
+    """Solve ``factor x = rhs`` (lower triangular)."""
+    solution: list = []
+    for i in range(len(factor)):
+        total = rhs[i]
+        for k in range(i):
+            total = total - factor[i][k] * solution[k]
+        solution.append(total / factor[i][i])
+    return solution
+
+
+def _backward(factor: Matrix, rhs: list) -> list:
+    """Solve ``factor' x = rhs`` (``factor`` lower triangular)."""
+    size = len(factor)
+    solution: list = [None] * size
+    for i in reversed(range(size)):
+        total = rhs[i]
+        for k in range(i + 1, size):
+            total = total - factor[k][i] * solution[k]
+        solution[i] = total / factor[i][i]
+    return solution
+
+
+def _solve(factor: Matrix, rhs: list) -> list:
+    """Solve ``(factor factor') x = rhs``."""
+    return _backward(factor, _forward(factor, rhs))
+
+
+def _lift(factor: Matrix, index: tuple) -> Matrix:
+    """Add axes to every (lower-triangle) entry of a batched matrix."""
+    return [[entry[index] if entry is not None else None for entry in row] for row in factor]
+
+
+def _logsumexp_signed(log_terms: TensorVariable, signs: TensorVariable) -> TensorVariable:
+    """``log sum_k signs_k exp(log_terms[..., k])`` over the last axis."""
+    peak = pt.max(log_terms, axis=-1, keepdims=True)
+    peak = zero_grad(pt.switch(pt.isfinite(peak), peak, 0.0))
+    return pt.log(pt.sum(signs * pt.exp(log_terms - peak), axis=-1)) + peak[..., 0]
+
+
+class _Graph:
+    """Symbolic pieces shared by the compiled functions of one structure."""
+
+    def __init__(self, layout: ParameterLayout, family: Family, link: Link):
+        self.family = family
+        self.link = link
+        self.sizes = layout.level_sizes
+        n_levels = self.n_levels = len(self.sizes)
+        self.theta = pt.vector("theta")
+        self.joint = [pt.matrix(f"joint_{l}") for l in range(n_levels)]
+        self.conditional = pt.tensor3("conditional")
+        self.nodes = [pt.matrix(f"nodes_{l}") for l in range(n_levels)]
+        self.log_weights = [pt.vector(f"log_weights_{l}") for l in range(n_levels)]
+        self.signs = [pt.vector(f"signs_{l}") for l in range(n_levels)]
+        self.response = pt.vector("response")
+        self.trials = pt.vector("trials")
+        self.fixed = pt.matrix("fixed")
+        self.offset = pt.vector("offset")
+        self.covariates = [pt.matrix(f"covariates_{l}") for l in range(n_levels)]
+        self.row_cluster = [pt.vector(f"cluster_index_{l}", dtype="int64") for l in range(n_levels)]
+        self.parent = [pt.vector(f"parent_index_{l}", dtype="int64") for l in range(n_levels - 1)]
+        beta, factors, self.log_dispersion = layout.unpack(self.theta)
+        self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
+        self.loadings = [pt.dot(self.covariates[l], factors[l]) for l in range(n_levels)]
+        self.n_clusters = [self.joint[l].shape[0] for l in range(n_levels)]
+        self.anc: list[list] = [[None] * n_levels for _ in range(n_levels)]
+        for low in range(n_levels - 1):
+            self.anc[low][low + 1] = self.parent[low]
+            for high in range(low + 2, n_levels):
+                self.anc[low][high] = self.anc[low + 1][high][self.parent[low]]
+
+    @property
+    def data_inputs(self) -> list[TensorVariable]:
+        inputs = [self.response, self.trials, self.fixed, self.offset]
+        for l in range(self.n_levels):
+            inputs += [self.covariates[l], self.row_cluster[l]]
+        return inputs + list(self.parent)
+
+    @property
+    def rule_inputs(self) -> list[TensorVariable]:
+        return [x for l in range(self.n_levels) for x in (self.nodes[l], self.log_weights[l], self.signs[l])]
+
+    def row_logp(self, eta, response, trials):
+        return self.family.logp(response, eta, self.link, self.log_dispersion, trials)
+
+    @staticmethod
+    def scatter(values: TensorVariable, index: TensorVariable, size) -> TensorVariable:
+        shape = (size,) + tuple(values.shape[i] for i in range(1, values.ndim))
+        return pt.inc_subtensor(pt.zeros(shape)[index], values)
+
+    # ------------------------------------------------------------ joint mode
+    def joint_system(self, modes: list[TensorVariable]):
+        """Joint log-posterior per top cluster, scores and Hessian blocks.
+
+        ``hessian[l][m]`` (``l <= m``) is the (negative) Hessian block between a
+        level-``l`` cluster and its level-``m`` ancestor, indexed by the
+        level-``l`` cluster: a ``d_l x d_m`` list of ``(J_l,)`` vectors.
+        """
+        n_levels, sizes = self.n_levels, self.sizes
+        eta = self.fixed_eta + sum(
+            self.loadings[l][:, a] * modes[l][:, a][self.row_cluster[l]]
+            for l in range(n_levels)
+            for a in range(sizes[l])
+        )
+        row_logp = self.row_logp(eta, self.response, self.trials)
+        first = pt.grad(row_logp.sum(), eta)
+        weight = -pt.grad(first.sum(), eta)
+        score, hessian = [], [[None] * n_levels for _ in range(n_levels)]
+        for l in range(n_levels):
+            columns = [first[:, None] * self.loadings[l]]
+            pairs = []
+            for m in range(l, n_levels):
+                for a in range(sizes[l]):
+                    for b in range(sizes[m]):
+                        pairs.append((m, a, b))
+                        columns.append((weight * self.loadings[l][:, a] * self.loadings[m][:, b])[:, None])
+            sums = self.scatter(pt.concatenate(columns, axis=1), self.row_cluster[l], self.n_clusters[l])
+            score.append([sums[:, a] - modes[l][:, a] for a in range(sizes[l])])
+            for m in range(l, n_levels):
+                hessian[l][m] = [[None] * sizes[m] for _ in range(sizes[l])]
+            for position, (m, a, b) in enumerate(pairs, start=sizes[l]):
+                value = sums[:, position]
+                hessian[l][m][a][b] = value + 1.0 if (m == l and a == b) else value
+        top = n_levels - 1
+        log_posterior = self.scatter(row_logp, self.row_cluster[top], self.n_clusters[top])
+        for l in range(n_levels):
+            prior = -0.5 * pt.sum(modes[l] ** 2, axis=1)
+            index = self.anc[l][top] if l < top else None
+            log_posterior = log_posterior + (prior if index is None else self.scatter(prior, index, self.n_clusters[top]))
+        return log_posterior, score, hessian
+
+    def eliminate(self, score, hessian):
+        """Block elimination, lowest level first.
+
+        Returns the Newton step per level, and per level the Cholesky factor
+        of its Schur-complemented diagonal block and ``A^{-1} B_m`` (the
+        linear prediction of its conditional mode from its ancestors).
+        """
+        n_levels, sizes = self.n_levels, self.sizes
+        score = [list(s) for s in score]
+        hessian = [[None if block is None else [list(row) for row in block] for block in row] for row in hessian]
+        factors, predictors, solved_scores = [], [], []
+        for l in range(n_levels):
+            factor = _cholesky(hessian[l][l])
+            factors.append(factor)
+            solved_scores.append(_solve(factor, score[l]))
+            predictors.append({})
+            for m in range(l + 1, n_levels):
+                # A^{-1} B_m as a d_l x d_m list
+                solved_columns = [_solve(factor, [hessian[l][m][a][b] for a in range(sizes[l])]) for b in range(sizes[m])]
+                predictors[l][m] = [[solved_columns[b][a] for b in range(sizes[m])] for a in range(sizes[l])]
+            for m in range(l + 1, n_levels):
+                block = hessian[l][m]
+                # score update: g_m -= B_m' A^{-1} g_l
+                update = [sum(block[a][b] * solved_scores[l][a] for a in range(sizes[l])) for b in range(sizes[m])]
+                entries = list(update)
+                for m2 in range(m, n_levels):
+                    for b in range(sizes[m]):
+                        for c in range(sizes[m2]):
+                            entries.append(sum(block[a][b] * predictors[l][m2][a][c] for a in range(sizes[l])))
+                sums = self.scatter(pt.stack(entries, axis=1), self.anc[l][m], self.n_clusters[m])
+                score[m] = [score[m][b] - sums[:, b] for b in range(sizes[m])]
+                position = sizes[m]
+                for m2 in range(m, n_levels):
+                    for b in range(sizes[m]):
+                        for c in range(sizes[m2]):
+                            hessian[m][m2][b][c] = hessian[m][m2][b][c] - sums[:, position]
+                            position += 1
+        steps: list = [None] * n_levels
+        for l in reversed(range(n_levels)):
+            step = list(solved_scores[l])
+            for m in range(l + 1, n_levels):
+                ancestor_step = [s[self.anc[l][m]] for s in steps[m]]
+                for a in range(sizes[l]):
+                    step[a] = step[a] - sum(predictors[l][m][a][c] * ancestor_step[c] for c in range(sizes[m]))
+            steps[l] = step
+        return steps, factors, predictors
+
+    def joint_centre(self):
+        """Joint modes after one in-graph Newton step, with factors and predictors there."""
+        _, score, hessian = self.joint_system(self.joint)
+        steps, _, _ = self.eliminate(score, hessian)
+        centre = [pt.stack([self.joint[l][:, a] + steps[l][a] for a in range(self.sizes[l])], axis=1)
+                  for l in range(self.n_levels)]
+        _, score, hessian = self.joint_system(centre)
+        _, factors, predictors = self.eliminate(score, hessian)
+        return centre, factors, predictors
+
+    # ---------------------------------------------------------- node values
+    def expand(self, values: TensorVariable, from_level: int, to_level: int) -> TensorVariable:
+        """Level-``from_level`` node values ``(X, C_f, K_f)`` -> context axis ``C_to`` ``(X, C_to)``."""
+        flat = values.reshape((values.shape[0], -1))
+        repeat = 1
+        for m in range(to_level + 1, from_level):
+            repeat = repeat * self.nodes[m].shape[0]
+        return pt.repeat(flat, repeat, axis=1) if from_level - to_level > 1 else flat
+
+    def upper_values(self):
+        """Node values ``V_l[a]`` (J_l, C_l, K_l) and ``log|A_l|`` (J_l, 1) of the levels
+        centred on the joint mode: the top, and the intermediate levels; the
+        lowest level is left ``None`` when ``T >= 2``."""
+        n_levels, sizes = self.n_levels, self.sizes
+        centre, factors, predictors = self.joint_centre()
+        values: list = [None] * n_levels
+        log_scale: list = [None] * n_levels
+        for l in reversed(range(1 if n_levels > 1 else 0, n_levels)):
+            d = sizes[l]
+            scaled = self.scaled_nodes(_lift(factors[l], (slice(None), None, None)), l)
+            mean = [centre[l][:, a][:, None] for a in range(d)]  # (J, 1), then (J, C_l)
+            for m in range(l + 1, n_levels):
+                index = self.anc[l][m]
+                for c in range(sizes[m]):
+                    deviation = self.expand(values[m][c], m, l)[index] - centre[m][:, c][index][:, None]
+                    mean = [mean[a] - predictors[l][m][a][c][:, None] * deviation for a in range(d)]
+            values[l] = [mean[a][:, :, None] + scaled[a] for a in range(d)]
+            log_scale[l] = -sum(pt.log(factors[l][a][a]) for a in range(d))[:, None]
+        return values, log_scale
+
+    def scaled_nodes(self, factor: Matrix, level: int) -> list:
+        """``A z_k`` with ``A = factor^{-T}``; ``factor``'s entries are (J, C or 1, 1)."""
+        d = self.sizes[level]
+        return _backward(factor, [self.nodes[level][:, a][None, None, :] for a in range(d)])
+
+    def node_values(self):
+        """Node values ``V_l[a]`` (J_l, C_l, K_l) and ``log|A|`` of every level."""
+        values, log_scale = self.upper_values()
+        if self.n_levels > 1:
+            d = self.sizes[0]
+            modes, factor = self.conditional_centre(values, self.conditional)
+            scaled = self.scaled_nodes(_lift(factor, (Ellipsis, None)), 0)
+            values[0] = [modes[a][:, :, None] + scaled[a] for a in range(d)]
+            log_scale[0] = -sum(pt.log(factor[a][a]) for a in range(d))
+        return values, log_scale
+
+    def context_eta(self, values) -> TensorVariable:
+        """Contribution of the latents above the lowest level to each row, (N, C_0)."""
+        total = 0.0
+        for m in range(1, self.n_levels):
+            for c in range(self.sizes[m]):
+                expanded = self.expand(values[m][c], m, 0)[self.row_cluster[m]]
+                total = total + self.loadings[m][:, c][:, None] * expanded
+        return total
+
+    def conditional_system(self, context_eta, modes: list):
+        """Lowest-level conditional log-posterior, score, negative Hessian given each context."""
+        d = self.sizes[0]
+        index = self.row_cluster[0]
+        eta = self.fixed_eta[:, None] + context_eta + sum(
+            self.loadings[0][:, a][:, None] * modes[a][index] for a in range(d)
+        )
+        row_logp = self.row_logp(eta, self.response[:, None], self.trials[:, None])
+        first = pt.grad(row_logp.sum(), eta)
+        weight = -pt.grad(first.sum(), eta)
+        pairs = [(a, b) for a in range(d) for b in range(a + 1)]
+        columns = [row_logp] + [first * self.loadings[0][:, a][:, None] for a in range(d)]
+        columns += [weight * (self.loadings[0][:, a] * self.loadings[0][:, b])[:, None] for a, b in pairs]
+        sums = self.scatter(pt.stack(columns, axis=2), index, self.n_clusters[0])
+        score = [sums[:, :, 1 + a] - modes[a] for a in range(d)]
+        neg_hessian: Matrix = [[None] * d for _ in range(d)]  # type: ignore[list-item]
+        for position, (a, b) in enumerate(pairs, start=1 + d):
+            value = sums[:, :, position] + (1.0 if a == b else 0.0)
+            neg_hessian[a][b] = value
+            neg_hessian[b][a] = value
+        log_posterior = sums[:, :, 0] - 0.5 * sum(mode**2 for mode in modes)
+        return log_posterior, score, neg_hessian
+
+    def conditional_centre(self, values, conditional):
+        d = self.sizes[0]
+        context_eta = self.context_eta(values)
+        modes = [conditional[:, :, a] for a in range(d)]
+        _, score, neg_hessian = self.conditional_system(context_eta, modes)
+        step = _solve(_cholesky(neg_hessian), score)
+        centre = [modes[a] + step[a] for a in range(d)]
+        _, _, neg_hessian = self.conditional_system(context_eta, centre)
+        return centre, _cholesky(neg_hessian)
+
+    # ------------------------------------------------------------ integral
+    def level_log_terms(self):
+        """Per level: log integrand at the nodes (J_l, C_l, K_l); also values, log scales."""
+        n_levels, sizes = self.n_levels, self.sizes
+        values, log_scale = self.node_values()
+        latent = sum(
+            self.loadings[0][:, a][:, None, None] * values[0][a][self.row_cluster[0]] for a in range(sizes[0])
+        )
+        context = self.context_eta(values) if n_levels > 1 else 0.0
+        eta = self.fixed_eta[:, None, None] + (context[:, :, None] if n_levels > 1 else 0.0) + latent
+        row_logp = self.row_logp(eta, self.response[:, None, None], self.trials[:, None, None])
+        below = self.scatter(row_logp, self.row_cluster[0], self.n_clusters[0])
+        log_terms = []
+        for l in range(n_levels):
+            prior = -0.5 * sum(v**2 for v in values[l]) - 0.5 * sizes[l] * np.log(2.0 * np.pi)
+            terms = below + prior + self.log_weights[l]
+            log_terms.append(terms)
+            integral = _logsumexp_signed(terms, self.signs[l]) + log_scale[l]  # (J_l, C_l)
+            if l + 1 < n_levels:
+                shaped = integral.reshape((integral.shape[0], -1, self.nodes[l + 1].shape[0]))
+                below = self.scatter(shaped, self.parent[l], self.n_clusters[l + 1])
+        return integral[:, 0], log_terms, values
+
+    def posterior_moments(self):
+        """Posterior means and covariances of the standardised latents of every level."""
+        _, log_terms, values = self.level_log_terms()
+        outputs = []
+        context_weight = None
+        for l in reversed(range(self.n_levels)):
+            terms = log_terms[l]
+            weights = pt.exp(terms - pt.max(terms, axis=-1, keepdims=True)) * self.signs[l]
+            weights = weights / weights.sum(axis=-1, keepdims=True)
+            if context_weight is not None:
+                weights = weights * context_weight[self.parent[l]].reshape((weights.shape[0], -1))[:, :, None]
+            context_weight = weights
+            d = self.sizes[l]
+            mean = [pt.sum(weights * values[l][a], axis=(1, 2)) for a in range(d)]
+            covariance = pt.stack(
+                [pt.stack([pt.sum(weights * values[l][a] * values[l][b], axis=(1, 2)) - mean[a] * mean[b]
+                           for b in range(d)], axis=1) for a in range(d)],
+                axis=1,
+            )
+            outputs = [pt.stack(mean, axis=1), covariance] + outputs
+        return outputs
+
+
+def compile_multilevel(layout: ParameterLayout, family: Family, link: Link) -> MultilevelFunctions:
+    """Compile the functions of a model with ``layout``'s levels (any number)."""
+    graph = _Graph(layout, family, link)
+    n_levels = graph.n_levels
+    log_posterior, score, hessian = graph.joint_system(graph.joint)
+    steps, _, _ = graph.eliminate(score, hessian)
+    joint_terms = pytensor.function(
+        [graph.theta, *graph.joint, *graph.data_inputs],
+        [log_posterior] + [pt.stack(s, axis=1) for s in score] + [pt.stack(s, axis=1) for s in steps],
+        on_unused_input="ignore",
+        mode=COMPILE_MODE,
+    )
+    inputs = [graph.theta, *graph.joint, graph.conditional, *graph.rule_inputs, *graph.data_inputs]
+    conditional_terms = None
+    if n_levels > 1:
+        upper, _ = graph.upper_values()
+        modes = [graph.conditional[:, :, a] for a in range(graph.sizes[0])]
+        c_log_posterior, c_score, c_hessian = graph.conditional_system(graph.context_eta(upper), modes)
+        conditional_terms = pytensor.function(
+            inputs,
+            [c_log_posterior, pt.stack(c_score, axis=2), pt.stack([pt.stack(row, axis=2) for row in c_hessian], axis=2)],
+            on_unused_input="ignore",
+            mode=COMPILE_MODE,
+        )
+    top_loglik, _, _ = graph.level_log_terms()
+    total = top_loglik.sum()
+    loglik_and_grad = pytensor.function(
+        inputs, [total, pt.grad(total, graph.theta), top_loglik], on_unused_input="ignore", mode=COMPILE_MODE
+    )
+    compiled_moments: list[Callable] = []
+
+    def posterior_moments(*arguments):
+        # compiled on first use: only EB predictions need it
+        if not compiled_moments:
+            compiled_moments.append(
+                pytensor.function(inputs, graph.posterior_moments(), on_unused_input="ignore", mode=COMPILE_MODE)
+            )
+        return compiled_moments[0](*arguments)
+
+    return MultilevelFunctions(joint_terms, conditional_terms, loglik_and_grad, posterior_moments, graph.sizes)
+

@@ -1,0 +1,310 @@
+"""ML fitting of models with three or more levels (two or more latent levels).
+
+:class:`MultilevelObjective` turns the compiled functions of
+:mod:`glpp.multilevel` into ``theta -> (-loglik, -gradient)``. Before each
+evaluation it finds, by vectorised Newton with step-halving (warm-started,
+converged to |score| < 1e-9 so the objective is a deterministic function of
+``theta``):
+
+1. the joint posterior mode of the latents of every top-level cluster's tree
+   (one Newton step solves the block-tree system exactly; step-halving is
+   decided per top-level cluster);
+2. the conditional mode of every lowest-level cluster at every context (the
+   node values of its ancestors).
+
+:func:`fit_multilevel` is the fitting chain used by :meth:`glpp.Model.fit`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from glpp.errors import SpecError
+from glpp.multilevel import MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
+from glpp.optim import SCORE_TOLERANCE, maximise, numerical_hessian, warn_if_not_converged
+from glpp.quadrature import make_rule
+from glpp.results.ml import MLResult, VarianceComponent
+
+__all__ = ["MultilevelObjective", "fit_multilevel", "compiled_multilevel", "MULTILEVEL_NIP_SEQUENCE"]
+
+#: points per dimension tried by ``nip="auto"`` (the same at every level)
+MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 5, 7, 9, 11, 15, 21)
+AUTO_TOLERANCE = 1e-4
+MAX_NEWTON = 200
+
+_COMPILED: dict[tuple, MultilevelFunctions] = {}
+
+
+def compiled_multilevel(layout, family, link) -> MultilevelFunctions:
+    """Compiled functions, shared by every model with the same structure."""
+    key = (layout.n_fixed, layout.level_sizes, layout.cholesky_entries, layout.dispersion, family.name, link.name)
+    if key not in _COMPILED:
+        _COMPILED[key] = compile_multilevel(layout, family, link)
+    return _COMPILED[key]
+
+
+def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) -> np.ndarray:
+    """Maximise independent concave problems ``modes[i]`` (batch, d) by damped Newton."""
+    log_posterior, score, neg_hessian = terms(modes)
+    d = modes.shape[1]
+    step_size = np.ones(modes.shape[0])
+    for _ in range(max_iterations):
+        if np.max(np.abs(score)) < SCORE_TOLERANCE:
+            break
+        if d == 1:
+            step = score / np.maximum(neg_hessian[:, :, 0], 1e-8)
+        else:
+            eigen_minimum = np.linalg.eigvalsh(neg_hessian)[:, 0]
+            ridge = np.where(eigen_minimum < 1e-8, 1e-8 - eigen_minimum + 1e-3, 0.0)
+            step = np.linalg.solve(neg_hessian + ridge[:, None, None] * np.eye(d), score[:, :, None])[:, :, 0]
+        candidate = modes + step_size[:, None] * step
+        new_log_posterior, new_score, new_neg_hessian = terms(candidate)
+        accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
+        accept |= step_size < 1e-12
+        modes = np.where(accept[:, None], candidate, modes)
+        log_posterior = np.where(accept, new_log_posterior, log_posterior)
+        score = np.where(accept[:, None], new_score, score)
+        neg_hessian = np.where(accept[:, None, None], new_neg_hessian, neg_hessian)
+        step_size = np.where(accept, 1.0, step_size / 2.0)
+        step_size[np.max(np.abs(score), axis=1) < SCORE_TOLERANCE] = 1.0
+    return modes
+
+
+class MultilevelObjective:
+    """Negative marginal log-likelihood and gradient of a multilevel model.
+
+    Parameters
+    ----------
+    functions : MultilevelFunctions
+    design : Design
+    n_points : int
+        Quadrature points per latent dimension, at every level.
+    """
+
+    def __init__(self, functions: MultilevelFunctions, design, n_points: int):
+        self.functions = functions
+        self.data = multilevel_data(design)
+        self.sizes = functions.level_sizes
+        self.n_clusters = [level.n_clusters for level in design.levels]
+        anc = ancestor_indices(design)
+        top = len(self.sizes) - 1
+        self.to_top = [anc[l][top] if l < top else np.arange(self.n_clusters[top]) for l in range(top + 1)]
+        self.joint = [np.zeros((n, d)) for n, d in zip(self.n_clusters, self.sizes)]
+        self.conditional = np.zeros((self.n_clusters[0], 1, self.sizes[0]))
+        self.n_evaluations = 0
+        self.set_rule(n_points)
+
+    def set_rule(self, n_points: int) -> None:
+        self.n_points = n_points
+        self.rules = []
+        self._rule_arguments = []
+        for d in self.sizes:
+            rule = make_rule(n_points, d, "product" if d <= 2 else "sparse")
+            log_weights, signs = rule.log_weights_over_density()
+            self.rules.append(rule)
+            self._rule_arguments += [rule.nodes, log_weights, signs.astype(float)]
+        context = int(np.prod([rule.n_nodes for rule in self.rules[1:]]))
+        self.conditional = np.repeat(self.joint[0][:, None, :], context, axis=1)
+
+    @property
+    def kind(self) -> str:
+        return self.rules[0].kind
+
+    def find_joint_modes(self, theta: np.ndarray) -> None:
+        modes = [m.copy() if np.all(np.isfinite(m)) else np.zeros_like(m) for m in self.joint]
+        n_levels = len(self.sizes)
+
+        def terms(values):
+            out = self.functions.joint_terms(theta, *values, *self.data)
+            return out[0], out[1 : 1 + n_levels], out[1 + n_levels :]
+
+        log_posterior, score, step = terms(modes)
+        step_size = np.ones(self.n_clusters[-1])
+        for _ in range(MAX_NEWTON):
+            worst = max(float(np.max(np.abs(s))) for s in score)
+            if worst < SCORE_TOLERANCE:
+                break
+            candidate = [m + step_size[to_top][:, None] * s for m, s, to_top in zip(modes, step, self.to_top)]
+            new_log_posterior, new_score, new_step = terms(candidate)
+            accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
+            accept |= step_size < 1e-12
+            modes = [np.where(accept[t][:, None], c, m) for c, m, t in zip(candidate, modes, self.to_top)]
+            score = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_score, score, self.to_top)]
+            step = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_step, step, self.to_top)]
+            log_posterior = np.where(accept, new_log_posterior, log_posterior)
+            step_size = np.where(accept, 1.0, step_size / 2.0)
+        self.joint = modes
+
+    def find_conditional_modes(self, theta: np.ndarray) -> None:
+        if self.functions.conditional_terms is None:
+            return
+        shape = self.conditional.shape
+        start = self.conditional if np.all(np.isfinite(self.conditional)) else np.zeros(shape)
+
+        def terms(flat):
+            out = self.functions.conditional_terms(
+                theta, *self.joint, flat.reshape(shape), *self._rule_arguments, *self.data
+            )
+            d = shape[2]
+            return out[0].reshape(-1), out[1].reshape(-1, d), out[2].reshape(-1, d, d)
+
+        self.conditional = _newton_halving(terms, start.reshape(-1, shape[2])).reshape(shape)
+
+    def prepare(self, theta: np.ndarray) -> list[np.ndarray]:
+        self.find_joint_modes(theta)
+        self.find_conditional_modes(theta)
+        return [theta, *self.joint, self.conditional, *self._rule_arguments, *self.data]
+
+    def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, its gradient and the log-likelihood of each top-level cluster."""
+        arguments = self.prepare(theta)
+        self.n_evaluations += 1
+        total, gradient, per_cluster = self.functions.loglik_and_grad(*arguments)
+        return float(total), np.asarray(gradient), np.asarray(per_cluster)
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        try:
+            with np.errstate(all="ignore"):
+                total, gradient, _ = self.loglik(theta)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            total, gradient = -np.inf, np.zeros_like(theta)
+        if not np.isfinite(total) or not np.all(np.isfinite(gradient)):
+            self.joint = [np.zeros_like(m) for m in self.joint]
+            self.conditional = np.zeros_like(self.conditional)
+            return 1e300, np.zeros_like(theta)
+        return -total, -gradient
+
+    def posterior_moments(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Posterior mean and covariance of the standardised latents, per level."""
+        out = self.functions.posterior_moments(*self.prepare(theta))
+        return [(np.asarray(out[2 * l]), np.asarray(out[2 * l + 1])) for l in range(len(self.sizes))]
+
+
+def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> MLResult:
+    """Fit a model with two or more latent levels (see :meth:`glpp.Model.fit`)."""
+    started = time.perf_counter()
+    if nip == "auto":
+        sequence = list(MULTILEVEL_NIP_SEQUENCE)
+    elif isinstance(nip, (int, np.integer)) and nip >= 1:
+        sequence = [int(nip)]
+    else:
+        raise SpecError(f"nip must be 'auto' or a positive integer, not {nip!r}")
+    layout = model.layout
+    functions = compiled_multilevel(layout, model.family, model.link)
+    compiled = time.perf_counter()
+    objective = MultilevelObjective(functions, model.design, sequence[0])
+    callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
+    fixed_only = np.zeros(layout.n_theta, dtype=bool)
+    fixed_only[: layout.n_fixed] = True
+    if layout.dispersion is not None:
+        fixed_only[-1] = True
+    theta = maximise(objective, model._start(), free=fixed_only).theta
+    nip_path: dict[int, float] = {}
+    result = None
+    for position, n_points in enumerate(sequence):
+        objective.set_rule(n_points)
+        result = maximise(objective, theta, callback=callback)
+        theta = result.theta
+        nip_path[n_points] = result.loglik
+        if verbose:
+            print(f"nip={n_points}: loglik {result.loglik:.6f} ({result.n_iterations} iterations)")
+        if position + 1 == len(sequence):
+            break
+        objective.set_rule(sequence[position + 1])
+        next_loglik = -objective(theta)[0]
+        nip_path[sequence[position + 1]] = next_loglik
+        objective.set_rule(n_points)
+        if abs(next_loglik - result.loglik) < AUTO_TOLERANCE:
+            break
+    if nip == "auto" and abs(nip_path[max(nip_path)] - result.loglik) >= AUTO_TOLERANCE:
+        warnings.warn(
+            f"nip='auto' stopped at {sequence[-1]} points without the log-likelihood settling to "
+            f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
+            stacklevel=3,
+        )
+    hessian = numerical_hessian(objective, theta)
+    objective(theta)
+    converged = warn_if_not_converged(result, hessian)
+    seconds = time.perf_counter() - started
+    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds, compiled - started)
+
+
+def _result(model, objective, result, theta, hessian, converged, nip_path, seconds, compile_seconds) -> MLResult:
+    layout, design = model.layout, model.design
+    names = list(layout.natural_names)
+    try:
+        theta_covariance = np.linalg.inv(-hessian)
+    except np.linalg.LinAlgError:
+        theta_covariance = np.full_like(hessian, np.nan)
+    jacobian = layout.natural_jacobian(theta)
+    covariance = jacobian @ theta_covariance @ jacobian.T
+    with np.errstate(invalid="ignore"):
+        standard_errors = np.sqrt(np.diag(covariance))
+    n_points, kind = objective.n_points, objective.kind
+    if n_points == 1:
+        quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
+    else:
+        per = f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}"
+        quadrature = f"adaptive Gauss-Hermite quadrature, {per}, at each of {len(design.levels)} latent levels"
+    components = []
+    covariances = layout.covariances(theta)
+    for number, level in enumerate(design.levels):
+        level_covariance = covariances[number]
+        sds = np.sqrt(np.diag(level_covariance))
+        for index, latent in enumerate(level.latent_names):
+            block = next(b for b in level.blocks if index in b.latent_positions)
+            earlier = [j for j in block.latent_positions if j < index]
+            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
+            components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
+    if layout.dispersion == "sigma":
+        sigma = float(np.exp(theta[-1]))
+        components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+
+    def latent() -> pd.DataFrame:
+        moments = objective.posterior_moments(theta)
+        factors = layout.cholesky_factors(theta)
+        frames = []
+        for number, level in enumerate(design.levels):
+            mean, posterior_covariance = moments[number]
+            factor = factors[number]
+            mean_effects = mean @ factor.T
+            covariance_effects = np.einsum("ab,jbc,dc->jad", factor, posterior_covariance, factor)
+            for index, latent_name in enumerate(level.latent_names):
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "level": level.name,
+                            "cluster": level.cluster_labels,
+                            "latent": latent_name,
+                            "mean": mean_effects[:, index],
+                            "sd": np.sqrt(np.maximum(covariance_effects[:, index, index], 0.0)),
+                        }
+                    )
+                )
+        return pd.concat(frames, ignore_index=True)
+
+    return MLResult(
+        params=pd.Series(layout.natural(theta), index=names),
+        se=pd.Series(standard_errors, index=names),
+        loglik=float(result.loglik),
+        n_params=layout.n_theta,
+        n_obs=design.n_rows,
+        n_dropped=design.n_dropped,
+        converged=converged,
+        nip=n_points,
+        quadrature=quadrature,
+        covariance=pd.DataFrame(covariance, index=names, columns=names),
+        variance_components=tuple(components),
+        n_clusters={level.name: level.n_clusters for level in design.levels},
+        family=model.family.name,
+        link=model.link.name,
+        formula=model.formula,
+        nip_path=nip_path,
+        n_iterations=result.n_iterations,
+        fit_seconds=seconds,
+        _latent=latent,
+    )

@@ -1,0 +1,168 @@
+"""Two-level GLMMs against lme4 / glmmTMB fits of the same data.
+
+The references are in tests/reference/reference.json, produced by
+tests/reference/make_reference.R from the CSVs in model_library/data/.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import glpp
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "model_library" / "data"
+REFERENCE = json.loads((ROOT / "tests" / "reference" / "reference.json").read_text())
+
+TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
+CASES = {
+    "toenail_logit": ("toenail.csv", TOENAIL, "binomial", "logit"),
+    "toenail_probit": ("toenail.csv", TOENAIL, "binomial", "probit"),
+    "toenail_cloglog": ("toenail.csv", TOENAIL, "binomial", "cloglog"),
+    "owls_poisson_offset": (
+        "owls.csv",
+        "SiblingNegotiation ~ FoodTreatment + ArrivalTime + offset(log_brood_size) + (1 | Nest)",
+        "poisson",
+        None,
+    ),
+    "cbpp_binomial_trials": (
+        "cbpp.csv",
+        "cbind(incidence, size - incidence) ~ period2 + period3 + period4 + (1 | herd)",
+        "binomial",
+        None,
+    ),
+    "sleepstudy_slopes_ml": ("sleepstudy.csv", "reaction ~ days + (days | subject)", "gaussian", None),
+    "exam_slopes_ml": ("exam.csv", "normexam ~ standLRT + (standLRT | school)", "gaussian", None),
+    "exam_slopes_uncorrelated": (
+        "exam.csv",
+        "normexam ~ standLRT + (1 | school) + (0 + standLRT | school)",
+        "gaussian",
+        None,
+    ),
+}
+
+_FITS: dict[str, glpp.MLResult] = {}
+
+
+def fitted(case: str) -> glpp.MLResult:
+    """Fit each case once per session (compiled functions are shared too)."""
+    if case not in _FITS:
+        file, formula, family, link = CASES[case]
+        _FITS[case] = glpp.Model(formula, pd.read_csv(DATA / file), family=family, link=link).fit()
+    return _FITS[case]
+
+
+def lme4_variance(params: pd.Series, key: str) -> float:
+    """The glpp value of an lme4 ``as.data.frame(VarCorr())`` row name."""
+    group, first, second = key.split(":")
+    group = group.split(".")[0]
+    if group == "Residual":
+        return params["sigma"] ** 2
+
+    def sd(name: str) -> float:
+        return params[f"sd[{group}]"] if f"sd[{group}]" in params else params[f"sd[{name}|{group}]"]
+
+    if second == "NA":
+        return sd(first) ** 2
+    return params[f"cor[{first},{second}|{group}]"] * sd(first) * sd(second)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_loglik_and_df_match_reference(case):
+    fit = fitted(case)
+    reference = REFERENCE[case]
+    assert fit.converged
+    assert fit.n_params == reference["df"]
+    assert fit.loglik == pytest.approx(reference["loglik"], abs=0.01)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_estimates_match_reference(case):
+    fit = fitted(case)
+    reference = REFERENCE[case]
+    for name, value in reference["fixef"].items():
+        assert fit.params[f"beta[{name}]"] == pytest.approx(value, rel=1e-3, abs=1e-5), name
+    for key, value in reference["vcov"].items():
+        assert lme4_variance(fit.params, key) == pytest.approx(value, rel=1e-2, abs=1e-6), key
+
+
+def test_cbind_loglik_includes_binomial_coefficients():
+    # lme4's value includes sum(log choose(size, incidence)); so must ours
+    assert fitted("cbpp_binomial_trials").loglik == pytest.approx(REFERENCE["cbpp_binomial_trials"]["loglik"], abs=0.01)
+    assert REFERENCE["cbpp_binomial_trials"]["lchoose_sum"] > 100
+
+
+@pytest.fixture(scope="module")
+def gamma_model():
+    return glpp.Model("y ~ x + (1 | cluster)", pd.read_csv(DATA / "gamma_sim.csv"), family="gamma", link="log")
+
+
+def test_gamma_laplace_matches_glmmtmb(gamma_model):
+    reference = REFERENCE["gamma_ri"]
+    laplace = gamma_model.fit(nip=1)
+    assert "Laplace" in laplace.quadrature
+    assert laplace.n_params == reference["df"]
+    assert laplace.loglik == pytest.approx(reference["loglik_laplace"], abs=0.01)
+    assert laplace.params["shape"] == pytest.approx(reference["shape"], rel=1e-2)
+    for name, value in reference["fixef"].items():
+        assert laplace.params[f"beta[{name}]"] == pytest.approx(value, rel=1e-3)
+
+
+def test_gamma_adaptive_quadrature_matches_exact_integration(gamma_model):
+    reference = REFERENCE["gamma_ri"]
+    at_reference = {
+        "beta[(Intercept)]": reference["fixef"]["(Intercept)"],
+        "beta[x]": reference["fixef"]["x"],
+        "sd[cluster]": reference["sdcor"]["cluster:(Intercept):NA"],
+        "shape": reference["shape"],
+    }
+    # R's per-cluster integrate() at glmmTMB's estimate
+    assert gamma_model.loglik_at(at_reference, nip=30) == pytest.approx(reference["loglik_exact_at_estimate"], abs=1e-4)
+    fit = gamma_model.fit()
+    # the maximum of the exact likelihood is at least its value at another point, and close to it
+    assert reference["loglik_exact_at_estimate"] - 1e-4 <= fit.loglik <= reference["loglik_exact_at_estimate"] + 0.01
+
+
+def test_summary_prints_lme4_style_tables():
+    text = fitted("sleepstudy_slopes_ml").summary()
+    for expected in ("Random effects:", "Fixed effects:", "subject", "days", "Residual", "logLik", "Std. Error"):
+        assert expected in text
+    assert "-875.9697" in text
+
+
+def test_result_attributes_are_consistent():
+    fit = fitted("toenail_logit")
+    assert list(fit.params.index) == list(fit.se.index)
+    assert fit.aic == pytest.approx(-2 * fit.loglik + 2 * fit.n_params)
+    assert fit.bic == pytest.approx(-2 * fit.loglik + np.log(1908) * fit.n_params)
+    assert fit.n_obs == 1908 and fit.n_dropped == 0
+    assert (fit.se > 0).all()
+    table = fit.fixed_effects
+    assert table.loc["month", "2.5 %"] < table.loc["month", "Estimate"] < table.loc["month", "97.5 %"]
+
+
+def test_nip_auto_reports_points_and_settles():
+    fit = fitted("toenail_logit")
+    # toenail needs many points (Lesaffre & Spiessens 2001): auto must go beyond 21
+    assert fit.nip > 21
+    assert f"{fit.nip} points" in fit.quadrature
+    larger = max(fit.nip_path)
+    assert abs(fit.nip_path[larger] - fit.loglik) < 1e-4
+    # the gaussian model is exact at one point, so auto stops there
+    assert fitted("sleepstudy_slopes_ml").nip == 1
+
+
+def test_eb_predictions_match_lme4_modes_closely():
+    # lme4 reports conditional modes; EB means differ a little for binary data
+    fit = fitted("toenail_logit")
+    latent = fit.latent()
+    assert list(latent.columns) == ["level", "cluster", "latent", "mean", "sd"]
+    assert len(latent) == 294
+    modes = np.asarray(REFERENCE["toenail_logit"]["ranef"])
+    assert np.corrcoef(latent["mean"], modes)[0, 1] > 0.99
+    assert (latent["sd"] > 0).all()
