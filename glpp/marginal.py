@@ -50,7 +50,6 @@ __all__ = ["TwoLevelFunctions", "compile_two_level", "data_arguments", "COMPILE_
 #: compiles fewer, cached modules than numba here and evaluates faster.
 COMPILE_MODE = os.environ.get("GLPP_PYTENSOR_MODE", "CVM")
 
-Matrix = list[list[TensorVariable]]
 
 
 @dataclass(frozen=True)
@@ -81,10 +80,10 @@ class TwoLevelFunctions:
 
 
 def data_arguments(design: Design) -> list[np.ndarray]:
-    """The data inputs of the compiled functions, in order."""
+    """The data inputs of the compiled functions, in order (see ``_Graph.data_inputs``)."""
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
     level = design.levels[0]
-    return [
+    arguments = [
         design.response,
         trials,
         design.fixed,
@@ -92,23 +91,35 @@ def data_arguments(design: Design) -> list[np.ndarray]:
         level.covariates,
         level.cluster_index,
     ]
+    if level.loading_index is not None:
+        arguments.append(level.loading_index + 1)
+    if design.latent_covariates is not None:
+        arguments.append(design.latent_covariates)
+    if design.dispersion_index is not None:
+        arguments.append(design.dispersion_index)
+    return arguments
 
 
-def _cholesky(matrix: Matrix, size: int) -> Matrix:
-    """Lower Cholesky factor of a batch of small SPD matrices (entries are vectors)."""
-    factor: Matrix = [[pt.zeros_like(matrix[0][0]) for _ in range(size)] for _ in range(size)]
+def _cholesky(matrix: TensorVariable, size: int) -> list[list[TensorVariable]]:
+    """Lower Cholesky factor of a batch (J, d, d) of small SPD matrices.
+
+    Unrolled over the (few) dimensions into element-wise operations on
+    vectors of length J: compiled C code, no per-cluster Python loop.
+    """
+    factor: list[list[TensorVariable]] = [[None] * size for _ in range(size)]  # type: ignore[list-item]
     for i in range(size):
         for j in range(i + 1):
-            total = matrix[i][j]
+            total = matrix[:, i, j]
             for k in range(j):
                 total = total - factor[i][k] * factor[j][k]
             factor[i][j] = pt.sqrt(total) if i == j else total / factor[j][j]
     return factor
 
 
-def _solve_lower(factor: Matrix, rhs: list[TensorVariable], size: int) -> list[TensorVariable]:
+def _solve_lower(factor: list[list[TensorVariable]], rhs: list[TensorVariable]) -> list[TensorVariable]:
+    """Solve ``factor x = rhs`` (forward substitution); entries broadcast with ``rhs``."""
     solution: list[TensorVariable] = []
-    for i in range(size):
+    for i in range(len(rhs)):
         total = rhs[i]
         for k in range(i):
             total = total - factor[i][k] * solution[k]
@@ -116,15 +127,16 @@ def _solve_lower(factor: Matrix, rhs: list[TensorVariable], size: int) -> list[T
     return solution
 
 
-def _solve_upper_transposed(factor: Matrix, rhs: list[TensorVariable], size: int) -> list[TensorVariable]:
-    """Solve ``factor' x = rhs`` for lower-triangular ``factor``."""
-    solution: list[TensorVariable | None] = [None] * size
+def _solve_lower_transposed(factor: list[list[TensorVariable]], rhs: list[TensorVariable]) -> list[TensorVariable]:
+    """Solve ``factor' x = rhs`` (back substitution) for lower-triangular ``factor``."""
+    size = len(rhs)
+    solution: list[TensorVariable] = [None] * size  # type: ignore[list-item]
     for i in reversed(range(size)):
         total = rhs[i]
         for k in range(i + 1, size):
             total = total - factor[k][i] * solution[k]
         solution[i] = total / factor[i][i]
-    return solution  # type: ignore[return-value]
+    return solution
 
 
 class _Graph:
@@ -146,78 +158,90 @@ class _Graph:
         self.log_weights = pt.vector("log_weights")
         self.signs = pt.vector("signs")
         beta, factors, self.log_dispersion = layout.unpack(self.theta)
+        loading_values, latent_paths, covariate_paths = layout.unpack_structure(self.theta)
+        self.extra_inputs: list[TensorVariable] = []
+        # each row's loading on each latent: covariate (1 for intercepts) x factor loading
+        row_loadings = self.covariates
+        if loading_values is not None:
+            self.loading_index = pt.matrix("loading_index", dtype="int64")
+            self.extra_inputs.append(self.loading_index)
+            row_loadings = row_loadings * loading_values[self.loading_index]
+        # structural model eta = B eta + Gamma w + zeta  =>  eta = (I - B)^-1 (Gamma w + L u)
+        if latent_paths is not None:
+            row_loadings = pt.dot(row_loadings, pt.linalg.inv(pt.eye(self.n_latents) - latent_paths))
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
+        if covariate_paths is not None:
+            self.latent_covariates = pt.matrix("latent_covariates")
+            self.extra_inputs.append(self.latent_covariates)
+            latent_means = pt.dot(self.latent_covariates, covariate_paths.T)
+            self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)
+        self.row_log_dispersion = self.log_dispersion
+        if layout.n_dispersion > 1 or (layout.n_dispersion == 1 and layout.dispersion_names != (layout.dispersion,)):
+            self.dispersion_index = pt.vector("dispersion_index", dtype="int64")
+            self.extra_inputs.append(self.dispersion_index)
+            self.row_log_dispersion = self.log_dispersion[self.dispersion_index]
         # loadings of the standardised latents on each row: z_r' L
-        self.loadings = pt.dot(self.covariates, factors[0])
+        self.loadings = pt.dot(row_loadings, factors[0])
         self.n_clusters = self.modes.shape[0]
 
     @property
     def data_inputs(self) -> list[TensorVariable]:
-        return [self.response, self.trials, self.fixed, self.offset, self.covariates, self.cluster_index]
+        return [self.response, self.trials, self.fixed, self.offset, self.covariates, self.cluster_index, *self.extra_inputs]
 
     def row_logp(self, eta: TensorVariable, response, trials) -> TensorVariable:
-        return self.family.logp(response, eta, self.link, self.log_dispersion, trials)
+        """Conditional log-density of each row; ``eta`` may carry a node axis."""
+        log_dispersion = self.row_log_dispersion
+        if log_dispersion is not None and log_dispersion.ndim == 1 and eta.ndim == 2:
+            log_dispersion = log_dispersion[:, None]
+        return self.family.logp(response, eta, self.link, log_dispersion, trials)
 
     def cluster_sum(self, values: TensorVariable) -> TensorVariable:
         """Sum rows (first axis) within clusters."""
         shape = (self.n_clusters,) + tuple(values.shape[i] for i in range(1, values.ndim))
         return pt.inc_subtensor(pt.zeros(shape)[self.cluster_index], values)
 
-    def mode_terms(self, modes_list: list[TensorVariable]):
-        """Log-posterior, score and negative Hessian of each cluster at ``modes``."""
+    def mode_terms(self, modes: TensorVariable):
+        """Log-posterior (J), score (J, d) and negative Hessian (J, d, d) of each cluster at ``modes``."""
         d = self.n_latents
-        latent_part = sum(self.loadings[:, a] * modes_list[a][self.cluster_index] for a in range(d))
-        eta = self.fixed_eta + latent_part
+        eta = self.fixed_eta + pt.sum(self.loadings * modes[self.cluster_index], axis=1)
         row_logp = self.row_logp(eta, self.response, self.trials)
         first = pt.grad(row_logp.sum(), eta)
         second = pt.grad(first.sum(), eta)
-        weight = -second
-        columns = [first[:, None] * self.loadings]
-        pairs = [(a, b) for a in range(d) for b in range(a + 1)]
-        columns.append(pt.stack([weight * self.loadings[:, a] * self.loadings[:, b] for a, b in pairs], axis=1))
-        columns.append(row_logp[:, None])
-        sums = self.cluster_sum(pt.concatenate(columns, axis=1))
-        score = [sums[:, a] - modes_list[a] for a in range(d)]
-        neg_hessian: Matrix = [[None] * d for _ in range(d)]  # type: ignore[list-item]
-        for position, (a, b) in enumerate(pairs):
-            value = sums[:, d + position] + (1.0 if a == b else 0.0)
-            neg_hessian[a][b] = value
-            neg_hessian[b][a] = value
-        log_posterior = sums[:, -1] - 0.5 * sum(mode**2 for mode in modes_list)
+        score = self.cluster_sum(first[:, None] * self.loadings) - modes
+        outer = (-second)[:, None, None] * self.loadings[:, :, None] * self.loadings[:, None, :]
+        neg_hessian = self.cluster_sum(outer) + pt.eye(d)[None, :, :]
+        log_posterior = self.cluster_sum(row_logp) - 0.5 * pt.sum(modes**2, axis=1)
         return log_posterior, score, neg_hessian
 
     def node_values(self, adaptive: bool):
-        """Latent values at the nodes, ``u[a]`` of shape (J, K), and log|A_j|."""
-        d = self.n_latents
-        modes_list = [self.modes[:, a] for a in range(d)]
+        """Latent values at the nodes, shape (J, d, K), and log|A_j| (J)."""
+        nodes = self.nodes.T  # (d, K)
         if not adaptive:
-            ones = pt.ones((self.n_clusters, 1))
-            return [ones * self.nodes[:, a][None, :] for a in range(d)], pt.zeros((self.n_clusters,))
-        _, score, neg_hessian = self.mode_terms(modes_list)
+            return pt.ones((self.n_clusters, 1, 1)) * nodes[None, :, :], pt.zeros((self.n_clusters,))
+        d = self.n_latents
+        _, score, neg_hessian = self.mode_terms(self.modes)
+        # one Newton step from the (constant) converged modes: carries dm/dtheta
         factor = _cholesky(neg_hessian, d)
-        step = _solve_upper_transposed(factor, _solve_lower(factor, score, d), d)
-        centre = [modes_list[a] + step[a] for a in range(d)]
+        step = _solve_lower_transposed(factor, _solve_lower(factor, [score[:, a] for a in range(d)]))
+        centre = self.modes + pt.stack(step, axis=1)
         _, _, neg_hessian_at_centre = self.mode_terms(centre)
         factor = _cholesky(neg_hessian_at_centre, d)
         # u = centre + A z with A = factor^{-T}
-        scaled = _solve_upper_transposed(
-            [[entry[:, None] for entry in row] for row in factor],
-            [self.nodes[:, a][None, :] for a in range(d)],
-            d,
+        scaled = _solve_lower_transposed(
+            [[None if entry is None else entry[:, None] for entry in row] for row in factor],
+            [nodes[a][None, :] for a in range(d)],
         )
-        values = [centre[a][:, None] + scaled[a] for a in range(d)]
         log_scale = -sum(pt.log(factor[a][a]) for a in range(d))
-        return values, log_scale
+        return centre[:, :, None] + pt.stack(scaled, axis=1), log_scale
 
     def node_log_integrand(self, adaptive: bool):
-        """``log(w_k / phi(z_k)) + log f(y_j | u_jk) + log phi(u_jk)`` (J, K), log|A| (J), u."""
+        """``log(w_k / phi(z_k)) + log f(y_j | u_jk) + log phi(u_jk)`` (J, K), log|A| (J), u (J, d, K)."""
         d = self.n_latents
         values, log_scale = self.node_values(adaptive)
-        latent_part = sum(self.loadings[:, a][:, None] * values[a][self.cluster_index] for a in range(d))
-        eta = self.fixed_eta[:, None] + latent_part
+        eta = self.fixed_eta[:, None] + pt.sum(self.loadings[:, :, None] * values[self.cluster_index], axis=1)
         row_logp = self.row_logp(eta, self.response[:, None], self.trials[:, None])
         conditional = self.cluster_sum(row_logp)
-        prior = -0.5 * sum(value**2 for value in values) - 0.5 * d * np.log(2.0 * np.pi)
+        prior = -0.5 * pt.sum(values**2, axis=1) - 0.5 * d * np.log(2.0 * np.pi)
         return conditional + prior + self.log_weights[None, :], log_scale, values
 
     def cluster_loglik(self, adaptive: bool) -> TensorVariable:
@@ -231,31 +255,19 @@ class _Graph:
         log_terms, _, values = self.node_log_integrand(adaptive)
         weights = pt.exp(log_terms - pt.max(log_terms, axis=1, keepdims=True)) * self.signs[None, :]
         weights = weights / weights.sum(axis=1, keepdims=True)
-        d = self.n_latents
-        mean = [pt.sum(weights * values[a], axis=1) for a in range(d)]
-        covariance = pt.stack(
-            [
-                pt.stack([pt.sum(weights * (values[a] - mean[a][:, None]) * (values[b] - mean[b][:, None]), axis=1) for b in range(d)], axis=1)
-                for a in range(d)
-            ],
-            axis=1,
-        )
-        return pt.stack(mean, axis=1), covariance
+        mean = pt.sum(weights[:, None, :] * values, axis=2)
+        centred = values - mean[:, :, None]
+        covariance = pt.sum(weights[:, None, None, :] * centred[:, :, None, :] * centred[:, None, :, :], axis=3)
+        return mean, covariance
 
 
 def compile_two_level(layout: ParameterLayout, family: Family, link: Link, adaptive: bool = True) -> TwoLevelFunctions:
     """Compile the functions of a two-level model with ``layout``'s structure."""
     graph = _Graph(layout, family, link)
     d = graph.n_latents
-    modes_list = [graph.modes[:, a] for a in range(d)]
-    log_posterior, score, neg_hessian = graph.mode_terms(modes_list)
     mode_terms = pytensor.function(
         [graph.theta, graph.modes, *graph.data_inputs],
-        [
-            log_posterior,
-            pt.stack(score, axis=1),
-            pt.stack([pt.stack(row, axis=1) for row in neg_hessian], axis=1),
-        ],
+        list(graph.mode_terms(graph.modes)),
         on_unused_input="ignore",
         mode=COMPILE_MODE,
     )

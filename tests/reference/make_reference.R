@@ -41,6 +41,18 @@ lme4_case <- function(name, call_text, data_file, fun) {
               fixef = as.list(fixef(fit)), vcov = vc$vcov, sdcor = vc$sdcor)
   if (isLMM(fit)) out$sigma <- sigma(fit)
   if (isGLMM(fit)) out$nAGQ <- fit@devcomp$dims[["nAGQ"]]
+  if (length(ranef(fit)) == 1 && ncol(ranef(fit)[[1]]) == 1) out$ranef <- ranef(fit)[[1]][, 1]
+  if (isGLMM(fit) && out$nAGQ > 1) {
+    ## lme4's logLik with nAGQ > 1 is computed from deviance residuals and leaves
+    ## out the saturated model's log-likelihood, which is 0 only for 0/1 data.
+    ## Record it so that the full log-likelihood is loglik + loglik_saturated_missing.
+    y <- fit@resp$y; w <- fit@resp$weights
+    sat <- switch(family(fit)$family,
+      poisson = sum(dpois(y, y, log = TRUE)),
+      binomial = sum(dbinom(round(y * w), w, y, log = TRUE)),
+      0)
+    out$loglik_saturated_missing <- sat
+  }
   msgs <- c(r$warnings, fit@optinfo$conv$lme4$messages)
   out$singular <- isSingular(fit)
   if (length(msgs)) out$warnings <- unique(msgs)
