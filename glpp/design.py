@@ -19,8 +19,9 @@ from formulaic import Formula, model_matrix
 from glpp.errors import DataError, SpecError
 from glpp.families import Family, validate_response
 from glpp.ir import RandomTerm, Regression, Spec
+from glpp.measurement import identify, latent_structure, loading_entries, reshape_wide
 
-__all__ = ["CovarianceBlock", "LevelDesign", "Design", "build_design"]
+__all__ = ["CovarianceBlock", "LevelDesign", "Design", "LoadingEntry", "PathEntry", "build_design"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,52 @@ class CovarianceBlock:
 
     term: str
     latent_positions: tuple[int, ...]
+    unit_variance: bool = False
+
+
+@dataclass(frozen=True)
+class LoadingEntry:
+    """A factor loading: free (a parameter, shared by equal labels) or fixed.
+
+    Attributes
+    ----------
+    latent : str
+    indicator : str
+        Item (wide data) or level of the item column (long data).
+    fixed : float or None
+    label : str or None
+        Loadings with the same label are one parameter.
+    """
+
+    latent: str
+    indicator: str
+    fixed: float | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class PathEntry:
+    """A structural regression coefficient ``latent ~ predictor``.
+
+    Attributes
+    ----------
+    latent : str
+        The dependent latent.
+    predictor : str
+    kind : {"latent", "covariate"}
+    latent_position : int
+        Position of the dependent latent among its level's latents.
+    predictor_position : int
+        Position of the predictor among the level's latents or among the
+        columns of ``Design.latent_covariates``.
+    """
+
+    latent: str
+    predictor: str
+    kind: str
+    latent_position: int
+    predictor_position: int
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +114,8 @@ class LevelDesign:
     covariates: np.ndarray
     latent_names: tuple[str, ...]
     blocks: tuple[CovarianceBlock, ...]
+    loading_index: np.ndarray | None = None
+    factors: tuple[str, ...] = ()
 
     @property
     def n_clusters(self) -> int:
@@ -104,6 +153,15 @@ class Design:
     levels: tuple[LevelDesign, ...]
     n_dropped: int
     response_label: str
+    loadings: tuple[LoadingEntry, ...] = ()
+    paths: tuple[PathEntry, ...] = ()
+    latent_covariates: np.ndarray | None = None
+    latent_covariate_names: tuple[str, ...] = ()
+    dispersion_index: np.ndarray | None = None
+    dispersion_names: tuple[str, ...] = ()
+    n_dropped_units: int = 0
+    fixed_prefix: str = "beta"
+    fixed_parameter_names: tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -191,7 +249,104 @@ def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]]) -> list
     return order
 
 
-def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
+def _measurement_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: bool) -> Design:
+    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows."""
+    complete, items, n_dropped = reshape_wide(spec, data, family.name)
+    if len(complete) < 2:
+        raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
+    n_units, n_items = len(complete), len(items)
+    values = complete[items].to_numpy(dtype=float)
+    unit_index = np.repeat(np.arange(n_units), n_items)
+    item_index = np.tile(np.arange(n_items), n_units)
+    response = values.ravel()
+    trials = np.ones_like(response) if family.name == "binomial" else None
+    for k, item in enumerate(items):
+        validate_response(family, values[:, k], None if trials is None else np.ones(n_units), item)
+
+    latents = [m.latent for m in spec.measurements]
+    if len(set(latents)) != len(latents):
+        raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
+    structure = latent_structure(spec, latents)
+    unit_variance = {latents[p] for positions, unit in structure.blocks if unit for p in positions}
+    covariates = np.zeros((len(response), len(latents)))
+    loading_index = np.full((len(response), len(latents)), -1, dtype=np.int64)
+    loadings: list[LoadingEntry] = []
+    scaled: set[str] = set()
+    for a, measurement in enumerate(spec.measurements):
+        names = [indicator.name for indicator in measurement.indicators]
+        standardised = std_lv or measurement.latent in unit_variance
+        for item, fixed, label in loading_entries(measurement, names, standardised):
+            rows = item_index == items.index(item)
+            covariates[rows, a] = 1.0
+            if fixed not in (None, 0.0):
+                scaled.add(measurement.latent)
+            if fixed == 1.0:
+                continue
+            loading_index[rows, a] = len(loadings)
+            loadings.append(LoadingEntry(measurement.latent, item, fixed, label))
+    blocks = []
+    for positions, unit in structure.blocks:
+        unit = unit or std_lv
+        label = ", ".join(latents[p] for p in positions)
+        blocks.append(CovarianceBlock(f"({label})", positions, unit))
+    paths = tuple(
+        PathEntry(latents[dependent], name, kind, dependent, predictor, path_label)
+        for dependent, name, kind, predictor, path_label in structure.paths
+    )
+    latent_covariates = None
+    if structure.covariate_names:
+        latent_covariates = complete[list(structure.covariate_names)].to_numpy(dtype=float)[unit_index]
+    fixed = np.eye(n_items)[item_index]
+    fixed_names = list(items)
+    parameter_names = [f"nu[{item}]" for item in items]
+    for regression in spec.regressions:
+        # a direct effect of covariates on one item (e.g. differential item functioning)
+        item = regression.response.expression
+        rhs = regression.fixed.replace("1 + ", "0 + ", 1) if regression.fixed.startswith("1 + ") else regression.fixed
+        matrix, names = _model_matrix(rhs, complete, f"direct effect '{item} ~ {regression.fixed}'")
+        matrix = matrix[unit_index] * (item_index == items.index(item))[:, None]
+        fixed = np.concatenate([fixed, matrix], axis=1)
+        fixed_names += [f"{item}~{name}" for name in names]
+        parameter_names += [f"path[{item}~{name}]" for name in names]
+    has_dispersion = family.dispersion is not None
+    n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
+    n_covariance = sum(len(p) * (len(p) + 1) // 2 - (len(p) if u else 0) for p, u in ((b.latent_positions, b.unit_variance) for b in blocks))
+    n_free = fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + (n_items if has_dispersion else 0)
+    n_moments = n_items * (n_items + 3) // 2 if family.name == "gaussian" and not paths else None
+    identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()), n_free, n_moments)
+    level = LevelDesign(
+        name="unit",
+        cluster_index=unit_index,
+        cluster_labels=list(range(n_units)),
+        parent_index=None,
+        covariates=covariates,
+        latent_names=tuple(latents),
+        blocks=tuple(blocks),
+        loading_index=loading_index,
+        factors=tuple(latents),
+    )
+    return Design(
+        response=response,
+        trials=trials,
+        fixed=fixed,
+        fixed_names=tuple(fixed_names),
+        fixed_parameter_names=tuple(parameter_names),
+        offset=np.zeros(len(response)),
+        levels=(level,),
+        n_dropped=n_dropped,
+        response_label="items",
+        loadings=tuple(loadings),
+        paths=paths,
+        latent_covariates=latent_covariates,
+        latent_covariate_names=structure.covariate_names,
+        dispersion_index=item_index if has_dispersion else None,
+        dispersion_names=tuple(items) if has_dispersion else (),
+        n_dropped_units=n_dropped,
+        fixed_prefix="nu",
+    )
+
+
+def build_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: bool = False) -> Design:
     """Build the arrays of a single-regression Spec.
 
     Parameters
@@ -208,6 +363,8 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
     """
+    if spec.measurements and all(m.level is None for m in spec.measurements):
+        return _measurement_design(spec, data, family, std_lv)
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]
@@ -231,6 +388,22 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
         term_columns = _formula_columns(term.expression, label) | set(term.group)
         _check_columns(term_columns, data, label)
         used |= term_columns
+    long_measurements = [m for m in spec.measurements if m.level is not None]
+    for measurement in spec.measurements:
+        statement = f"'{measurement.latent}@{measurement.level} =~ ...'"
+        if measurement.level is None or len(measurement.indicators) != 1:
+            raise SpecError(
+                f"with a regression statement, a measurement statement must give the latent's level and one "
+                f"categorical item column, e.g. 'F@id =~ item' (got '{measurement.latent} =~ ...')"
+            )
+        _check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
+        used |= {measurement.level, measurement.indicators[0].name}
+    latent_covariate_names: list[str] = []
+    for latent_regression in spec.latent_regressions:
+        for predictor in latent_regression.predictors:
+            if predictor.name not in {m.latent for m in spec.measurements}:
+                _check_columns({predictor.name}, data, f"structural regression '{latent_regression.latent} ~ ...'")
+                used.add(predictor.name)
 
     used_ordered = [column for column in data.columns if column in used]
     complete = data[used_ordered].notna().all(axis=1).to_numpy()
@@ -272,7 +445,14 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
                     f"{len(labels)} level; a variance needs at least two clusters"
                 )
             groups[term.group] = (codes, labels)
+    for measurement in long_measurements:
+        group = (measurement.level,)
+        if group not in groups:
+            groups[group] = _cluster_codes(data, group)
     order = _nest_levels(groups) if groups else []
+    loadings: list[LoadingEntry] = []
+    paths: list[PathEntry] = []
+    latent_covariates = None
 
     levels = []
     for position, group in enumerate(order):
@@ -293,6 +473,40 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
             blocks.append(CovarianceBlock(label, tuple(range(len(names), len(names) + len(term_names)))))
             names.extend(term_names)
             covariate_blocks.append(matrix)
+        loading_columns = [np.full(len(data), -1, dtype=np.int64) for _ in names]
+        factors = [m for m in long_measurements if (m.level,) == group]
+        if factors:
+            if position > 0:
+                raise SpecError("factors ('F@g =~ item') are supported at the lowest grouping level only")
+            first_factor = len(names)
+            structure = latent_structure(spec, [m.latent for m in factors])
+            unit_variance = {factors[p].latent for positions, unit in structure.blocks if unit for p in positions}
+            for measurement in factors:
+                indicator = measurement.indicators[0]
+                item_codes, item_labels = pd.factorize(data[indicator.name], sort=True)
+                column = np.empty(len(data), dtype=np.int64)
+                standardised = std_lv or measurement.latent in unit_variance
+                for code, item_label in enumerate(item_labels):
+                    if code == 0 and not standardised and not indicator.force_free:
+                        column[item_codes == code] = -1
+                        continue
+                    column[item_codes == code] = len(loadings)
+                    loadings.append(LoadingEntry(measurement.latent, str(item_label)))
+                loading_columns.append(column)
+                names.append(measurement.latent)
+                covariate_blocks.append(np.ones((len(data), 1)))
+            for positions, unit in structure.blocks:
+                shifted = tuple(first_factor + p for p in positions)
+                label = ", ".join(names[p] for p in shifted)
+                blocks.append(CovarianceBlock(f"({label})", shifted, unit or std_lv))
+            for dependent, predictor_name, kind, predictor, path_label in structure.paths:
+                offset_position = first_factor if kind == "latent" else 0
+                paths.append(
+                    PathEntry(names[first_factor + dependent], predictor_name, kind, first_factor + dependent, predictor + offset_position, path_label)
+                )
+            latent_covariate_names = list(structure.covariate_names)
+            if latent_covariate_names:
+                latent_covariates = data[latent_covariate_names].to_numpy(dtype=float)
         parent_index = None
         if position + 1 < len(order):
             upper_codes, _ = groups[order[position + 1]]
@@ -307,6 +521,8 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
                 covariates=np.concatenate(covariate_blocks, axis=1),
                 latent_names=tuple(names),
                 blocks=tuple(blocks),
+                loading_index=np.stack(loading_columns, axis=1) if factors else None,
+                factors=tuple(m.latent for m in factors),
             )
         )
     return Design(
@@ -318,4 +534,8 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family) -> Design:
         levels=tuple(levels),
         n_dropped=n_dropped,
         response_label=regression.response.label,
+        loadings=tuple(loadings),
+        paths=tuple(paths),
+        latent_covariates=latent_covariates,
+        latent_covariate_names=tuple(latent_covariate_names),
     )

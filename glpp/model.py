@@ -36,15 +36,7 @@ _COMPILED: dict[tuple, TwoLevelFunctions] = {}
 
 def _compiled(layout: ParameterLayout, family, link, adaptive: bool) -> TwoLevelFunctions:
     """Compiled functions, shared by every model with the same structure."""
-    key = (
-        layout.n_fixed,
-        layout.level_sizes,
-        layout.cholesky_entries,
-        layout.dispersion,
-        family.name,
-        link.name,
-        adaptive,
-    )
+    key = (layout.structure_key, family.name, link.name, adaptive)
     if key not in _COMPILED:
         _COMPILED[key] = compile_two_level(layout, family, link, adaptive)
     return _COMPILED[key]
@@ -70,6 +62,10 @@ class Model:
         Defaults to the family's canonical link (log for gamma, as lme4
         users usually choose).
 
+    std_lv : bool
+        Factor models: identify each latent by fixing its variance at 1
+        (all loadings free) instead of fixing its first loading at 1.
+
     Examples
     --------
     >>> model = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)",
@@ -78,16 +74,28 @@ class Model:
     >>> print(fit.summary())
     """
 
-    def __init__(self, formula: str, data: pd.DataFrame, family: str = "gaussian", link: str | None = None):
+    def __init__(
+        self,
+        formula: str,
+        data: pd.DataFrame,
+        family: str = "gaussian",
+        link: str | None = None,
+        std_lv: bool = False,
+    ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
         self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name)
-        self.design: Design = build_design(self.spec, data, self.family)
+        self.design: Design = build_design(self.spec, data, self.family, std_lv=std_lv)
         if len(self.design.levels) == 0:
             raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
         self.layout = ParameterLayout.from_design(self.design, self.family)
+        if len(self.design.levels) > 1 and (self.layout.has_loadings or self.design.paths or self.layout.n_dispersion > 1):
+            raise SpecError(
+                "factor loadings, structural paths and item-specific variances are supported in two-level "
+                "models only (one grouping); multilevel factor models are not supported yet"
+            )
 
     # ------------------------------------------------------------------ fit
     def _start(self) -> np.ndarray:
@@ -106,9 +114,11 @@ class Model:
         scale = 1.0
         if self.family.name == "gaussian":
             scale = float(np.std(design.response)) or 1.0
-            theta[-1] = np.log(scale)
+            theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(scale)
         elif self.family.name == "gamma":
-            theta[-1] = np.log(2.0)
+            theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(2.0)
+        loadings_start = self.layout.n_fixed + len(self.layout.cholesky_entries)
+        theta[loadings_start : loadings_start + len(self.layout.loading_parameters)] = 1.0
         for offset, entry in enumerate(self.layout.cholesky_entries, start=self.layout.n_fixed):
             if entry.row == entry.column:
                 theta[offset] = np.log(0.1 * scale)
@@ -181,7 +191,7 @@ class Model:
         fixed_only = np.zeros(self.layout.n_theta, dtype=bool)
         fixed_only[: self.layout.n_fixed] = True
         if self.layout.dispersion is not None:
-            fixed_only[-1] = True
+            fixed_only[self.layout.n_theta - self.layout.n_dispersion :] = True
         theta = maximise(objective, start, free=fixed_only).theta
         nip_path: dict[int, float] = {}
         result = None
@@ -274,7 +284,7 @@ class Model:
             earlier = [j for j in block.latent_positions if j < index]
             correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
             components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
-        if layout.dispersion == "sigma":
+        if layout.dispersion_names == ("sigma",):
             sigma = float(np.exp(theta[-1]))
             components.append(VarianceComponent("Residual", "", sigma**2, sigma))
 
@@ -318,4 +328,40 @@ class Model:
             n_iterations=result.n_iterations,
             fit_seconds=seconds,
             _latent=latent,
+        )
+
+    # ---------------------------------------------------------------- Bayes
+    def pymc_model(self, kind: str = "latent", priors: dict | None = None):
+        """The PyMC model: ``kind="latent"`` (latents explicit) or ``"marginal"``.
+
+        See :func:`glpp.bayes.build_pymc_model` (priors, parameter names).
+        """
+        from glpp.bayes import build_pymc_model
+
+        return build_pymc_model(self, kind, priors=priors)
+
+    def sample(
+        self,
+        kind: str = "marginal",
+        draws: int = 1000,
+        tune: int = 1000,
+        chains: int = 2,
+        nuts_sampler: str = "pymc",
+        random_seed=None,
+        priors: dict | None = None,
+        **kwargs,
+    ):
+        """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
+        from glpp.bayes import sample
+
+        return sample(
+            self,
+            kind=kind,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            nuts_sampler=nuts_sampler,
+            random_seed=random_seed,
+            priors=priors,
+            **kwargs,
         )

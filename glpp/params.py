@@ -61,30 +61,73 @@ class ParameterLayout:
     dispersion: str | None
     natural_names: tuple[str, ...]
     variance_names: tuple[tuple[str, int, int, int], ...]  # (name, level, i, j) of sd/cor entries
+    unit_variance_rows: tuple[tuple[int, int], ...] = ()  # (level, row) of unit-variance latents
+    loading_parameters: tuple[str, ...] = ()  # names of free loadings, in theta order
+    loading_sources: tuple[tuple[float | None, int], ...] = ()  # per design loading: (fixed, parameter)
+    path_names: tuple[str, ...] = ()
+    path_positions: tuple[tuple[str, int, int], ...] = ()  # (kind, dependent, predictor)
+    n_latent_covariates: int = 0
+    dispersion_names: tuple[str, ...] = ()
+    fixed_prefix: str = "beta"
 
     @classmethod
     def from_design(cls, design: Design, family: Family) -> "ParameterLayout":
         entries: list[CholeskyEntry] = []
         variance_names: list[tuple[str, int, int, int]] = []
+        unit_rows: list[tuple[int, int]] = []
         for level_number, level in enumerate(design.levels):
             for block in level.blocks:
                 positions = block.latent_positions
                 for a, row in enumerate(positions):
                     for column in positions[: a + 1]:
+                        if block.unit_variance and row == column:
+                            continue
                         entries.append(CholeskyEntry(level_number, row, column))
-                variance_names.extend(_block_names(level, positions, level_number))
-        natural = tuple(f"beta[{name}]" for name in design.fixed_names) + tuple(
-            name for name, *_ in variance_names
-        )
+                    if block.unit_variance:
+                        unit_rows.append((level_number, row))
+                variance_names.extend(_block_names(level, positions, level_number, block.unit_variance))
+        loading_parameters: list[str] = []
+        loading_sources: list[tuple[float | None, int]] = []
+        for entry in design.loadings:
+            if entry.fixed is not None:
+                loading_sources.append((entry.fixed, -1))
+                continue
+            name = f"lambda[{entry.label}]" if entry.label else f"lambda[{entry.latent},{entry.indicator}]"
+            if name not in loading_parameters:
+                loading_parameters.append(name)
+            loading_sources.append((None, loading_parameters.index(name)))
+        path_names = tuple(f"path[{p.latent}~{p.predictor}]" for p in design.paths)
+        dispersion_names: tuple[str, ...] = ()
         if family.dispersion is not None:
-            natural += (family.dispersion,)
+            dispersion_names = (
+                tuple(f"{family.dispersion}[{name}]" for name in design.dispersion_names)
+                if design.dispersion_names
+                else (family.dispersion,)
+            )
+        prefix = design.fixed_prefix
+        fixed_parameter_names = design.fixed_parameter_names or tuple(f"{prefix}[{name}]" for name in design.fixed_names)
+        natural = (
+            fixed_parameter_names
+            + tuple(name for name, *_ in variance_names)
+            + tuple(loading_parameters)
+            + path_names
+            + dispersion_names
+        )
         return cls(
-            fixed_names=design.fixed_names,
+            fixed_names=fixed_parameter_names,
             level_sizes=tuple(level.n_latents for level in design.levels),
             cholesky_entries=tuple(entries),
             dispersion=family.dispersion,
             natural_names=natural,
             variance_names=tuple(variance_names),
+            unit_variance_rows=tuple(unit_rows),
+            loading_parameters=tuple(loading_parameters),
+            loading_sources=tuple(loading_sources),
+            path_names=path_names,
+            path_positions=tuple((p.kind, p.latent_position, p.predictor_position) for p in design.paths),
+            n_latent_covariates=len(design.latent_covariate_names),
+            dispersion_names=dispersion_names,
+            fixed_prefix=prefix,
         )
 
     @property
@@ -92,34 +135,122 @@ class ParameterLayout:
         return len(self.fixed_names)
 
     @property
+    def structure_key(self) -> tuple:
+        """Everything the likelihood graph depends on, and no names: equal keys share compiled code."""
+        return (
+            self.n_fixed,
+            self.level_sizes,
+            self.cholesky_entries,
+            self.unit_variance_rows,
+            self.loading_sources,
+            self.path_positions,
+            self.n_latent_covariates,
+            self.dispersion,
+            self.n_dispersion,
+            self.dispersion_names == (self.dispersion,),
+        )
+
+    @property
+    def n_dispersion(self) -> int:
+        return len(self.dispersion_names)
+
+    @property
+    def has_loadings(self) -> bool:
+        return bool(self.loading_sources)
+
+    @property
+    def has_latent_paths(self) -> bool:
+        return any(kind == "latent" for kind, _, _ in self.path_positions)
+
+    @property
+    def has_covariate_paths(self) -> bool:
+        return any(kind == "covariate" for kind, _, _ in self.path_positions)
+
+    @property
+    def _offsets(self) -> tuple[int, int, int, int]:
+        """Start of the Cholesky, loading, path and dispersion parts of theta."""
+        cholesky = self.n_fixed
+        loadings = cholesky + len(self.cholesky_entries)
+        paths = loadings + len(self.loading_parameters)
+        dispersion = paths + len(self.path_names)
+        return cholesky, loadings, paths, dispersion
+
+    @property
     def n_theta(self) -> int:
-        return self.n_fixed + len(self.cholesky_entries) + (self.dispersion is not None)
+        return self._offsets[3] + self.n_dispersion
 
     @property
     def theta_names(self) -> tuple[str, ...]:
-        names = [f"beta[{name}]" for name in self.fixed_names]
+        names = list(self.fixed_names)
         names += [f"chol[{e.level},{e.row},{e.column}]" for e in self.cholesky_entries]
-        if self.dispersion is not None:
-            names.append(f"log_{self.dispersion}")
+        names += list(self.loading_parameters) + list(self.path_names)
+        names += [f"log_{name}" for name in self.dispersion_names]
         return tuple(names)
 
-    def unpack(self, theta: TensorVariable) -> tuple[TensorVariable, list[TensorVariable], TensorVariable | None]:
-        """Symbolic ``theta`` -> (beta, Cholesky factor per level, log dispersion)."""
-        beta = theta[: self.n_fixed]
-        factors = [pt.zeros((size, size)) for size in self.level_sizes]
+    def _factors(self, theta, zeros, exp, set_entry, normalise_row):
+        factors = [zeros(size) for size in self.level_sizes]
+        for level, row in self.unit_variance_rows:
+            factors[level] = set_entry(factors[level], row, row, 1.0)
         for offset, entry in enumerate(self.cholesky_entries, start=self.n_fixed):
-            value = pt.exp(theta[offset]) if entry.row == entry.column else theta[offset]
-            factors[entry.level] = pt.set_subtensor(factors[entry.level][entry.row, entry.column], value)
-        log_dispersion = theta[-1] if self.dispersion is not None else None
+            value = exp(theta[offset]) if entry.row == entry.column else theta[offset]
+            factors[entry.level] = set_entry(factors[entry.level], entry.row, entry.column, value)
+        for level, row in self.unit_variance_rows:
+            factors[level] = normalise_row(factors[level], row)
+        return factors
+
+    def unpack(self, theta: TensorVariable) -> tuple[TensorVariable, list[TensorVariable], TensorVariable | None]:
+        """Symbolic ``theta`` -> (beta, Cholesky factor per level, log dispersion).
+
+        The log dispersion is a scalar for one dispersion parameter, a vector
+        (indexed by ``Design.dispersion_index``) for item-specific ones.
+        """
+        beta = theta[: self.n_fixed]
+        factors = self._factors(
+            theta,
+            lambda size: pt.zeros((size, size)),
+            pt.exp,
+            lambda factor, i, j, value: pt.set_subtensor(factor[i, j], value),
+            lambda factor, row: pt.set_subtensor(factor[row], factor[row] / pt.sqrt(pt.sum(factor[row] ** 2))),
+        )
+        start = self._offsets[3]
+        if self.n_dispersion == 0:
+            log_dispersion = None
+        elif self.dispersion_names == (self.dispersion,):
+            log_dispersion = theta[start]
+        else:
+            log_dispersion = theta[start:]
         return beta, factors, log_dispersion
+
+    def unpack_structure(self, theta: TensorVariable):
+        """Symbolic loading values (index 0 is the constant 1), latent paths B, covariate paths Gamma."""
+        _, loadings_start, paths_start, _ = self._offsets
+        values = [pt.constant(1.0)]
+        for fixed, parameter in self.loading_sources:
+            values.append(pt.constant(float(fixed)) if fixed is not None else theta[loadings_start + parameter])
+        loading_values = pt.stack(values) if self.has_loadings else None
+        size = self.level_sizes[0] if self.level_sizes else 0
+        latent_paths = pt.zeros((size, size)) if self.has_latent_paths else None
+        covariate_paths = pt.zeros((size, self.n_latent_covariates)) if self.has_covariate_paths else None
+        for k, (kind, dependent, predictor) in enumerate(self.path_positions):
+            value = theta[paths_start + k]
+            if kind == "latent":
+                latent_paths = pt.set_subtensor(latent_paths[dependent, predictor], value)
+            else:
+                covariate_paths = pt.set_subtensor(covariate_paths[dependent, predictor], value)
+        return loading_values, latent_paths, covariate_paths
 
     def cholesky_factors(self, theta: np.ndarray) -> list[np.ndarray]:
         """Numeric Cholesky factor of each level's latent covariance."""
-        factors = [np.zeros((size, size)) for size in self.level_sizes]
-        for offset, entry in enumerate(self.cholesky_entries, start=self.n_fixed):
-            value = np.exp(theta[offset]) if entry.row == entry.column else theta[offset]
-            factors[entry.level][entry.row, entry.column] = value
-        return factors
+
+        def set_entry(factor, i, j, value):
+            factor[i, j] = value
+            return factor
+
+        def normalise_row(factor, row):
+            factor[row] = factor[row] / np.sqrt(np.sum(factor[row] ** 2))
+            return factor
+
+        return self._factors(theta, lambda size: np.zeros((size, size)), np.exp, set_entry, normalise_row)
 
     def covariances(self, theta: np.ndarray) -> list[np.ndarray]:
         return [factor @ factor.T for factor in self.cholesky_factors(theta)]
@@ -134,8 +265,9 @@ class ParameterLayout:
                 values.append(np.sqrt(covariance[i, i]))
             else:
                 values.append(covariance[i, j] / np.sqrt(covariance[i, i] * covariance[j, j]))
-        if self.dispersion is not None:
-            values.append(np.exp(theta[-1]))
+        _, loadings_start, _, dispersion_start = self._offsets
+        values.extend(theta[loadings_start:dispersion_start])
+        values.extend(np.exp(theta[dispersion_start:]))
         return np.asarray(values)
 
     def natural_jacobian(self, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -152,38 +284,62 @@ class ParameterLayout:
         missing = [name for name in self.natural_names if name not in values]
         if missing:
             raise KeyError(f"parameter values missing for {missing}")
-        beta = np.array([values[f"beta[{name}]"] for name in self.fixed_names])
-        covariances = [np.zeros((size, size)) for size in self.level_sizes]
+        beta = np.array([values[name] for name in self.fixed_names])
+        covariances = [np.eye(size) for size in self.level_sizes]
         sds = {(level, i): values[name] for name, level, i, j in self.variance_names if i == j}
         for name, level, i, j in self.variance_names:
-            value = sds[(level, i)] ** 2 if i == j else values[name] * sds[(level, i)] * sds[(level, j)]
-            covariances[level][i, j] = covariances[level][j, i] = value
-        dispersion = values[self.dispersion] if self.dispersion is not None else None
-        return self.theta_from_natural(beta, covariances, dispersion)
+            if i == j:
+                covariances[level][i, i] = sds[(level, i)] ** 2
+            else:
+                value = values[name] * sds.get((level, i), 1.0) * sds.get((level, j), 1.0)
+                covariances[level][i, j] = covariances[level][j, i] = value
+        extra = [values[name] for name in self.loading_parameters + self.path_names]
+        dispersions = [values[name] for name in self.dispersion_names]
+        return self.theta_from_natural(beta, covariances, dispersions, extra)
 
     def theta_from_natural(
-        self, beta: np.ndarray, covariances: list[np.ndarray], dispersion: float | None
+        self,
+        beta: np.ndarray,
+        covariances: list[np.ndarray],
+        dispersion: float | list[float] | None,
+        loadings_and_paths: list[float] | None = None,
     ) -> np.ndarray:
         """Inverse map, for starting values and tests."""
         values = list(beta)
         factors = [np.linalg.cholesky(covariance) for covariance in covariances]
+        unit_rows = set(self.unit_variance_rows)
         for entry in self.cholesky_entries:
-            value = factors[entry.level][entry.row, entry.column]
+            factor = factors[entry.level]
+            value = factor[entry.row, entry.column]
+            if (entry.level, entry.row) in unit_rows:
+                value = value / factor[entry.row, entry.row]
             values.append(np.log(value) if entry.row == entry.column else value)
-        if self.dispersion is not None:
-            values.append(np.log(dispersion))
+        if loadings_and_paths is None:
+            loadings_and_paths = [1.0] * len(self.loading_parameters) + [0.0] * len(self.path_names)
+        values.extend(loadings_and_paths)
+        if self.n_dispersion:
+            dispersions = np.atleast_1d(np.asarray(dispersion, dtype=float))
+            values.extend(np.log(np.broadcast_to(dispersions, (self.n_dispersion,))))
         return np.asarray(values, dtype=float)
 
 
-def _block_names(level: LevelDesign, positions: tuple[int, ...], level_number: int) -> list[tuple[str, int, int, int]]:
+def _block_names(
+    level: LevelDesign, positions: tuple[int, ...], level_number: int, unit_variance: bool = False
+) -> list[tuple[str, int, int, int]]:
     names = []
     only_intercept = len(positions) == 1 and level.latent_names[positions[0]] == "(Intercept)"
+    # latents of factor models are named by themselves; random effects by term and grouping
+    is_factor = all(level.latent_names[i] in level.factors for i in positions)
     for a, i in enumerate(positions):
-        label = level.name if only_intercept else f"{level.latent_names[i]}|{level.name}"
+        if unit_variance:
+            continue
+        if is_factor:
+            label = level.latent_names[i]
+        else:
+            label = level.name if only_intercept else f"{level.latent_names[i]}|{level.name}"
         names.append((f"sd[{label}]", level_number, i, i))
     for a, i in enumerate(positions):
         for j in positions[a + 1 :]:
-            names.append(
-                (f"cor[{level.latent_names[i]},{level.latent_names[j]}|{level.name}]", level_number, i, j)
-            )
+            suffix = "" if is_factor else f"|{level.name}"
+            names.append((f"cor[{level.latent_names[i]},{level.latent_names[j]}{suffix}]", level_number, i, j))
     return names

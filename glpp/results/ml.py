@@ -85,8 +85,11 @@ class MLResult:
 
     @property
     def fixed_effects(self) -> pd.DataFrame:
-        """Estimate, SE, z, p and 95% interval of the fixed effects."""
-        names = [name for name in self.params.index if name.startswith("beta[")]
+        """Estimate, SE, z, p and 95% interval of the fixed effects (item intercepts ``nu``)."""
+        return self._table(("beta[", "nu["))
+
+    def _table(self, prefixes: tuple[str, ...]) -> pd.DataFrame:
+        names = [name for name in self.params.index if name.startswith(prefixes)]
         estimate = self.params[names]
         se = self.se[names]
         z = estimate / se
@@ -100,7 +103,7 @@ class MLResult:
                 "97.5 %": estimate + 1.959963984540054 * se,
             }
         )
-        table.index = [name[5:-1] for name in names]
+        table.index = [name[name.index("[") + 1 : -1] for name in names]
         return table
 
     def latent(self) -> pd.DataFrame:
@@ -136,9 +139,13 @@ class MLResult:
         if self.n_dropped:
             lines.append(f"Rows dropped for missing values: {self.n_dropped}")
         lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
-        for name in ("sigma", "shape"):
-            if name in self.params.index:
-                lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
+        for title, prefixes in (("Loadings", ("lambda[",)), ("Structural paths", ("path[",))):
+            table = self._table(prefixes)
+            if len(table):
+                lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
+        dispersions = [name for name in self.params.index if name.startswith(("sigma", "shape"))]
+        for name in dispersions:
+            lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
         if not self.converged:
             lines.append("\nWARNING: the optimiser did not converge (see ConvergenceWarning).")
         return "\n".join(lines)

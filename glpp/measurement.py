@@ -1,0 +1,212 @@
+"""Latent-variable statements -> the latent part of a Design.
+
+``F =~ y1 + y2`` on wide data (one row per unit) is reshaped to long form:
+each (unit, item) pair is a row, the unit is the cluster, items get their own
+intercepts (and, for gaussian items, their own residual variances) and each
+latent loads on its items with a loading per item. ``F@id =~ item`` on long
+data gives ``F`` one loading per level of the categorical column ``item``.
+Structural regressions ``F ~ x + G`` become path coefficients; the covariance
+blocks of the latents follow lavaan's defaults: exogenous latents correlate
+with each other, so do the disturbances of latents that are only outcomes,
+and the disturbance of a latent that predicts another latent is on its own;
+``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from glpp.errors import DataError, IdentificationError, SpecError
+from glpp.ir import LatentRegression, Measurement, Spec
+
+__all__ = ["LatentStructure", "latent_structure", "identify"]
+
+
+@dataclass(frozen=True)
+class LatentStructure:
+    """Blocks and paths of the latents of one level.
+
+    Attributes
+    ----------
+    blocks : list of (tuple of latent positions, unit_variance)
+    paths : list of (dependent position, predictor name, kind, predictor position, label)
+    covariate_names : tuple of str
+        Observed predictors of latents, in column order.
+    """
+
+    blocks: list[tuple[tuple[int, ...], bool]]
+    paths: list[tuple[int, str, str, int, str | None]]
+    covariate_names: tuple[str, ...]
+
+
+def latent_structure(spec: Spec, latents: list[str]) -> LatentStructure:
+    """Resolve structural regressions and covariances among ``latents``."""
+    position = {name: i for i, name in enumerate(latents)}
+    predicts_latent: set[str] = set()
+    endogenous: set[str] = set()
+    paths: list[tuple[int, str, str, int, str | None]] = []
+    covariates: list[str] = []
+    for regression in spec.latent_regressions:
+        if regression.latent not in position:
+            raise SpecError(f"structural regression '{regression.latent} ~ ...': {regression.latent!r} is not a latent variable of this model")
+        endogenous.add(regression.latent)
+        for predictor in regression.predictors:
+            if predictor.fixed is not None:
+                raise SpecError(
+                    f"fixed path coefficients ({predictor.fixed:g}*{predictor.name}) are not supported in "
+                    f"'{regression.latent} ~ ...'; leave the coefficient free"
+                )
+            if predictor.name in position:
+                predicts_latent.add(predictor.name)
+                paths.append((position[regression.latent], predictor.name, "latent", position[predictor.name], predictor.label))
+            else:
+                if predictor.name not in covariates:
+                    covariates.append(predictor.name)
+                paths.append((position[regression.latent], predictor.name, "covariate", covariates.index(predictor.name), predictor.label))
+    _check_acyclic(spec.latent_regressions, position)
+
+    exogenous = [name for name in latents if name not in endogenous]
+    outcomes = [name for name in latents if name in endogenous and name not in predicts_latent]
+    groups: list[list[str]] = [group for group in (exogenous, outcomes) if group]
+    groups += [[name] for name in latents if name in endogenous and name in predicts_latent]
+    fixed_variances: dict[str, float] = {}
+    for covariance in spec.covariances:
+        for name in (covariance.left, covariance.right):
+            if name not in position:
+                raise SpecError(
+                    f"'{covariance.left} ~~ {covariance.right}': {name!r} is not a latent variable; residual "
+                    "covariances of observed variables are not supported yet"
+                )
+        if covariance.left == covariance.right:
+            if covariance.fixed is not None:
+                if covariance.fixed != 1.0:
+                    raise SpecError(f"'{covariance.left} ~~ {covariance.fixed:g}*{covariance.left}': only a variance fixed at 1 is supported")
+                fixed_variances[covariance.left] = covariance.fixed
+            continue
+        if covariance.fixed is not None:
+            raise SpecError(f"'{covariance.left} ~~ {covariance.fixed:g}*{covariance.right}': fixed covariances are not supported yet")
+        first = next(g for g in groups if covariance.left in g)
+        second = next(g for g in groups if covariance.right in g)
+        if first is not second:
+            first.extend(second)
+            groups.remove(second)
+    blocks = []
+    for group in groups:
+        fixed = [name in fixed_variances for name in group]
+        if any(fixed) and not all(fixed):
+            raise SpecError(
+                f"the variances of correlated latents {group} must be all free or all fixed at 1 "
+                f"(fixed: {[n for n, f in zip(group, fixed) if f]})"
+            )
+        blocks.append((tuple(sorted(position[name] for name in group)), all(fixed)))
+    return LatentStructure(blocks, paths, tuple(covariates))
+
+
+def _check_acyclic(regressions: tuple[LatentRegression, ...], position: dict[str, int]) -> None:
+    graph = {r.latent: {p.name for p in r.predictors if p.name in position} for r in regressions}
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            raise SpecError(f"the structural model has a cycle: {' <- '.join(cycle)}; latent regressions must be recursive")
+        if state.get(name) == 2:
+            return
+        state[name] = 1
+        for predictor in graph.get(name, ()):
+            visit(predictor, trail + [name])
+        state[name] = 2
+
+    for name in graph:
+        visit(name, [])
+
+
+def loading_entries(measurement: Measurement, indicators: list[str], std_lv: bool) -> list[tuple[str, float | None, str | None]]:
+    """(indicator, fixed value or None, label) for each indicator of a latent.
+
+    The first loading is fixed at 1 for identification (as lavaan and gllamm
+    do) unless ``std_lv``, ``NA*`` or an explicit value says otherwise.
+    """
+    entries = []
+    for position, (indicator, name) in enumerate(zip(measurement.indicators, indicators)):
+        if indicator.fixed is not None:
+            entries.append((name, indicator.fixed, None))
+        elif position == 0 and not std_lv and not indicator.force_free and indicator.label is None:
+            entries.append((name, 1.0, None))
+        else:
+            entries.append((name, None, indicator.label))
+    return entries
+
+
+def identify(latents: list[str], scaled: set[str], unit_variance: set[str], n_free: int, n_moments: int | None) -> None:
+    """Raise :class:`IdentificationError` for a latent without a scale or too many parameters.
+
+    Parameters
+    ----------
+    latents : list of str
+    scaled : set of str
+        Latents with a loading fixed at a non-zero value.
+    unit_variance : set of str
+        Latents whose (disturbance) variance is fixed at 1.
+    n_free : int
+        Free parameters of the model.
+    n_moments : int or None
+        Means, variances and covariances of the items (all-gaussian models).
+    """
+    for latent in latents:
+        if latent not in scaled and latent not in unit_variance:
+            raise IdentificationError(
+                f"latent variable {latent!r} has no fixed scale: all its loadings are free and its variance is "
+                f"free. Fix one loading (e.g. '{latent} =~ 1*item + ...'), fix its variance ('{latent} ~~ 1*{latent}'), "
+                "or fit with std_lv=True"
+            )
+    if n_moments is not None and n_free > n_moments:
+        raise IdentificationError(
+            f"the model has {n_free} free parameters but the data give only {n_moments} means, variances and "
+            "covariances of the items: fix or equate parameters, or drop some"
+        )
+
+
+def _formula_variables(rhs: str) -> set[str]:
+    from formulaic import Formula
+
+    return set(Formula(rhs).required_variables)
+
+
+def reshape_wide(spec: Spec, data: pd.DataFrame, family_name: str) -> tuple[pd.DataFrame, list[str], int]:
+    """Check the item and covariate columns and drop incomplete units (listwise)."""
+    items: list[str] = []
+    for measurement in spec.measurements:
+        if measurement.level is not None:
+            raise SpecError(
+                f"'{measurement.latent}@{measurement.level} =~ ...': multilevel factor models on wide data are not supported yet"
+            )
+        for indicator in measurement.indicators:
+            if indicator.name not in items:
+                items.append(indicator.name)
+    latents = {m.latent for m in spec.measurements}
+    covariates = [
+        p.name for r in spec.latent_regressions for p in r.predictors if p.name not in latents
+    ]
+    for regression in spec.regressions:
+        if regression.response.expression not in items or regression.random or regression.offsets:
+            raise SpecError(
+                f"'{regression.response.label} ~ {regression.fixed}': with measurement statements on wide data, "
+                "a regression must have an item on the left (a direct effect, e.g. 'y3 ~ male') and no random terms"
+            )
+        covariates += sorted(_formula_variables(regression.fixed))
+    for column in items + covariates:
+        if column not in data.columns:
+            statement = next(
+                (f"'{m.latent} =~ ...'" for m in spec.measurements if any(i.name == column for i in m.indicators)),
+                "a structural regression",
+            )
+            raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {', '.join(map(str, data.columns[:20]))}")
+        if not pd.api.types.is_numeric_dtype(data[column]):
+            raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
+    used = list(dict.fromkeys(items + covariates))
+    complete = data[used].notna().all(axis=1).to_numpy()
+    return data.loc[complete, used].reset_index(drop=True), items, int((~complete).sum())
