@@ -61,26 +61,29 @@ class AdaptiveObjective:
         n_latents = modes.shape[1]
         identity = np.eye(n_latents)
         step_size = np.ones(modes.shape[0])
+        converged = np.max(np.abs(score), axis=1) < SCORE_TOLERANCE
         for _ in range(max_iterations):
-            if np.max(np.abs(score)) < SCORE_TOLERANCE:
+            if np.all(converged):
                 break
             eigen_minimum = np.linalg.eigvalsh(neg_hessian)[:, 0] if n_latents > 1 else neg_hessian[:, 0, 0]
             ridge = np.where(eigen_minimum < 1e-8, 1e-8 - eigen_minimum + 1e-3, 0.0)
             step = np.linalg.solve(neg_hessian + ridge[:, None, None] * identity, score[:, :, None])[:, :, 0]
+            step[converged] = 0.0
             candidate = modes + step_size[:, None] * step
             new_log_posterior, new_score, new_neg_hessian = self.functions.mode_terms(theta, candidate, *self.data)
-            accept = np.isfinite(new_log_posterior) & (
+            improved = np.isfinite(new_log_posterior) & (
                 new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior)
             )
-            accept |= step_size < 1e-12
+            # a step too small to change anything ends the search for that cluster
+            negligible = np.max(np.abs(step_size[:, None] * step), axis=1) < 1e-12
+            accept = (improved | negligible) & ~converged
             modes = np.where(accept[:, None], candidate, modes)
             log_posterior = np.where(accept, new_log_posterior, log_posterior)
             score = np.where(accept[:, None], new_score, score)
             neg_hessian = np.where(accept[:, None, None], new_neg_hessian, neg_hessian)
             # an accepted cluster starts again from a full Newton step
             step_size = np.where(accept, 1.0, step_size / 2.0)
-            converged_clusters = np.max(np.abs(score), axis=1) < SCORE_TOLERANCE
-            step_size[converged_clusters] = 1.0
+            converged |= (np.max(np.abs(score), axis=1) < SCORE_TOLERANCE) | negligible
         self.modes = modes
         return modes
 
