@@ -25,15 +25,19 @@ import pandas as pd
 
 from glpp.errors import SpecError
 from glpp.multilevel import MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-from glpp.optim import SCORE_TOLERANCE, maximise, numerical_hessian, warn_if_not_converged
+from scipy import optimize
+
+from glpp.optim import SCORE_TOLERANCE, OptimisationResult, maximise, warn_if_not_converged
 from glpp.quadrature import make_rule
 from glpp.results.ml import MLResult, VarianceComponent
 
 __all__ = ["MultilevelObjective", "fit_multilevel", "compiled_multilevel", "MULTILEVEL_NIP_SEQUENCE"]
 
 #: points per dimension tried by ``nip="auto"`` (the same at every level)
-MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 5, 7, 9, 11, 15, 21)
+MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 7, 11, 15, 21, 31)
 AUTO_TOLERANCE = 1e-4
+#: fewest points per dimension for empirical Bayes means and SDs (also after a Laplace fit)
+EB_MIN_POINTS = 7
 MAX_NEWTON = 200
 
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
@@ -41,7 +45,7 @@ _COMPILED: dict[tuple, MultilevelFunctions] = {}
 
 def compiled_multilevel(layout, family, link) -> MultilevelFunctions:
     """Compiled functions, shared by every model with the same structure."""
-    key = (layout.n_fixed, layout.level_sizes, layout.cholesky_entries, layout.dispersion, family.name, link.name)
+    key = (layout.structure_key, family.name, link.name)
     if key not in _COMPILED:
         _COMPILED[key] = compile_multilevel(layout, family, link)
     return _COMPILED[key]
@@ -72,6 +76,43 @@ def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) 
         step_size = np.where(accept, 1.0, step_size / 2.0)
         step_size[np.max(np.abs(score), axis=1) < SCORE_TOLERANCE] = 1.0
     return modes
+
+
+def _bfgs(objective, start: np.ndarray, inverse_hessian: np.ndarray | None, callback=None):
+    """BFGS from ``start``, warm-started with the inverse Hessian of the previous ``nip``."""
+    options = {"gtol": 1e-6, "maxiter": 1000}
+    if inverse_hessian is not None:
+        inverse_hessian = 0.5 * (inverse_hessian + inverse_hessian.T)
+        if np.all(np.isfinite(inverse_hessian)) and np.linalg.eigvalsh(inverse_hessian)[0] > 0:
+            options["hess_inv0"] = inverse_hessian
+    record = None
+    if callback is not None:
+        history: list[float] = []
+
+        def record(values):
+            history.append(-objective(values)[0])
+            callback(len(history), history[-1])
+
+    result = optimize.minimize(objective, start, jac=True, method="BFGS", options=options, callback=record)
+    value, gradient = objective(result.x)
+    success = bool(result.success) or float(np.max(np.abs(gradient))) < 1e-3
+    outcome = OptimisationResult(result.x, -value, -gradient, int(result.nit), int(result.nfev), success, str(result.message))
+    return outcome, np.asarray(result.hess_inv)
+
+
+def _forward_hessian(objective, theta: np.ndarray, gradient: np.ndarray, relative_step: float = 1e-5) -> np.ndarray:
+    """Hessian of the log-likelihood by forward differences of the exact gradient.
+
+    Half the evaluations of :func:`glpp.optim.numerical_hessian` (each costs a
+    full multilevel quadrature); the O(step) error is far below the SEs' precision.
+    """
+    hessian = np.empty((theta.size, theta.size))
+    for k in range(theta.size):
+        step = relative_step * max(1.0, abs(theta[k]))
+        shifted = theta.copy()
+        shifted[k] += step
+        hessian[:, k] = (-objective(shifted)[1] - gradient) / step
+    return 0.5 * (hessian + hessian.T)
 
 
 class MultilevelObjective:
@@ -190,12 +231,12 @@ def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> 
     if nip == "auto":
         sequence = list(MULTILEVEL_NIP_SEQUENCE)
     elif isinstance(nip, (int, np.integer)) and nip >= 1:
-        sequence = [int(nip)]
+        # the Laplace fit is a cheap warm start (estimate and inverse Hessian)
+        sequence = [1, int(nip)] if nip > 1 else [1]
     else:
         raise SpecError(f"nip must be 'auto' or a positive integer, not {nip!r}")
     layout = model.layout
     functions = compiled_multilevel(layout, model.family, model.link)
-    compiled = time.perf_counter()
     objective = MultilevelObjective(functions, model.design, sequence[0])
     callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
     fixed_only = np.zeros(layout.n_theta, dtype=bool)
@@ -204,36 +245,39 @@ def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> 
         fixed_only[-1] = True
     theta = maximise(objective, model._start(), free=fixed_only).theta
     nip_path: dict[int, float] = {}
-    result = None
+    result, inverse_hessian, settled = None, None, False
     for position, n_points in enumerate(sequence):
         objective.set_rule(n_points)
-        result = maximise(objective, theta, callback=callback)
+        result, inverse_hessian = _bfgs(objective, theta, inverse_hessian, callback)
         theta = result.theta
         nip_path[n_points] = result.loglik
         if verbose:
             print(f"nip={n_points}: loglik {result.loglik:.6f} ({result.n_iterations} iterations)")
         if position + 1 == len(sequence):
             break
+        if nip != "auto":
+            continue
         objective.set_rule(sequence[position + 1])
         next_loglik = -objective(theta)[0]
         nip_path[sequence[position + 1]] = next_loglik
         objective.set_rule(n_points)
         if abs(next_loglik - result.loglik) < AUTO_TOLERANCE:
+            settled = True
             break
-    if nip == "auto" and abs(nip_path[max(nip_path)] - result.loglik) >= AUTO_TOLERANCE:
+    if nip == "auto" and not settled:
         warnings.warn(
             f"nip='auto' stopped at {sequence[-1]} points without the log-likelihood settling to "
             f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
             stacklevel=3,
         )
-    hessian = numerical_hessian(objective, theta)
+    hessian = _forward_hessian(objective, theta, result.gradient)
     objective(theta)
     converged = warn_if_not_converged(result, hessian)
     seconds = time.perf_counter() - started
-    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds, compiled - started)
+    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds)
 
 
-def _result(model, objective, result, theta, hessian, converged, nip_path, seconds, compile_seconds) -> MLResult:
+def _result(model, objective, result, theta, hessian, converged, nip_path, seconds) -> MLResult:
     layout, design = model.layout, model.design
     names = list(layout.natural_names)
     try:
@@ -265,7 +309,10 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
         components.append(VarianceComponent("Residual", "", sigma**2, sigma))
 
     def latent() -> pd.DataFrame:
+        # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
+        objective.set_rule(max(n_points, EB_MIN_POINTS))
         moments = objective.posterior_moments(theta)
+        objective.set_rule(n_points)
         factors = layout.cholesky_factors(theta)
         frames = []
         for number, level in enumerate(design.levels):

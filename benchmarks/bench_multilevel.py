@@ -1,0 +1,121 @@
+"""Benchmark: three-level random-intercept logit (guImmun) and per-evaluation scaling.
+
+Run from the repository root: ``.venv/bin/python benchmarks/bench_multilevel.py [--quick]``.
+
+Prints compile time (separately), end-to-end fit times of ``glpp.Model.fit``
+for Laplace (``nip=1``), a fixed AGQ rule and ``nip="auto"``, the lme4/glmmTMB
+times recorded in ``tests/reference/reference.json`` (and, when ``Rscript``
+is on the PATH, a fresh lme4 timing), and the cost of one likelihood +
+gradient evaluation (modes included) at 1x, 10x and 100x replicated data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import glpp  # noqa: E402
+from glpp.multilevel_fit import MultilevelObjective, compiled_multilevel  # noqa: E402
+
+FORMULA = (
+    "immun ~ kid2p + mom25p + ord23 + ord46 + ord7p + ethnN + ethnS + momEdP + momEdS"
+    " + husEdP + husEdS + husEdU + momWorkY + ruralY + pcInd81 + (1 | comm/mom)"
+)
+
+
+def replicate(data: pd.DataFrame, times: int) -> pd.DataFrame:
+    """``times`` copies of the data with new community and mother ids."""
+    copies = []
+    span_comm, span_mom = data["comm"].max() + 1, data["mom"].max() + 1
+    for copy in range(times):
+        part = data.copy()
+        part["comm"] = part["comm"] + copy * span_comm
+        part["mom"] = part["mom"] + copy * span_mom
+        copies.append(part)
+    return pd.concat(copies, ignore_index=True)
+
+
+def r_timing() -> float | None:
+    if shutil.which("Rscript") is None:
+        return None
+    script = (
+        "suppressMessages(library(lme4)); d <- read.csv('model_library/data/guimmun.csv');"
+        f"f <- {FORMULA.replace('(1 | comm/mom)', '(1 | comm/mom)')};"
+        "t <- system.time(glmer(f, family=binomial, data=d, control=glmerControl(optimizer='bobyqa')))[['elapsed']];"
+        "cat(t)"
+    )
+    try:
+        out = subprocess.run(["Rscript", "-e", script], cwd=ROOT, capture_output=True, text=True, timeout=600)
+        return float(out.stdout.strip().split()[-1])
+    except Exception:  # R or lme4 missing: report nothing
+        return None
+
+
+def main(quick: bool) -> None:
+    warnings.filterwarnings("ignore", message=".*BLAS.*")
+    reference = json.loads((ROOT / "tests" / "reference" / "reference.json").read_text())["guimmun_3level_laplace"]
+    data = pd.read_csv(ROOT / "model_library" / "data" / "guimmun.csv")
+    print(f"cores available: {os.cpu_count()}; pytensor mode: {glpp.marginal.COMPILE_MODE}")
+    model = glpp.Model(FORMULA, data, family="binomial")
+    started = time.perf_counter()
+    functions = compiled_multilevel(model.layout, model.family, model.link)
+    print(f"compile (cached per model structure): {time.perf_counter() - started:.1f} s")
+
+    rows = []
+    settings = [1, 15] if quick else [1, 15, "auto"]
+    fits = {}
+    for nip in settings:
+        started = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = model.fit(nip=nip)
+        fits[nip] = fit
+        rows.append((f"glpp nip={nip}", time.perf_counter() - started, fit.loglik, fit.nip))
+    rows.append(("lme4 Laplace, bobyqa (reference.json)", reference["time_s"], reference["loglik"], 1))
+    rows.append(("lme4 Laplace, default optimizer (reference.json)", reference["time_s_default_optimizer"], reference["loglik_default_optimizer"], 1))
+    rows.append(("glmmTMB Laplace (reference.json)", reference["time_s_glmmTMB"], reference["loglik_glmmTMB"], 1))
+    fresh = r_timing()
+    if fresh is not None:
+        rows.append(("lme4 Laplace, bobyqa (rerun here)", fresh, float("nan"), 1))
+    print("\nguImmun, 2159 children / 1595 mothers / 161 communities (times exclude compilation)")
+    print(f"{'fit':52s} {'seconds':>8s} {'loglik':>12s} {'nip':>4s}")
+    for name, seconds, loglik, nip in rows:
+        print(f"{name:52s} {seconds:8.2f} {loglik:12.4f} {nip:4d}")
+    print(f"Laplace - AGQ(nip=15) log-likelihood: {fits[1].loglik - fits[15].loglik:.3f}")
+    print("nip path of the last fit:", {k: round(v, 5) for k, v in fit.nip_path.items()})
+
+    theta = model.layout.theta_from_natural(
+        fits[15].params.iloc[: model.layout.n_fixed].to_numpy(),
+        [np.array([[fits[15].params["sd[comm:mom]"] ** 2]]), np.array([[fits[15].params["sd[comm]"] ** 2]])],
+        None,
+    )
+    print("\nper evaluation (log-likelihood + gradient, modes warm), nip=7 at both levels")
+    print(f"{'data':6s} {'rows':>8s} {'ms/eval':>9s} {'us/row':>8s}")
+    for times in (1, 10) if quick else (1, 10, 100):
+        replicated = glpp.Model(FORMULA, replicate(data, times), family="binomial")
+        objective = MultilevelObjective(functions, replicated.design, 7)
+        objective.loglik(theta)
+        repeats = max(3, 30 // times)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            objective.loglik(theta * (1.0 + 1e-6))
+            objective.loglik(theta)
+        seconds = (time.perf_counter() - started) / (2 * repeats)
+        n_rows = replicated.design.n_rows
+        print(f"{times:4d}x  {n_rows:8d} {1e3 * seconds:9.2f} {1e6 * seconds / n_rows:8.2f}")
+
+
+if __name__ == "__main__":
+    main("--quick" in sys.argv)
