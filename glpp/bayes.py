@@ -20,7 +20,8 @@ family and link (:meth:`glpp.families.Family.logp`):
   of the approximation is exact.
 
 The marginal kind uses a fixed rule of ``nip`` points per latent dimension
-(:data:`DEFAULT_NIP` unless given).
+(:func:`default_nip`: 15, or 1 for gaussian identity-link models where
+adaptive quadrature with one point is exact, unless given).
 
 Priors (weakly informative, on the data's scale; ``s_y`` is the SD of the
 response for gaussian models and 1 otherwise, ``s_x`` the SD of a covariate
@@ -56,6 +57,7 @@ import xarray as xr
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import ancestors
 
 from glpp.errors import SpecError
 from glpp.marginal import COMPILE_MODE, _Graph, data_arguments
@@ -65,6 +67,7 @@ from glpp.quadrature import make_rule
 __all__ = [
     "DEFAULT_NIP",
     "DEFAULT_LKJ_ETA",
+    "default_nip",
     "default_priors",
     "build_pymc_model",
     "sample",
@@ -78,6 +81,16 @@ __all__ = [
 DEFAULT_NIP = 15
 #: LKJ shape of correlation matrices unless overridden by ``priors["cor"]``.
 DEFAULT_LKJ_ETA = 2.0
+
+
+def default_nip(model) -> int:
+    """Points per dimension for the marginal kind: 1 (Laplace, exact) for a
+    gaussian identity-link model, whose integrand is gaussian, else :data:`DEFAULT_NIP`."""
+    if model.family.name == "gaussian" and model.link.name == "identity":
+        return 1
+    return DEFAULT_NIP
+
+
 #: importance-sampling proposals per cluster and draw when recovering latents
 LATENT_PROPOSALS = 16
 #: degrees of freedom of the multivariate-t importance proposal
@@ -107,7 +120,7 @@ def default_priors(model) -> dict[str, object]:
     s_y = _response_scale(model)
     priors: dict[str, object] = {}
     for k, name in enumerate(layout.fixed_names):
-        priors[f"beta[{name}]"] = pm.Normal.dist(0.0, 10.0 * s_y / _scale(design.fixed[:, k]))
+        priors[name] = pm.Normal.dist(0.0, 10.0 * s_y / _scale(design.fixed[:, k]))
     for level_number, level in enumerate(design.levels):
         for name, lvl, i, j in layout.variance_names:
             if lvl == level_number and i == j:
@@ -171,7 +184,7 @@ class _Parameters:
 
 def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Parameters:
     design, layout = model.design, model.layout
-    beta = pt.stack([_register(pm_model, priors[f"beta[{name}]"], f"beta[{name}]") for name in layout.fixed_names])
+    beta = pt.stack([_register(pm_model, priors[name], name) for name in layout.fixed_names])
     factors = []
     for level_number, level in enumerate(design.levels):
         size = level.n_latents
@@ -251,18 +264,27 @@ class ModeOp(Op):
     def pullback(self, inputs, outputs, cotangents):
         return [pt.zeros_like(inputs[0])]
 
-    def infer_shape(self, fgraph, node, input_shapes):
+    def infer_shape(self, *arguments):  # (node, input_shapes); older pytensor also passes fgraph
         level = self.model.design.levels[0]
         return [(level.n_clusters, level.n_latents)]
 
 
 def _objective(model, nip: int) -> AdaptiveObjective:
+    """Mode search of the ML path (compiled functions shared with :meth:`Model.fit`)."""
     from glpp.model import _compiled
 
     functions = _compiled(model.layout, model.family, model.link, True)
     level = model.design.levels[0]
     rule = make_rule(nip, level.n_latents, "product")
     return AdaptiveObjective(functions, data_arguments(model.design), level.n_clusters, rule)
+
+
+def _data_replacements(graph: _Graph, model) -> dict:
+    """The graph's data inputs as constants (rows in cluster order, as the ML path has them)."""
+    return {
+        variable: pt.constant(np.asarray(value, dtype=variable.dtype))
+        for variable, value in zip(graph.data_inputs, data_arguments(model.design))
+    }
 
 
 def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.TensorVariable:
@@ -278,13 +300,32 @@ def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.Te
         graph.nodes: pt.constant(rule.nodes),
         graph.log_weights: pt.constant(log_weights),
         graph.signs: pt.constant(signs.astype(float)),
+        **_data_replacements(graph, model),
     }
-    for variable, value in zip(graph.data_inputs, data_arguments(model.design)):
-        replacements[variable] = pt.constant(np.asarray(value, dtype=variable.dtype))
     return graph_replace(cluster_loglik, replacements, strict=False)
 
 
 # ------------------------------------------------------------- models
+def _check_supported(model) -> None:
+    """Two-level GLMMs only, for now (no loadings, paths or dispersion models)."""
+    layout = model.layout
+    unsupported = [
+        feature
+        for feature, present in (
+            ("free loadings", getattr(layout, "loading_parameters", ())),
+            ("structural paths", getattr(layout, "path_names", ())),
+            ("a dispersion model", getattr(layout, "n_dispersion", 0) > 1),
+            ("more than two levels", len(model.design.levels) > 1),
+        )
+        if present
+    ]
+    if unsupported:
+        raise SpecError(
+            "Bayesian models are available for two-level GLMMs only so far; this model has "
+            + ", ".join(unsupported)
+        )
+
+
 def _coords(model) -> dict[str, list]:
     coords = {}
     for level in model.design.levels:
@@ -326,12 +367,13 @@ def build_pymc_model(
         raise SpecError(f"unknown kind {kind!r}; choose one of {list(KINDS)}")
     if parameterization not in ("noncentered", "centered"):
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
+    _check_supported(model)
     resolved = resolve_priors(model, priors)
     design = model.design
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = _add_parameters(model, pm_model, resolved)
         if kind == "marginal":
-            cluster_loglik = _marginal_cluster_loglik(model, parameters.theta, nip or DEFAULT_NIP)
+            cluster_loglik = _marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
             pm.Potential("marginal_loglik", cluster_loglik.sum())
         else:
             eta = pt.dot(pt.constant(design.fixed), parameters.beta) + pt.constant(design.offset)
@@ -375,7 +417,7 @@ def design_label_ok(label: str) -> bool:
 def _theta_function(pm_model: pm.Model):
     """Compiled map from the posterior's variables to ML ``theta``."""
     theta = pm_model.glpp_theta
-    inputs = [rv for rv in pm_model.free_RVs if rv in pytensor.graph.basic.ancestors([theta])]
+    inputs = [rv for rv in pm_model.free_RVs if rv in ancestors([theta])]
     function = pytensor.function(inputs, theta, on_unused_input="ignore", mode=COMPILE_MODE)
     return [rv.name for rv in inputs], function
 
@@ -475,7 +517,7 @@ def sample(
 
     Other keyword arguments go to :func:`pymc.sample`.
     """
-    nip = nip or DEFAULT_NIP
+    nip = nip or default_nip(model)
     pm_model = build_pymc_model(model, kind, priors=priors, nip=nip)
     started = time.perf_counter()
     kwargs.setdefault("compile_kwargs", {"mode": COMPILE_MODE})
@@ -534,6 +576,9 @@ def map_estimate(model, priors: dict | None = None, *, nip: int | None = None) -
     """
     pm_model = build_pymc_model(model, "marginal", priors=priors, nip=nip)
     with pm_model:
-        point = pm.find_MAP(progressbar=False, jitter=False, compile_kwargs={"mode": COMPILE_MODE})
+        result = pm.find_MAP(
+            progressbar=False, jitter=False, return_inferencedata=True, compile_kwargs={"mode": COMPILE_MODE}
+        )
+    posterior = result["posterior"].to_dataset()
     names = model.layout.natural_names
-    return pd.Series([float(point[name]) for name in names], index=list(names))
+    return pd.Series([float(posterior[name].values.squeeze()) for name in names], index=list(names))

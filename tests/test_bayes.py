@@ -1,0 +1,217 @@
+"""Bayesian models (glpp.bayes): latent and marginal PyMC models, MAP, NUTS.
+
+Fast tests check the graphs against the ML quadrature and the family
+definitions at fixed points; the NUTS comparisons are marked slow.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pymc as pm
+import pytest
+from scipy import stats
+
+import glpp
+from glpp import bayes
+from glpp.marginal import COMPILE_MODE
+
+DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
+TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
+#: ML estimates of the toenail logit (lme4, nAGQ=30): beta..., sd[patient]
+TOENAIL_ML = {
+    "beta[(Intercept)]": -1.6189,
+    "beta[treatment]": -0.1609,
+    "beta[month]": -0.3911,
+    "beta[trt_month]": -0.1368,
+    "sd[patient]": 4.008,
+}
+#: log-density agreement of two evaluations of the same graph (float64 sums of ~2000 terms)
+LOGP_TOLERANCE = 1e-8
+#: MAP vs ML: the priors are weak but not flat and the marginal kind uses 15 points
+MAP_TOLERANCE = {"beta": 0.05, "sd": 0.1}
+
+
+@pytest.fixture(scope="module")
+def toenail() -> glpp.Model:
+    return glpp.Model(TOENAIL, data=pd.read_csv(DATA / "toenail.csv"), family="binomial")
+
+
+@pytest.fixture(scope="module")
+def toenail_theta(toenail) -> np.ndarray:
+    layout = toenail.layout
+    beta = np.array([TOENAIL_ML[f"beta[{name}]"] for name in layout.fixed_names])
+    return layout.theta_from_natural(beta, [np.array([[TOENAIL_ML["sd[patient]"] ** 2]])], None)
+
+
+def _point(pm_model: pm.Model, natural: dict[str, float]) -> dict[str, np.ndarray]:
+    """Initial point of ``pm_model`` with the named parameters set (transformed values)."""
+    point = pm_model.initial_point()
+    for rv in pm_model.free_RVs:
+        if rv.name in natural:
+            value_var = pm_model.rvs_to_values[rv]
+            transform = pm_model.rvs_to_transforms.get(rv)
+            value = np.asarray(natural[rv.name])
+            point[value_var.name] = transform.forward(value).eval() if transform is not None else value
+    return point
+
+
+# ------------------------------------------------------------------ priors
+def test_priors_by_name_and_type(toenail):
+    resolved = bayes.resolve_priors(toenail, {"sd[patient]": pm.HalfNormal.dist(2.0), "beta": pm.Normal.dist(0, 3)})
+    assert pm.logp(resolved["sd[patient]"], 1.0).eval() == pytest.approx(stats.halfnorm(scale=2).logpdf(1.0))
+    assert pm.logp(resolved["beta[month]"], 1.0).eval() == pytest.approx(stats.norm(0, 3).logpdf(1.0))
+
+
+def test_unknown_prior_name_lists_choices(toenail):
+    with pytest.raises(glpp.SpecError, match="sd\\[patient\\]"):
+        bayes.resolve_priors(toenail, {"sd[subject]": pm.HalfNormal.dist(1.0)})
+
+
+def test_prior_must_be_a_distribution(toenail):
+    with pytest.raises(glpp.SpecError, match=".dist"):
+        bayes.resolve_priors(toenail, {"sd[patient]": 5.0})
+
+
+# ------------------------------------------------------------ the models
+@pytest.mark.parametrize("kind", ["latent", "marginal"])
+def test_variable_names_are_ml_names(toenail, kind):
+    pm_model = toenail.pymc_model(kind=kind)
+    names = {rv.name for rv in pm_model.free_RVs}
+    assert set(toenail.layout.natural_names) <= names
+    if kind == "latent":
+        assert "z[patient]" in names and "b[patient]" in pm_model.named_vars
+    else:
+        assert names == set(toenail.layout.natural_names)
+
+
+def test_latent_likelihood_is_the_family_density(toenail):
+    """At z = 0 the latent model's likelihood is the GLM's (checked with scipy)."""
+    pm_model = toenail.pymc_model(kind="latent")
+    point = _point(pm_model, TOENAIL_ML)
+    point["z[patient]"] = np.zeros_like(point["z[patient]"])
+    observed = pm_model.observed_RVs[0]
+    logp = pm_model.compile_fn(pm_model.logp(vars=[observed]), mode=COMPILE_MODE)(point)
+    design = toenail.design
+    beta = np.array([TOENAIL_ML[f"beta[{name}]"] for name in design.fixed_names])
+    probability = 1.0 / (1.0 + np.exp(-(design.fixed @ beta)))
+    expected = stats.binom.logpmf(design.response, 1, probability).sum()
+    assert logp == pytest.approx(expected, abs=1e-8)
+
+
+def test_marginal_potential_is_the_quadrature_loglik(toenail, toenail_theta):
+    pm_model = toenail.pymc_model(kind="marginal")
+    point = _point(pm_model, TOENAIL_ML)
+    potential_graph = pm_model.replace_rvs_by_values([pm_model.potentials[0]])[0]
+    potential = pm_model.compile_fn(potential_graph, mode=COMPILE_MODE)(point)
+    per_cluster, _ = bayes.cluster_loglik_draws(toenail, toenail_theta[None, :], nip=bayes.DEFAULT_NIP)
+    assert potential == pytest.approx(per_cluster.sum(), abs=LOGP_TOLERANCE)
+    # the ML quadrature at 15 adaptive points is within 0.2 of the exact -625.3975
+    assert potential == pytest.approx(-625.3975, abs=0.25)
+
+
+def test_marginal_gradient_is_exact(toenail):
+    """NUTS gradient of the marginal kind vs central differences of its log-density."""
+    pm_model = toenail.pymc_model(kind="marginal")
+    function = pm_model.logp_dlogp_function(mode=COMPILE_MODE, ravel_inputs=True)
+    function.set_extra_values({})
+    point = _point(pm_model, TOENAIL_ML)
+    x = np.concatenate([np.atleast_1d(point[v.name]).ravel() for v in pm_model.value_vars])
+    _, gradient = function(x)
+    step = 1e-5
+    numeric = np.empty_like(x)
+    for k in range(x.size):
+        delta = np.zeros_like(x)
+        delta[k] = step
+        numeric[k] = (function(x + delta)[0] - function(x - delta)[0]) / (2 * step)
+    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4)
+
+
+def test_map_is_near_ml(toenail):
+    estimate = bayes.map_estimate(toenail)
+    assert list(estimate.index) == list(toenail.layout.natural_names)
+    for name, ml in TOENAIL_ML.items():
+        assert estimate[name] == pytest.approx(ml, abs=MAP_TOLERANCE[name.split("[")[0]])
+
+
+def test_sample_returns_datatree_with_cluster_loglik(toenail):
+    idata = toenail.sample(kind="marginal", draws=15, tune=15, chains=1, random_seed=3, progressbar=False)
+    for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
+        assert group in idata.children
+    log_likelihood = idata["log_likelihood"]["outcome"]
+    assert log_likelihood.dims == ("chain", "draw", "patient")
+    assert log_likelihood.shape == (1, 15, 294)
+    effects = idata["posterior"]["b[patient]"]
+    assert effects.shape == (1, 15, 294, 1)
+    assert np.all(np.isfinite(log_likelihood.values)) and np.all(np.isfinite(effects.values))
+    for name in TOENAIL_ML:
+        assert name in idata["posterior"]
+
+
+# ------------------------------------------------------------------- NUTS
+@pytest.fixture(scope="module")
+def toenail_posteriors(toenail):
+    return {
+        kind: toenail.sample(kind=kind, draws=1000, tune=1000, chains=2, random_seed=11, progressbar=False)
+        for kind in ("latent", "marginal")
+    }
+
+
+@pytest.mark.slow
+def test_latent_and_marginal_posteriors_agree(toenail_posteriors):
+    import arviz as az
+
+    summaries = {
+        kind: az.summary(idata, var_names=list(TOENAIL_ML), kind="all", ci_prob=0.89)
+        for kind, idata in toenail_posteriors.items()
+    }
+    latent, marginal = summaries["latent"], summaries["marginal"]
+    for kind, idata in toenail_posteriors.items():
+        assert int(idata["sample_stats"]["diverging"].sum()) == 0, kind
+        assert summaries[kind]["r_hat"].max() <= 1.01, kind
+    standard_error = np.sqrt(latent["mcse_mean"].astype(float) ** 2 + marginal["mcse_mean"].astype(float) ** 2)
+    difference = np.abs(latent["mean"].astype(float) - marginal["mean"].astype(float))
+    assert np.all(difference <= 3 * standard_error), pd.DataFrame({"difference": difference, "se": standard_error})
+    for name, ml in TOENAIL_ML.items():
+        # posterior means of a logit GLMM sit a little away from the ML point (skewed sd posterior)
+        assert float(marginal.loc[name, "mean"]) == pytest.approx(ml, abs=0.3 if name.startswith("beta") else 0.6)
+
+
+@pytest.mark.slow
+def test_marginal_latents_match_latent_kind(toenail_posteriors):
+    means = {
+        kind: idata["posterior"]["b[patient]"].mean(("chain", "draw")).values[:, 0]
+        for kind, idata in toenail_posteriors.items()
+    }
+    assert np.corrcoef(means["latent"], means["marginal"])[0, 1] > 0.99
+    np.testing.assert_allclose(means["latent"], means["marginal"], atol=0.5)
+
+
+@pytest.mark.slow
+def test_loo_is_leave_one_cluster_out(toenail_posteriors):
+    import arviz as az
+
+    result = az.loo(toenail_posteriors["marginal"], pointwise=True)
+    pareto_k = np.asarray(result.pareto_k)
+    assert pareto_k.shape == (294,)
+    assert np.mean(pareto_k < 0.7) > 0.95
+
+
+@pytest.mark.slow
+def test_compare_ranks_random_slopes_first():
+    import arviz as az
+
+    data = pd.read_csv(DATA / "sleepstudy.csv")
+    idatas = {
+        name: glpp.Model(formula, data=data, family="gaussian").sample(
+            kind="marginal", draws=500, tune=500, chains=2, random_seed=5, progressbar=False
+        )
+        for name, formula in {
+            "slopes": "reaction ~ days + (days | subject)",
+            "intercepts": "reaction ~ days + (1 | subject)",
+        }.items()
+    }
+    comparison = az.compare(idatas)
+    assert comparison.index[0] == "slopes"
