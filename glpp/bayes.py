@@ -2,15 +2,22 @@
 
 Two kinds of PyMC model share one set of parameter variables, named exactly
 as in the ML output (``beta[x]``, ``sd[patient]``, ``sd[days|subject]``,
-``cor[(Intercept),days|subject]``, ``sigma``), and one definition of each
-family and link (:meth:`glpp.families.Family.logp`):
+``cor[(Intercept),days|subject]``, ``sigma``; for factor, IRT and SEM models
+``nu[item]``, ``sd[F]``, ``lambda[F,item]``, ``path[F~x]``, ``sigma[item]``),
+and one definition of each family and link (:meth:`glpp.families.Family.logp`).
+The variables are assembled into the ML parameter vector ``theta`` of
+:class:`glpp.params.ParameterLayout`, and both kinds evaluate the likelihood
+through the same graph as the ML path, :class:`glpp.marginal._Graph`
+(loadings, structural paths and item-specific dispersions included):
 
 - ``kind="latent"``: every latent variable is a PyMC variable. By default
   non-centred: ``z[level] ~ N(0, I)`` per cluster and the effects
   ``b[level] = z L'`` (``L`` the Cholesky factor of the level's covariance)
   are a deterministic; ``parameterization="centered"`` samples ``b[level]``
-  directly. The responses are an observed :class:`pymc.CustomDist` whose
-  log-density is the family's.
+  directly. Each row's linear predictor is the graph's fixed part plus its
+  loadings times the cluster's ``z``; the responses are an observed
+  :class:`pymc.CustomDist` whose log-density is the family's. With
+  structural paths ``b`` are the disturbances ``zeta``, not the latents.
 - ``kind="marginal"``: the latents are integrated out by the adaptive
   Gauss-Hermite graph of :mod:`glpp.marginal`; its per-cluster
   log-likelihood is added as a :func:`pymc.Potential`. Each cluster's mode
@@ -23,24 +30,47 @@ The marginal kind uses a fixed rule of ``nip`` points per latent dimension
 (:func:`default_nip`: 15, or 1 for gaussian identity-link models where
 adaptive quadrature with one point is exact, unless given).
 
+Sign identification of factors: by default each latent's first loading is
+fixed at 1, which fixes its sign (and scale). That alone leaves a mirror
+mode in which the reference item barely loads (``sd`` small) and every
+other loading is large with the opposite sign; with a prior centred at 0 the
+latent kind's chains found it (2PL on six VerbAgg items: ``sd[F]`` 0.2,
+loadings near -10). The free loadings' prior is therefore centred at 1 (and
+sampling starts there), the reference item's loading: the items are taken to
+measure the factor in the reference item's direction. With ``std_lv=True`` (unit variances, all loadings
+free) the first free loading of each unit-variance latent gets a positive
+(``HalfNormal``) prior, which fixes the sign; a prior override that puts mass
+on both signs there makes the posterior bimodal.
+
 Priors (weakly informative, on the data's scale; ``s_y`` is the SD of the
 response for gaussian models and 1 otherwise, ``s_x`` the SD of a covariate
-column, 1 for constant columns):
+column, 1 for constant columns; ``s_item`` the SD of one item's responses
+for gaussian models and 1 otherwise, ``s_ref`` that of the latent's
+reference item, the one whose loading is fixed at 1):
 
-==============  ==============================================================
-``beta[x]``     ``Normal(0, 10 * s_y / s_x)``
-``sd[...]``     ``HalfNormal(5 * s_y / s_z)``  (``s_z``: the latent's covariate)
-``cor[...]``    LKJ(eta=2) on each correlated block's correlation matrix
-``sigma``       ``HalfNormal(5 * s_y)``
-``shape``       ``Gamma(0.01, 0.01)`` (gamma family)
-==============  ==============================================================
+==================  ==========================================================
+``beta[x]``         ``Normal(0, 10 * s_y / s_x)`` (also ``nu[item]``)
+``sd[...]``         ``HalfNormal(5 * s_y / s_z)``  (``s_z``: the latent's covariate)
+``cor[...]``        LKJ(eta=2) on each correlated block's correlation matrix
+``lambda[F,item]``  ``Normal(1, 2 * s_item / s_ref)``; for unit-variance
+                    latents ``Normal(0, 5 * s_item)``, the first one
+                    ``HalfNormal(5 * s_item)``
+``path[F~G]``       ``Normal(0, 5)`` (latent on latent)
+``path[F~w]``       ``Normal(0, 5 * s_y / s_w)`` (latent on covariate ``w``)
+``sigma[item]``     ``HalfNormal(5 * s_item)`` (``sigma``: ``HalfNormal(5 * s_y)``)
+``shape``           ``Gamma(0.01, 0.01)`` (gamma family)
+==================  ==========================================================
 
 Override them with ``priors={name: dist}`` where ``name`` is a parameter name
-(``"sd[patient]"``, ``"beta[month]"``) or a parameter type (``"beta"``,
-``"sd"``, ``"sigma"``, ``"shape"``; applies to every parameter of that type
-not named explicitly), and ``dist`` a scalar PyMC distribution made with
-``.dist()``, e.g. ``pm.HalfNormal.dist(5)``. ``"cor"`` takes the LKJ ``eta``
-(a positive number); ``"cor[<level>]"`` sets it for one level.
+(``"sd[patient]"``, ``"beta[month]"``, ``"lambda[F,i2]"``) or a parameter type
+(``"beta"``, ``"nu"``, ``"sd"``, ``"lambda"``, ``"path"``, ``"sigma"``,
+``"shape"``; applies to every parameter of that type not named explicitly),
+and ``dist`` a scalar PyMC distribution made with ``.dist()``, e.g.
+``pm.HalfNormal.dist(5)``. ``"cor"`` takes the LKJ ``eta`` (a positive
+number); ``"cor[<level>]"`` sets it for one level.
+
+Only models whose latents vary at one level are supported so far (GLMMs with
+one grouping, factor/IRT/SEM models); three-level models raise ``SpecError``.
 """
 
 from __future__ import annotations
@@ -81,6 +111,8 @@ __all__ = [
 DEFAULT_NIP = 15
 #: LKJ shape of correlation matrices unless overridden by ``priors["cor"]``.
 DEFAULT_LKJ_ETA = 2.0
+#: prior SD of a free loading relative to the reference item's (first loading fixed at 1)
+LOADING_PRIOR_SD = 2.0
 
 
 def default_nip(model) -> int:
@@ -109,12 +141,74 @@ def _response_scale(model) -> float:
     return _scale(model.design.response) if model.family.name == "gaussian" else 1.0
 
 
+def _item_scale(model, rows: np.ndarray) -> float:
+    """SD of the responses of ``rows`` (gaussian models; 1 otherwise)."""
+    if model.family.name != "gaussian" or not np.any(rows):
+        return 1.0
+    return _scale(model.design.response[rows])
+
+
+def _loading_priors(model) -> dict[str, object]:
+    """``lambda[...]``: ``Normal(1, 2 s_item / s_ref)``, or on the item's scale
+    (``Normal(0, 5 s_item)``, the first one ``HalfNormal``) for unit-variance latents."""
+    design, layout = model.design, model.layout
+    level = design.levels[0]
+    unit_latents = {level.latent_names[row] for lvl, row in layout.unit_variance_rows if lvl == 0}
+    priors: dict[str, object] = {}
+    for k, (entry, (fixed, parameter)) in enumerate(zip(design.loadings, layout.loading_sources)):
+        name = layout.loading_parameters[parameter] if fixed is None else None
+        if name is None or name in priors:
+            continue
+        position = level.latent_names.index(entry.latent)
+        s_item = _item_scale(model, level.loading_index[:, position] == k)
+        if entry.latent in unit_latents:
+            first = not any(
+                other.latent == entry.latent and other.fixed is None for other in design.loadings[:k]
+            )
+            # the first free loading of a unit-variance latent is positive: it fixes the sign
+            priors[name] = pm.HalfNormal.dist(5.0 * s_item) if first else pm.Normal.dist(0.0, 5.0 * s_item)
+        else:
+            # centred at the reference item's loading: keeps the chains away from the mirror
+            # mode where the reference item barely loads and all other loadings change sign
+            reference = (level.loading_index[:, position] == -1) & (level.covariates[:, position] != 0)
+            priors[name] = pm.Normal.dist(1.0, LOADING_PRIOR_SD * s_item / _item_scale(model, reference))
+    return priors
+
+
+def _path_priors(model) -> dict[str, object]:
+    """``path[F~G]`` (latent on latent): ``Normal(0, 5)``; ``path[F~w]``: ``Normal(0, 5 s_y / s_w)``."""
+    design, layout = model.design, model.layout
+    s_y = _response_scale(model)
+    priors: dict[str, object] = {}
+    for name, (kind, _, predictor) in zip(layout.path_names, layout.path_positions):
+        if kind == "latent":
+            priors[name] = pm.Normal.dist(0.0, 5.0)
+        else:
+            priors[name] = pm.Normal.dist(0.0, 5.0 * s_y / _scale(design.latent_covariates[:, predictor]))
+    return priors
+
+
+def _dispersion_priors(model) -> dict[str, object]:
+    """``sigma``/``sigma[item]``: ``HalfNormal(5 s_y)`` (``s_y`` of the item's rows); ``shape``: Gamma(0.01, 0.01)."""
+    design, layout = model.design, model.layout
+    priors: dict[str, object] = {}
+    single = layout.dispersion_names == (layout.dispersion,)
+    for k, name in enumerate(layout.dispersion_names):
+        if layout.dispersion == "shape":
+            priors[name] = pm.Gamma.dist(0.01, 0.01)
+        else:
+            rows = np.ones(design.n_rows, dtype=bool) if single else design.dispersion_index == k
+            priors[name] = pm.HalfNormal.dist(5.0 * _item_scale(model, rows))
+    return priors
+
+
 def default_priors(model) -> dict[str, object]:
     """The default prior of every parameter of ``model``, by name.
 
     Returns a dict ``name -> distribution`` (unregistered ``.dist()``
-    variables) for fixed effects, SDs and dispersion, and ``"cor[<level>]" ->
-    eta`` for each level with correlated latents. See the module docstring.
+    variables) for fixed effects, SDs, loadings, paths and dispersions, and
+    ``"cor[<level>]" -> eta`` for each level with correlated latents. See the
+    module docstring.
     """
     design, layout = model.design, model.layout
     s_y = _response_scale(model)
@@ -127,10 +221,9 @@ def default_priors(model) -> dict[str, object]:
                 priors[name] = pm.HalfNormal.dist(5.0 * s_y / _scale(level.covariates[:, i]))
         if any(len(block.latent_positions) > 1 for block in level.blocks):
             priors[f"cor[{level.name}]"] = DEFAULT_LKJ_ETA
-    if layout.dispersion == "sigma":
-        priors["sigma"] = pm.HalfNormal.dist(5.0 * s_y)
-    elif layout.dispersion == "shape":
-        priors["shape"] = pm.Gamma.dist(0.01, 0.01)
+    priors.update(_loading_priors(model))
+    priors.update(_path_priors(model))
+    priors.update(_dispersion_priors(model))
     return priors
 
 
@@ -176,48 +269,56 @@ def _register(pm_model: pm.Model, dist: pt.TensorVariable, name: str) -> pt.Tens
 # ------------------------------------------------------------ parameters
 @dataclass
 class _Parameters:
-    beta: pt.TensorVariable
     factors: list[pt.TensorVariable]  # Cholesky factor of each level's covariance
-    log_dispersion: pt.TensorVariable | None
     theta: pt.TensorVariable  # the ML parameter vector, in ParameterLayout order
 
 
-def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Parameters:
-    design, layout = model.design, model.layout
-    beta = pt.stack([_register(pm_model, priors[name], name) for name in layout.fixed_names])
-    factors = []
-    for level_number, level in enumerate(design.levels):
-        size = level.n_latents
-        factor = pt.zeros((size, size))
-        for block in level.blocks:
-            positions = block.latent_positions
-            sd_names = [n for n, lvl, i, j in layout.variance_names if lvl == level_number and i == j and i in positions]
+def _level_factor(model, pm_model, priors, level_number) -> pt.TensorVariable:
+    """Cholesky factor of one level's latent covariance: SDs times LKJ Cholesky per block
+    (unit-variance blocks: the LKJ Cholesky alone)."""
+    layout, level = model.layout, model.design.levels[level_number]
+    factor = pt.zeros((level.n_latents, level.n_latents))
+    for block in level.blocks:
+        positions = block.latent_positions
+        if block.unit_variance:
+            sds = pt.ones(len(positions))
+        else:
+            sd_names = [
+                n for n, lvl, i, j in layout.variance_names if lvl == level_number and i == j and i in positions
+            ]
             sds = pt.stack([_register(pm_model, priors[name], name) for name in sd_names])
-            if len(positions) == 1:
-                factor = pt.set_subtensor(factor[positions[0], positions[0]], sds[0])
-                continue
-            k = len(positions)
-            label = level.name if len(level.blocks) == 1 else f"{level.name}:{block.term}"
-            corr_chol = pm.LKJCorr(f"cor_chol[{label}]", n=k, eta=priors[f"cor[{level.name}]"])
-            correlation = corr_chol @ corr_chol.T
-            for a, i in enumerate(positions):
-                for b, j in enumerate(positions[a + 1 :], start=a + 1):
-                    name = f"cor[{level.latent_names[i]},{level.latent_names[j]}|{level.name}]"
-                    pm.Deterministic(name, correlation[a, b])
-            block_factor = sds[:, None] * corr_chol
-            index = np.asarray(positions)
-            factor = pt.set_subtensor(factor[index[:, None], index[None, :]], block_factor)
-        factors.append(factor)
-    log_dispersion = None
-    if layout.dispersion is not None:
-        log_dispersion = pt.log(_register(pm_model, priors[layout.dispersion], layout.dispersion))
-    pieces = [beta]
+        if len(positions) == 1:
+            factor = pt.set_subtensor(factor[positions[0], positions[0]], sds[0])
+            continue
+        label = level.name if len(level.blocks) == 1 else f"{level.name}:{block.term}"
+        corr_chol = pm.LKJCorr(f"cor_chol[{label}]", n=len(positions), eta=priors[f"cor[{level.name}]"])
+        correlation = corr_chol @ corr_chol.T
+        for name, lvl, i, j in layout.variance_names:
+            if lvl == level_number and i != j and i in positions and j in positions:
+                pm.Deterministic(name, correlation[positions.index(i), positions.index(j)])
+        index = np.asarray(positions)
+        factor = pt.set_subtensor(factor[index[:, None], index[None, :]], sds[:, None] * corr_chol)
+    return factor
+
+
+def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Parameters:
+    """Register every parameter under its ML name and assemble the ML vector ``theta``
+    (the layout's unconstrained parameterisation) from them."""
+    layout = model.layout
+    pieces = [pt.stack([_register(pm_model, priors[name], name) for name in layout.fixed_names])]
+    factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
+    unit_rows = set(layout.unit_variance_rows)
     for entry in layout.cholesky_entries:
-        value = factors[entry.level][entry.row, entry.column]
+        factor = factors[entry.level]
+        value = factor[entry.row, entry.column]
+        if (entry.level, entry.row) in unit_rows:  # theta holds the row before normalisation
+            value = value / factor[entry.row, entry.row]
         pieces.append(pt.log(value)[None] if entry.row == entry.column else value[None])
-    if log_dispersion is not None:
-        pieces.append(log_dispersion[None])
-    return _Parameters(beta, factors, log_dispersion, pt.concatenate(pieces))
+    for name in layout.loading_parameters + layout.path_names:
+        pieces.append(_register(pm_model, priors[name], name)[None])
+    for name in layout.dispersion_names:
+        pieces.append(pt.log(_register(pm_model, priors[name], name))[None])
+    return _Parameters(factors, pt.concatenate(pieces))
 
 
 # ------------------------------------------------------------- mode Op
@@ -307,22 +408,11 @@ def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.Te
 
 # ------------------------------------------------------------- models
 def _check_supported(model) -> None:
-    """Two-level GLMMs only, for now (no loadings, paths or dispersion models)."""
-    layout = model.layout
-    unsupported = [
-        feature
-        for feature, present in (
-            ("free loadings", getattr(layout, "loading_parameters", ())),
-            ("structural paths", getattr(layout, "path_names", ())),
-            ("a dispersion model", getattr(layout, "n_dispersion", 0) > 1),
-            ("more than two levels", len(model.design.levels) > 1),
-        )
-        if present
-    ]
-    if unsupported:
+    """Models with one level of continuous latents (GLMMs, factor/IRT/SEM models)."""
+    if len(model.design.levels) > 1:
         raise SpecError(
-            "Bayesian models are available for two-level GLMMs only so far; this model has "
-            + ", ".join(unsupported)
+            "Bayesian models are available for models with latent variables at one level only so far; "
+            f"this model has {len(model.design.levels)} levels ({', '.join(l.name for l in model.design.levels)})"
         )
 
 
@@ -369,27 +459,52 @@ def build_pymc_model(
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
     _check_supported(model)
     resolved = resolve_priors(model, priors)
-    design = model.design
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = _add_parameters(model, pm_model, resolved)
         if kind == "marginal":
             cluster_loglik = _marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
             pm.Potential("marginal_loglik", cluster_loglik.sum())
         else:
-            eta = pt.dot(pt.constant(design.fixed), parameters.beta) + pt.constant(design.offset)
-            for level_number, level in enumerate(design.levels):
-                dims = (level.name, f"{level.name}_latent")
-                factor = parameters.factors[level_number]
-                if parameterization == "noncentered":
-                    standard = pm.Normal(f"z[{level.name}]", 0.0, 1.0, dims=dims)
-                    effects = pm.Deterministic(f"b[{level.name}]", standard @ factor.T, dims=dims)
-                else:
-                    effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
-                eta = eta + pt.sum(pt.constant(level.covariates) * effects[pt.constant(level.cluster_index)], axis=1)
-            _observed(model, eta, parameters.log_dispersion)
+            _add_latent_likelihood(model, parameters, parameterization)
     pm_model.glpp_theta = parameters.theta  # used by sample() for the per-cluster log-likelihoods
     pm_model.glpp_kind = kind
     return pm_model
+
+
+def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str) -> None:
+    """Latents as PyMC variables and the responses given them (the latent kind).
+
+    The rows' linear predictors come from the quadrature graph :class:`glpp.marginal._Graph`
+    itself (fixed part, loadings, structural paths, item dispersions), evaluated at the
+    standardised latents ``u`` of each row's cluster instead of at quadrature nodes:
+    ``eta_r = fixed_eta_r + loadings_r' u_j``. ``b[level] = L u`` are the latent
+    disturbances (the latents themselves when there are no structural paths).
+    """
+    design = model.design
+    level = design.levels[0]
+    graph = _Graph(model.layout, model.family, model.link)
+    replacements = {graph.theta: parameters.theta, **_data_replacements(graph, model)}
+    outputs = [graph.fixed_eta, graph.loadings]
+    if graph.row_log_dispersion is not None:
+        outputs.append(graph.row_log_dispersion)
+    replaced = graph_replace(outputs, replacements, strict=False)
+    fixed_eta, loadings = replaced[:2]
+    row_log_dispersion = replaced[2] if len(replaced) > 2 else None
+    dims = (level.name, f"{level.name}_latent")
+    factor = parameters.factors[0]
+    if parameterization == "noncentered":
+        standard = pm.Normal(f"z[{level.name}]", 0.0, 1.0, dims=dims)
+        pm.Deterministic(f"b[{level.name}]", standard @ factor.T, dims=dims)
+    else:
+        effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
+        standard = pt.linalg.solve_triangular(factor, effects.T, lower=True).T
+    # the graph's rows are in cluster order (data_arguments); put them back in data order
+    order = np.argsort(level.cluster_index, kind="stable")
+    inverse = pt.constant(np.argsort(order))
+    eta = fixed_eta + pt.sum(loadings * standard[pt.constant(level.cluster_index[order])], axis=1)
+    if row_log_dispersion is not None and row_log_dispersion.ndim == 1:
+        row_log_dispersion = row_log_dispersion[inverse]
+    _observed(model, eta[inverse], row_log_dispersion)
 
 
 def _observed(model, eta, log_dispersion) -> None:

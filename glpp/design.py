@@ -17,7 +17,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from glpp.errors import DataError, SpecError
-from glpp.families import Family, validate_response
+from glpp.families import Family, MixedFamily, validate_response
 from glpp.ir import RandomTerm, Regression, Spec
 from glpp.measurement import identify, latent_structure, loading_entries, reshape_wide
 
@@ -162,6 +162,8 @@ class Design:
     n_dropped_units: int = 0
     fixed_prefix: str = "beta"
     fixed_parameter_names: tuple[str, ...] = ()
+    family_index: np.ndarray | None = None
+    dispersion_labels: tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:
@@ -249,9 +251,20 @@ def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]]) -> list
     return order
 
 
-def _measurement_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: bool) -> Design:
+def _measurement_design(
+    spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, std_lv: bool, item_families: dict[str, int] | None
+) -> Design:
     """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows."""
     complete, items, n_dropped = reshape_wide(spec, data, family.name)
+    if isinstance(family, MixedFamily):
+        missing = [item for item in items if item not in (item_families or {})]
+        if missing:
+            raise SpecError(f"family is given by item but not for {missing}; give every item a family")
+        component = np.array([item_families[item] for item in items])
+        item_family = [family.components[c][0] for c in component]
+    else:
+        component = np.zeros(len(items), dtype=np.int64)
+        item_family = [family] * len(items)
     if len(complete) < 2:
         raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
     n_units, n_items = len(complete), len(items)
@@ -259,9 +272,11 @@ def _measurement_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: 
     unit_index = np.repeat(np.arange(n_units), n_items)
     item_index = np.tile(np.arange(n_items), n_units)
     response = values.ravel()
-    trials = np.ones_like(response) if family.name == "binomial" else None
+    has_binomial = any(f.name == "binomial" for f in item_family)
+    trials = np.ones_like(response) if has_binomial else None
     for k, item in enumerate(items):
-        validate_response(family, values[:, k], None if trials is None else np.ones(n_units), item)
+        validate_response(item_family[k], values[:, k], np.ones(n_units) if item_family[k].name == "binomial" else None, item)
+    dispersion_items = [item for item, f in zip(items, item_family) if f.dispersion is not None]
 
     latents = [m.latent for m in spec.measurements]
     if len(set(latents)) != len(latents):
@@ -308,11 +323,13 @@ def _measurement_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: 
         fixed = np.concatenate([fixed, matrix], axis=1)
         fixed_names += [f"{item}~{name}" for name in names]
         parameter_names += [f"path[{item}~{name}]" for name in names]
-    has_dispersion = family.dispersion is not None
+    has_dispersion = bool(dispersion_items)
     n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
     n_covariance = sum(len(p) * (len(p) + 1) // 2 - (len(p) if u else 0) for p, u in ((b.latent_positions, b.unit_variance) for b in blocks))
-    n_free = fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + (n_items if has_dispersion else 0)
-    n_moments = n_items * (n_items + 3) // 2 if family.name == "gaussian" and not paths else None
+    n_free = fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items)
+    all_gaussian = all(f.name == "gaussian" for f in item_family)
+    n_moments = n_items * (n_items + 3) // 2 if all_gaussian and not paths else None
+    dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
     identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()), n_free, n_moments)
     level = LevelDesign(
         name="unit",
@@ -339,14 +356,24 @@ def _measurement_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: 
         paths=paths,
         latent_covariates=latent_covariates,
         latent_covariate_names=structure.covariate_names,
-        dispersion_index=item_index if has_dispersion else None,
-        dispersion_names=tuple(items) if has_dispersion else (),
+        dispersion_index=dispersion_position[item_index] if has_dispersion else None,
+        dispersion_names=tuple(dispersion_items),
+        dispersion_labels=tuple(
+            f"{f.dispersion}[{item}]" for item, f in zip(items, item_family) if f.dispersion is not None
+        ),
+        family_index=component[item_index] if isinstance(family, MixedFamily) else None,
         n_dropped_units=n_dropped,
         fixed_prefix="nu",
     )
 
 
-def build_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: bool = False) -> Design:
+def build_design(
+    spec: Spec,
+    data: pd.DataFrame,
+    family: Family | MixedFamily,
+    std_lv: bool = False,
+    item_families: dict[str, int] | None = None,
+) -> Design:
     """Build the arrays of a single-regression Spec.
 
     Parameters
@@ -364,7 +391,9 @@ def build_design(spec: Spec, data: pd.DataFrame, family: Family, std_lv: bool = 
         with a single cluster, groupings that are not nested.
     """
     if spec.measurements and all(m.level is None for m in spec.measurements):
-        return _measurement_design(spec, data, family, std_lv)
+        return _measurement_design(spec, data, family, std_lv, item_families)
+    if isinstance(family, MixedFamily):
+        raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]

@@ -22,9 +22,29 @@ from pytensor.tensor import TensorVariable
 
 from glpp.errors import DataError, SpecError
 
-__all__ = ["Link", "Family", "LINKS", "FAMILIES", "get_family", "resolve_family_link", "log_ndtr"]
+__all__ = [
+    "Link",
+    "Family",
+    "MixedFamily",
+    "LINKS",
+    "FAMILIES",
+    "get_family",
+    "resolve_family_link",
+    "log_ndtr",
+]
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _at_least(x: TensorVariable, bound: float) -> TensorVariable:
+    """max(x, bound) written as a switch: its gradient has no boolean factor
+    (pytensor's ``maximum`` gradient multiplies by a boolean mask, which some
+    graph rewrites reject with noisy warnings)."""
+    return pt.switch(x > bound, x, bound)
+
+
+def _at_most(x: TensorVariable, bound: float) -> TensorVariable:
+    return pt.switch(x < bound, x, bound)
 
 
 def log_ndtr(x: TensorVariable) -> TensorVariable:
@@ -35,8 +55,9 @@ def log_ndtr(x: TensorVariable) -> TensorVariable:
     """
     z = -x / math.sqrt(2.0)
     switch_at = 3.0
-    tail = pt.log(0.5 * pt.erfcx(pt.maximum(z, switch_at))) - pt.maximum(z, switch_at) ** 2
-    body = pt.log(0.5 * pt.erfc(pt.minimum(z, switch_at)))
+    tail_z = _at_least(z, switch_at)
+    tail = pt.log(0.5 * pt.erfcx(tail_z)) - tail_z**2
+    body = pt.log(0.5 * pt.erfc(_at_most(z, switch_at)))
     return pt.switch(z > switch_at, tail, body)
 
 
@@ -48,9 +69,9 @@ def _cloglog_log_mean(eta: TensorVariable) -> TensorVariable:
     sees an argument clipped to its own domain, so the branches not taken
     produce no inf * 0 in the derivatives.
     """
-    lower = pt.minimum(eta, -20.0)
-    middle = pt.clip(eta, -20.0, 3.0)
-    upper = pt.clip(eta, 3.0, 30.0)
+    lower = _at_most(eta, -20.0)
+    middle = _at_most(_at_least(eta, -20.0), 3.0)
+    upper = _at_most(_at_least(eta, 3.0), 30.0)
     return pt.switch(
         eta < -20.0,
         lower - 0.5 * pt.exp(lower),
@@ -250,6 +271,45 @@ FAMILIES: dict[str, Family] = {
     "gamma": Family("gamma", "log", ("log", "reciprocal", "identity"), "shape", _gamma_logp, _validate_gamma),
 }
 _FAMILY_ALIASES = {"normal": "gaussian", "bernoulli": "binomial", "Gamma": "gamma"}
+
+
+#: a response value inside each family's support, used on rows of other families
+_SAFE_RESPONSE = {"gaussian": 0.0, "binomial": 0.0, "poisson": 0.0, "gamma": 1.0}
+#: a linear predictor inside each link's domain, used on rows of other families
+_SAFE_ETA = {"identity": 1.0, "reciprocal": 1.0, "sqrt": 1.0, "log": -1.0}
+
+
+@dataclass(frozen=True)
+class MixedFamily:
+    """Several response families in one model: each row has its own.
+
+    The conditional log-density of a row is that of its own family and link;
+    rows of other families are evaluated at a harmless value inside each
+    family's support and masked out, so no family sees data outside its
+    domain (and gradients stay finite).
+
+    Attributes
+    ----------
+    components : tuple of (Family, Link)
+        In the order of ``Design.family_index``.
+    """
+
+    components: tuple[tuple[Family, Link], ...]
+    name: str = "mixed"
+    dispersion: str | None = None
+
+    def logp(self, y, eta, link, log_dispersion=None, trials=None, family_index=None):
+        """Element-wise log-density; ``family_index`` broadcasts with ``eta``."""
+        total = pt.zeros_like(eta)
+        for position, (family, component_link) in enumerate(self.components):
+            mask = pt.eq(family_index, position)
+            safe_y = pt.switch(mask, y, _SAFE_RESPONSE[family.name])
+            safe_eta = pt.switch(mask, eta, _SAFE_ETA.get(component_link.name, 0.0))
+            safe_trials = None if trials is None else pt.switch(mask, trials, 1.0)
+            safe_dispersion = None if family.dispersion is None else log_dispersion
+            value = family.logp(safe_y, safe_eta, component_link, safe_dispersion, safe_trials)
+            total = total + pt.switch(mask, value, 0.0)
+        return total
 
 
 def get_family(name: str) -> Family:

@@ -41,7 +41,7 @@ from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
 from glpp.design import Design
-from glpp.families import Family, Link
+from glpp.families import Family, Link, MixedFamily
 from glpp.params import ParameterLayout
 
 __all__ = ["TwoLevelFunctions", "compile_two_level", "data_arguments", "COMPILE_MODE"]
@@ -107,6 +107,8 @@ def data_arguments(design: Design) -> list[np.ndarray]:
         arguments.append(design.latent_covariates[order])
     if design.dispersion_index is not None:
         arguments.append(design.dispersion_index[order])
+    if design.family_index is not None:
+        arguments.append(design.family_index[order])
     return arguments
 
 
@@ -192,6 +194,10 @@ class _Graph:
             self.dispersion_index = pt.vector("dispersion_index", dtype="int64")
             self.extra_inputs.append(self.dispersion_index)
             self.row_log_dispersion = self.log_dispersion[self.dispersion_index]
+        self.family_index = None
+        if isinstance(family, MixedFamily):
+            self.family_index = pt.vector("family_index", dtype="int64")
+            self.extra_inputs.append(self.family_index)
         # loadings of the standardised latents on each row: z_r' L
         self.loadings = pt.dot(row_loadings, factors[0])
         self.n_clusters = self.modes.shape[0]
@@ -215,7 +221,10 @@ class _Graph:
         log_dispersion = self.row_log_dispersion
         if log_dispersion is not None and log_dispersion.ndim == 1 and eta.ndim == 2:
             log_dispersion = log_dispersion[:, None]
-        return self.family.logp(response, eta, self.link, log_dispersion, trials)
+        if self.family_index is None:
+            return self.family.logp(response, eta, self.link, log_dispersion, trials)
+        family_index = self.family_index[:, None] if eta.ndim == 2 else self.family_index
+        return self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
 
     def cluster_sum(self, values: TensorVariable) -> TensorVariable:
         """Sum rows (first axis) within clusters: rows are in cluster order, so

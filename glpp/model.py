@@ -11,7 +11,7 @@ import pandas as pd
 
 from glpp.design import Design, build_design
 from glpp.errors import SpecError
-from glpp.families import resolve_family_link
+from glpp.families import LINKS, Link, MixedFamily, resolve_family_link
 from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
 from glpp.multilevel_fit import fit_multilevel
 from glpp.optim import AdaptiveObjective, maximise, numerical_hessian, warn_if_not_converged
@@ -40,6 +40,25 @@ def _compiled(layout: ParameterLayout, family, link, adaptive: bool) -> TwoLevel
     if key not in _COMPILED:
         _COMPILED[key] = compile_two_level(layout, family, link, adaptive)
     return _COMPILED[key]
+
+
+def _mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamily, Link, dict[str, int]]:
+    """A family (and link) per item: ``{"y1": "gaussian", "d": ("binomial", "probit")}``."""
+    components: list[tuple] = []
+    item_families: dict[str, int] = {}
+    for item, value in families.items():
+        name, link = (value, None) if isinstance(value, str) else value
+        pair = resolve_family_link(name, link)
+        if pair not in components:
+            components.append(pair)
+        item_families[item] = components.index(pair)
+    label = "mixed(" + ", ".join(f"{f.name}/{l.name}" for f, l in components) + ")"
+    return MixedFamily(tuple(components), name=label), LINKS["identity"], item_families
+
+
+def _check_bayes_supported(model: "Model") -> None:
+    if isinstance(model.family, MixedFamily):
+        raise SpecError("Bayesian fitting of models with a family per item is not supported yet; use fit()")
 
 
 @dataclass
@@ -78,20 +97,24 @@ class Model:
         self,
         formula: str,
         data: pd.DataFrame,
-        family: str = "gaussian",
+        family: str | dict[str, str | tuple[str, str]] = "gaussian",
         link: str | None = None,
         std_lv: bool = False,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
-        self.family, self.link = resolve_family_link(family, link)
+        item_families = None
+        if isinstance(family, dict):
+            self.family, self.link, item_families = _mixed_family(family)
+        else:
+            self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name)
-        self.design: Design = build_design(self.spec, data, self.family, std_lv=std_lv)
+        self.design: Design = build_design(self.spec, data, self.family, std_lv=std_lv, item_families=item_families)
         if len(self.design.levels) == 0:
             raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
         self.layout = ParameterLayout.from_design(self.design, self.family)
-        if len(self.design.levels) > 1 and (self.layout.has_loadings or self.design.paths or self.layout.n_dispersion > 1):
+        if len(self.design.levels) > 1 and (isinstance(self.family, MixedFamily) or self.layout.has_loadings or self.design.paths or self.layout.n_dispersion > 1):
             raise SpecError(
                 "factor loadings, structural paths and item-specific variances are supported in two-level "
                 "models only (one grouping); multilevel factor models are not supported yet"
@@ -112,8 +135,9 @@ class Model:
                 value = float(self.link.forward(np.array(mean)))
             theta[intercept[0]] = value if np.isfinite(value) else 0.0
         scale = 1.0
-        if self.family.name == "gaussian":
-            scale = float(np.std(design.response)) or 1.0
+        if self.family.name == "gaussian" or "gaussian" in self.family.name:
+            rows = slice(None) if design.family_index is None else design.family_index == self._gaussian_component()
+            scale = float(np.std(design.response[rows])) or 1.0
             theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(scale)
         elif self.family.name == "gamma":
             theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(2.0)
@@ -123,6 +147,9 @@ class Model:
             if entry.row == entry.column:
                 theta[offset] = np.log(0.1 * scale)
         return theta
+
+    def _gaussian_component(self) -> int:
+        return next(i for i, (family, _) in enumerate(self.family.components) if family.name == "gaussian")
 
     def _rules(self, nip: int | str, rule: str | None):
         n_latents = self.layout.level_sizes[0]
@@ -336,6 +363,7 @@ class Model:
 
         See :func:`glpp.bayes.build_pymc_model` (priors, parameter names).
         """
+        _check_bayes_supported(self)
         from glpp.bayes import build_pymc_model
 
         return build_pymc_model(self, kind, priors=priors)
@@ -352,6 +380,7 @@ class Model:
         **kwargs,
     ):
         """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
+        _check_bayes_supported(self)
         from glpp.bayes import sample
 
         return sample(

@@ -33,6 +33,13 @@ carries the implicit derivative of the modes with respect to ``theta``.
 
 The joint Newton step is solved by block elimination over the tree of
 clusters (lowest level first), so its cost is linear in the number of rows.
+
+Inside the compiled functions rows and clusters are in :class:`ClusterOrder`
+(clusters sorted by their ancestors, rows by cluster), so that every sum over
+a cluster's rows or over the clusters within an ancestor is a difference of
+cumulative sums (:func:`group_sum`), and so is the gradient of every gather
+(:func:`group_gather`); there are no scatter-adds, which pytensor's C backend
+runs through numpy's ``add.at`` in Python.
 """
 
 from __future__ import annotations
@@ -43,7 +50,8 @@ from typing import Callable
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.gradient import zero_grad
+from pytensor.compile.builders import OpFromGraph
+from pytensor.gradient import DisconnectedType, zero_grad
 from pytensor.tensor import TensorVariable
 
 from glpp.design import Design
@@ -99,15 +107,121 @@ def ancestor_indices(design: Design) -> list[list[np.ndarray | None]]:
     return anc
 
 
-def multilevel_data(design: Design) -> list[np.ndarray]:
-    """The data inputs of the compiled functions, in order."""
+@dataclass(frozen=True)
+class ClusterOrder:
+    """The order of rows and clusters inside the compiled functions.
+
+    Clusters of each level are sorted by their ancestors (top level first)
+    and rows by their lowest-level cluster, so that every sum over the rows
+    of a cluster, or over the clusters within an ancestor, is a difference of
+    cumulative sums over a contiguous range (compiled code; a scatter-add
+    runs through numpy's ``add.at``).
+
+    Attributes
+    ----------
+    rows : ndarray of int
+        ``rows[i]``: the design row at position ``i``.
+    clusters : list of ndarray of int
+        ``clusters[l][j]``: the design cluster of level ``l`` at position ``j``
+        (the top level keeps its order).
+    """
+
+    rows: np.ndarray
+    clusters: list[np.ndarray]
+
+    @classmethod
+    def of(cls, design: Design) -> "ClusterOrder":
+        anc = ancestor_indices(design)
+        n_levels = len(design.levels)
+        clusters: list = [None] * n_levels
+        clusters[-1] = np.arange(design.levels[-1].n_clusters)
+        for low in range(n_levels - 1):
+            # lexicographic: top ancestor slowest, then each level down, then the cluster
+            keys = [np.arange(design.levels[low].n_clusters)]
+            keys += [anc[low][high] for high in range(low + 1, n_levels)]
+            clusters[low] = np.lexsort(keys)
+        rank = np.empty_like(clusters[0])
+        rank[clusters[0]] = np.arange(rank.size)
+        rows = np.argsort(rank[design.levels[0].cluster_index], kind="stable")
+        return cls(rows, clusters)
+
+
+def _last(sorted_index: np.ndarray, n_groups: int) -> np.ndarray:
+    """Position of the last member of each (non-empty, contiguous) group."""
+    counts = np.bincount(sorted_index, minlength=n_groups)
+    if np.any(counts == 0):  # every cluster comes from the data: a design bug
+        raise ValueError("a cluster without rows or child clusters")
+    return np.cumsum(counts) - 1
+
+
+def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[np.ndarray]:
+    """The data inputs of the compiled functions, in order (see ``_Graph.data_inputs``).
+
+    Rows and clusters are in ``order`` (:class:`ClusterOrder`); cluster
+    numbers are positions in that order.
+    """
+    order = ClusterOrder.of(design) if order is None else order
+    rows = order.rows
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
-    arrays = [design.response, trials, design.fixed, design.offset]
-    for level in design.levels:
-        arrays += [level.covariates, level.cluster_index]
-    for level in design.levels[:-1]:
-        arrays.append(level.parent_index)
+    arrays = [design.response[rows], trials[rows], design.fixed[rows], design.offset[rows]]
+    rank = []
+    for clusters in order.clusters:
+        inverse = np.empty_like(clusters)
+        inverse[clusters] = np.arange(clusters.size)
+        rank.append(inverse)
+    for l, level in enumerate(design.levels):
+        index = rank[l][level.cluster_index[rows]]
+        arrays += [level.covariates[rows], index, _last(index, level.n_clusters)]
+    anc = ancestor_indices(design)
+    n_levels = len(design.levels)
+    for low in range(n_levels - 1):
+        for high in range(low + 1, n_levels):
+            index = rank[high][anc[low][high][order.clusters[low]]]
+            arrays += [index, _last(index, design.levels[high].n_clusters)]
     return arrays
+
+
+# ------------------------------------------------------------- segment sums
+# Members (rows, or clusters within an ancestor) are sorted by group, so a group
+# sum is a difference of cumulative sums at the groups' last members, and the
+# gradient of a gather ``x[index]`` is such a group sum. Both are wrapped with
+# each other as gradients: pytensor's own gradients of a gather and of indexing
+# the cumulative sums are scatter-adds (numpy's ``add.at``, in Python).
+
+_SEGMENT_OPS: dict[tuple, tuple[OpFromGraph, OpFromGraph]] = {}
+
+
+def _segment_ops(values: TensorVariable) -> tuple[OpFromGraph, OpFromGraph]:
+    key = tuple(1 if size == 1 else None for size in values.type.shape)
+    if key not in _SEGMENT_OPS:
+        x = pt.tensor("x", shape=key, dtype=values.dtype)
+        last = pt.vector("last", dtype="int64")
+        index = pt.vector("index", dtype="int64")
+        totals = pt.cumsum(x, axis=0)[last]
+        sums = totals - pt.concatenate([pt.zeros_like(totals[:1]), totals[:-1]], axis=0)
+
+        def sum_pullback(inputs, outputs, grads):
+            return [group_gather(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
+
+        def gather_pullback(inputs, outputs, grads):
+            return [group_sum(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
+
+        pattern = [[True], [False], [False]]
+        _SEGMENT_OPS[key] = (
+            OpFromGraph([x, last, index], [sums], pullback=sum_pullback, inline=True, connection_pattern=pattern),
+            OpFromGraph([x, last, index], [x[index]], pullback=gather_pullback, inline=True, connection_pattern=pattern),
+        )
+    return _SEGMENT_OPS[key]
+
+
+def group_sum(values: TensorVariable, last: TensorVariable, index: TensorVariable) -> TensorVariable:
+    """Sum ``values`` (first axis, sorted by group ``index``) within groups; ``last``: each group's last member."""
+    return _segment_ops(values)[0](values, last, index)
+
+
+def group_gather(values: TensorVariable, last: TensorVariable, index: TensorVariable) -> TensorVariable:
+    """``values[index]`` (one entry per group to its members), with a group sum as gradient."""
+    return _segment_ops(values)[1](values, last, index)
 
 
 # ------------------------------------------------------- small batched matrices
@@ -186,24 +300,31 @@ class _Graph:
         self.fixed = pt.matrix("fixed")
         self.offset = pt.vector("offset")
         self.covariates = [pt.matrix(f"covariates_{l}") for l in range(n_levels)]
-        self.row_cluster = [pt.vector(f"cluster_index_{l}", dtype="int64") for l in range(n_levels)]
-        self.parent = [pt.vector(f"parent_index_{l}", dtype="int64") for l in range(n_levels - 1)]
+        index = lambda name: pt.vector(name, dtype="int64")  # noqa: E731
+        self.row_cluster = [index(f"cluster_index_{l}") for l in range(n_levels)]
+        self.row_last = [index(f"row_last_{l}") for l in range(n_levels)]
+        # anc[l][m]: level-m ancestor of each level-l cluster; child_last[l][m]: the
+        # last of the (contiguous) level-l clusters within each level-m cluster (m > l)
+        self.anc: list[list] = [[None] * n_levels for _ in range(n_levels)]
+        self.child_last: list[list] = [[None] * n_levels for _ in range(n_levels)]
+        for low in range(n_levels - 1):
+            for high in range(low + 1, n_levels):
+                self.anc[low][high] = index(f"ancestor_{low}_{high}")
+                self.child_last[low][high] = index(f"child_last_{low}_{high}")
         beta, factors, self.log_dispersion = layout.unpack(self.theta)
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
         self.loadings = [pt.dot(self.covariates[l], factors[l]) for l in range(n_levels)]
         self.n_clusters = [self.joint[l].shape[0] for l in range(n_levels)]
-        self.anc: list[list] = [[None] * n_levels for _ in range(n_levels)]
-        for low in range(n_levels - 1):
-            self.anc[low][low + 1] = self.parent[low]
-            for high in range(low + 2, n_levels):
-                self.anc[low][high] = self.anc[low + 1][high][self.parent[low]]
 
     @property
     def data_inputs(self) -> list[TensorVariable]:
         inputs = [self.response, self.trials, self.fixed, self.offset]
         for l in range(self.n_levels):
-            inputs += [self.covariates[l], self.row_cluster[l]]
-        return inputs + list(self.parent)
+            inputs += [self.covariates[l], self.row_cluster[l], self.row_last[l]]
+        for low in range(self.n_levels - 1):
+            for high in range(low + 1, self.n_levels):
+                inputs += [self.anc[low][high], self.child_last[low][high]]
+        return inputs
 
     @property
     def rule_inputs(self) -> list[TensorVariable]:
@@ -212,10 +333,21 @@ class _Graph:
     def row_logp(self, eta, response, trials):
         return self.family.logp(response, eta, self.link, self.log_dispersion, trials)
 
-    @staticmethod
-    def scatter(values: TensorVariable, index: TensorVariable, size) -> TensorVariable:
-        shape = (size,) + tuple(values.shape[i] for i in range(1, values.ndim))
-        return pt.inc_subtensor(pt.zeros(shape)[index], values)
+    def row_sum(self, values: TensorVariable, level: int) -> TensorVariable:
+        """Sum rows (first axis) within the clusters of ``level``."""
+        return group_sum(values, self.row_last[level], self.row_cluster[level])
+
+    def to_rows(self, values: TensorVariable, level: int) -> TensorVariable:
+        """Each row's entry of a per-cluster ``values`` of ``level``."""
+        return group_gather(values, self.row_last[level], self.row_cluster[level])
+
+    def child_sum(self, values: TensorVariable, low: int, high: int) -> TensorVariable:
+        """Sum level-``low`` clusters (first axis) within their level-``high`` ancestors."""
+        return group_sum(values, self.child_last[low][high], self.anc[low][high])
+
+    def to_children(self, values: TensorVariable, low: int, high: int) -> TensorVariable:
+        """Each level-``low`` cluster's entry of a per-cluster ``values`` of level ``high``."""
+        return group_gather(values, self.child_last[low][high], self.anc[low][high])
 
     # ------------------------------------------------------------ joint mode
     def joint_system(self, modes: list[TensorVariable]):
@@ -227,7 +359,7 @@ class _Graph:
         """
         n_levels, sizes = self.n_levels, self.sizes
         eta = self.fixed_eta + sum(
-            self.loadings[l][:, a] * modes[l][:, a][self.row_cluster[l]]
+            self.loadings[l][:, a] * self.to_rows(modes[l][:, a], l)
             for l in range(n_levels)
             for a in range(sizes[l])
         )
@@ -243,7 +375,7 @@ class _Graph:
                     for b in range(sizes[m]):
                         pairs.append((m, a, b))
                         columns.append((weight * self.loadings[l][:, a] * self.loadings[m][:, b])[:, None])
-            sums = self.scatter(pt.concatenate(columns, axis=1), self.row_cluster[l], self.n_clusters[l])
+            sums = self.row_sum(pt.concatenate(columns, axis=1), l)
             score.append([sums[:, a] - modes[l][:, a] for a in range(sizes[l])])
             for m in range(l, n_levels):
                 hessian[l][m] = [[None] * sizes[m] for _ in range(sizes[l])]
@@ -251,11 +383,10 @@ class _Graph:
                 value = sums[:, position]
                 hessian[l][m][a][b] = value + 1.0 if (m == l and a == b) else value
         top = n_levels - 1
-        log_posterior = self.scatter(row_logp, self.row_cluster[top], self.n_clusters[top])
+        log_posterior = self.row_sum(row_logp, top)
         for l in range(n_levels):
             prior = -0.5 * pt.sum(modes[l] ** 2, axis=1)
-            index = self.anc[l][top] if l < top else None
-            log_posterior = log_posterior + (prior if index is None else self.scatter(prior, index, self.n_clusters[top]))
+            log_posterior = log_posterior + (prior if l == top else self.child_sum(prior, l, top))
         return log_posterior, score, hessian
 
     def eliminate(self, score, hessian):
@@ -287,7 +418,7 @@ class _Graph:
                     for b in range(sizes[m]):
                         for c in range(sizes[m2]):
                             entries.append(sum(block[a][b] * predictors[l][m2][a][c] for a in range(sizes[l])))
-                sums = self.scatter(pt.stack(entries, axis=1), self.anc[l][m], self.n_clusters[m])
+                sums = self.child_sum(pt.stack(entries, axis=1), l, m)
                 score[m] = [score[m][b] - sums[:, b] for b in range(sizes[m])]
                 position = sizes[m]
                 for m2 in range(m, n_levels):
@@ -299,7 +430,7 @@ class _Graph:
         for l in reversed(range(n_levels)):
             step = list(solved_scores[l])
             for m in range(l + 1, n_levels):
-                ancestor_step = [s[self.anc[l][m]] for s in steps[m]]
+                ancestor_step = [self.to_children(s, l, m) for s in steps[m]]
                 for a in range(sizes[l]):
                     step[a] = step[a] - sum(predictors[l][m][a][c] * ancestor_step[c] for c in range(sizes[m]))
             steps[l] = step
@@ -337,9 +468,8 @@ class _Graph:
             scaled = self.scaled_nodes(_lift(factors[l], (slice(None), None, None)), l)
             mean = [centre[l][:, a][:, None] for a in range(d)]  # (J, 1), then (J, C_l)
             for m in range(l + 1, n_levels):
-                index = self.anc[l][m]
                 for c in range(sizes[m]):
-                    deviation = self.expand(values[m][c], m, l)[index] - centre[m][:, c][index][:, None]
+                    deviation = self.to_children(self.expand(values[m][c], m, l) - centre[m][:, c][:, None], l, m)
                     mean = [mean[a] - predictors[l][m][a][c][:, None] * deviation for a in range(d)]
             values[l] = [mean[a][:, :, None] + scaled[a] for a in range(d)]
             log_scale[l] = -sum(pt.log(factors[l][a][a]) for a in range(d))[:, None]
@@ -366,16 +496,15 @@ class _Graph:
         total = 0.0
         for m in range(1, self.n_levels):
             for c in range(self.sizes[m]):
-                expanded = self.expand(values[m][c], m, 0)[self.row_cluster[m]]
+                expanded = self.to_rows(self.expand(values[m][c], m, 0), m)
                 total = total + self.loadings[m][:, c][:, None] * expanded
         return total
 
     def conditional_system(self, context_eta, modes: list):
         """Lowest-level conditional log-posterior, score, negative Hessian given each context."""
         d = self.sizes[0]
-        index = self.row_cluster[0]
         eta = self.fixed_eta[:, None] + context_eta + sum(
-            self.loadings[0][:, a][:, None] * modes[a][index] for a in range(d)
+            self.loadings[0][:, a][:, None] * self.to_rows(modes[a], 0) for a in range(d)
         )
         row_logp = self.row_logp(eta, self.response[:, None], self.trials[:, None])
         first = pt.grad(row_logp.sum(), eta)
@@ -383,7 +512,7 @@ class _Graph:
         pairs = [(a, b) for a in range(d) for b in range(a + 1)]
         columns = [row_logp] + [first * self.loadings[0][:, a][:, None] for a in range(d)]
         columns += [weight * (self.loadings[0][:, a] * self.loadings[0][:, b])[:, None] for a, b in pairs]
-        sums = self.scatter(pt.stack(columns, axis=2), index, self.n_clusters[0])
+        sums = self.row_sum(pt.stack(columns, axis=2), 0)
         score = [sums[:, :, 1 + a] - modes[a] for a in range(d)]
         neg_hessian: Matrix = [[None] * d for _ in range(d)]  # type: ignore[list-item]
         for position, (a, b) in enumerate(pairs, start=1 + d):
@@ -409,12 +538,12 @@ class _Graph:
         n_levels, sizes = self.n_levels, self.sizes
         values, log_scale = self.node_values()
         latent = sum(
-            self.loadings[0][:, a][:, None, None] * values[0][a][self.row_cluster[0]] for a in range(sizes[0])
+            self.loadings[0][:, a][:, None, None] * self.to_rows(values[0][a], 0) for a in range(sizes[0])
         )
         context = self.context_eta(values) if n_levels > 1 else 0.0
         eta = self.fixed_eta[:, None, None] + (context[:, :, None] if n_levels > 1 else 0.0) + latent
         row_logp = self.row_logp(eta, self.response[:, None, None], self.trials[:, None, None])
-        below = self.scatter(row_logp, self.row_cluster[0], self.n_clusters[0])
+        below = self.row_sum(row_logp, 0)
         log_terms = []
         for l in range(n_levels):
             prior = -0.5 * sum(v**2 for v in values[l]) - 0.5 * sizes[l] * np.log(2.0 * np.pi)
@@ -423,7 +552,7 @@ class _Graph:
             integral = _logsumexp_signed(terms, self.signs[l]) + log_scale[l]  # (J_l, C_l)
             if l + 1 < n_levels:
                 shaped = integral.reshape((integral.shape[0], -1, self.nodes[l + 1].shape[0]))
-                below = self.scatter(shaped, self.parent[l], self.n_clusters[l + 1])
+                below = self.child_sum(shaped, l, l + 1)
         return integral[:, 0], log_terms, values
 
     def posterior_moments(self):
@@ -436,7 +565,7 @@ class _Graph:
             weights = pt.exp(terms - pt.max(terms, axis=-1, keepdims=True)) * self.signs[l]
             weights = weights / weights.sum(axis=-1, keepdims=True)
             if context_weight is not None:
-                weights = weights * context_weight[self.parent[l]].reshape((weights.shape[0], -1))[:, :, None]
+                weights = weights * self.to_children(context_weight, l, l + 1).reshape((weights.shape[0], -1))[:, :, None]
             context_weight = weights
             d = self.sizes[l]
             mean = [pt.sum(weights * values[l][a], axis=(1, 2)) for a in range(d)]

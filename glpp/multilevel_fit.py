@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.errors import SpecError
-from glpp.multilevel import MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
+from glpp.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
 from scipy import optimize
 
 from glpp.optim import SCORE_TOLERANCE, OptimisationResult, maximise, warn_if_not_converged
@@ -33,12 +33,19 @@ from glpp.results.ml import MLResult, VarianceComponent
 
 __all__ = ["MultilevelObjective", "fit_multilevel", "compiled_multilevel", "MULTILEVEL_NIP_SEQUENCE"]
 
-#: points per dimension tried by ``nip="auto"`` (the same at every level)
-MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 7, 11, 15, 21, 31)
+#: points per dimension tried by ``nip="auto"`` (the same at every level). Coarse steps:
+#: the error of the lowest level's rule alternates in sign as points are added (guImmun at
+#: its estimate: 7 -0.31, 11 +0.027, 15 +0.0019, 21 -0.0002, 31 +0.00001), so close
+#: neighbours can agree by chance; each step roughly doubles the points
+MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 7, 15, 31, 51)
 AUTO_TOLERANCE = 1e-4
 #: fewest points per dimension for empirical Bayes means and SDs (also after a Laplace fit)
 EB_MIN_POINTS = 7
 MAX_NEWTON = 200
+#: below this score a (concave) Newton step is taken without the step-halving test: the
+#: log-posteriors are differences of cumulative sums, whose rounding (~1e-13) exceeds the
+#: gain of a step this close to the mode
+NEWTON_TRUST = 1e-6
 
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
 
@@ -69,6 +76,7 @@ def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) 
         new_log_posterior, new_score, new_neg_hessian = terms(candidate)
         accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
         accept |= step_size < 1e-12
+        accept |= np.isfinite(new_log_posterior) & (np.max(np.abs(score), axis=1) < NEWTON_TRUST)
         modes = np.where(accept[:, None], candidate, modes)
         log_posterior = np.where(accept, new_log_posterior, log_posterior)
         score = np.where(accept[:, None], new_score, score)
@@ -128,12 +136,14 @@ class MultilevelObjective:
 
     def __init__(self, functions: MultilevelFunctions, design, n_points: int):
         self.functions = functions
-        self.data = multilevel_data(design)
+        # clusters and rows in ClusterOrder (the top level keeps the design's order)
+        self.order = ClusterOrder.of(design)
+        self.data = multilevel_data(design, self.order)
         self.sizes = functions.level_sizes
         self.n_clusters = [level.n_clusters for level in design.levels]
         anc = ancestor_indices(design)
         top = len(self.sizes) - 1
-        self.to_top = [anc[l][top] if l < top else np.arange(self.n_clusters[top]) for l in range(top + 1)]
+        self.to_top = [anc[l][top][self.order.clusters[l]] if l < top else np.arange(self.n_clusters[top]) for l in range(top + 1)]
         self.joint = [np.zeros((n, d)) for n, d in zip(self.n_clusters, self.sizes)]
         self.conditional = np.zeros((self.n_clusters[0], 1, self.sizes[0]))
         self.n_evaluations = 0
@@ -173,6 +183,10 @@ class MultilevelObjective:
             new_log_posterior, new_score, new_step = terms(candidate)
             accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
             accept |= step_size < 1e-12
+            worst_score = np.zeros(self.n_clusters[-1])
+            for s, t in zip(score, self.to_top):
+                np.maximum.at(worst_score, t, np.max(np.abs(s), axis=1))
+            accept |= np.isfinite(new_log_posterior) & (worst_score < NEWTON_TRUST)
             modes = [np.where(accept[t][:, None], c, m) for c, m, t in zip(candidate, modes, self.to_top)]
             score = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_score, score, self.to_top)]
             step = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_step, step, self.to_top)]
@@ -222,7 +236,12 @@ class MultilevelObjective:
     def posterior_moments(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
         """Posterior mean and covariance of the standardised latents, per level."""
         out = self.functions.posterior_moments(*self.prepare(theta))
-        return [(np.asarray(out[2 * l]), np.asarray(out[2 * l + 1])) for l in range(len(self.sizes))]
+        moments = []
+        for l, clusters in enumerate(self.order.clusters):
+            mean, covariance = np.empty_like(out[2 * l]), np.empty_like(out[2 * l + 1])
+            mean[clusters], covariance[clusters] = out[2 * l], out[2 * l + 1]
+            moments.append((mean, covariance))
+        return moments
 
 
 def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> MLResult:

@@ -24,6 +24,7 @@ from glpp.quadrature import QuadratureRule
 __all__ = ["AdaptiveObjective", "OptimisationResult", "maximise", "numerical_hessian"]
 
 SCORE_TOLERANCE = 1e-9
+NON_FINITE_OBJECTIVE = 1e10
 
 
 class AdaptiveObjective:
@@ -103,9 +104,11 @@ class AdaptiveObjective:
         except (np.linalg.LinAlgError, FloatingPointError):
             total, gradient = -np.inf, np.zeros_like(theta)
         if not np.isfinite(total) or not np.all(np.isfinite(gradient)):
-            # an infinite value makes the line search step back; never a zero gradient
+            # a trial point of the line search where the likelihood breaks down
+            # (e.g. a variance of e^40): a large finite value makes it step back;
+            # inf or nan would end BFGS at once
             self.modes = np.zeros_like(self.modes)
-            return np.inf, np.full_like(theta, np.nan)
+            return NON_FINITE_OBJECTIVE, np.zeros_like(theta)
         return -total, -gradient
 
     def posterior_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

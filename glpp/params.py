@@ -98,7 +98,9 @@ class ParameterLayout:
             loading_sources.append((None, loading_parameters.index(name)))
         path_names = tuple(f"path[{p.latent}~{p.predictor}]" for p in design.paths)
         dispersion_names: tuple[str, ...] = ()
-        if family.dispersion is not None:
+        if design.dispersion_labels:
+            dispersion_names = design.dispersion_labels
+        elif family.dispersion is not None:
             dispersion_names = (
                 tuple(f"{family.dispersion}[{name}]" for name in design.dispersion_names)
                 if design.dispersion_names

@@ -191,3 +191,48 @@ def test_irt_mimic_with_differential_item_functioning():
         fit.params.to_dict(), data[ITEMS].to_numpy(float), data[["male", "anger"]].to_numpy(float), data["male"].to_numpy(float)
     )
     assert independent == pytest.approx(fit.loglik, abs=1e-3)
+
+
+# ------------------------------------------------------- mixed response types
+def simulated_measurement_error(n_units: int = 1500, seed: int = 2026) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Exposure model x ~ z, two error-prone replicates w1, w2 of x, and a logistic disease model."""
+    rng = np.random.default_rng(seed)
+    truth = {"path[X~z]": 0.8, "sd[X]": 1.0, "sigma[w1]": 0.6, "sigma[w2]": 0.6, "lambda[X,d]": 0.7, "path[d~z]": -0.5}
+    z = rng.normal(size=n_units)
+    exposure = 0.5 + truth["path[X~z]"] * z + rng.normal(scale=truth["sd[X]"], size=n_units)
+    data = pd.DataFrame(
+        {
+            "z": z,
+            "w1": exposure + rng.normal(scale=truth["sigma[w1]"], size=n_units),
+            "w2": exposure + rng.normal(scale=truth["sigma[w2]"], size=n_units),
+            "d": rng.binomial(1, special.expit(-1.0 + truth["lambda[X,d]"] * exposure + truth["path[d~z]"] * z)),
+        }
+    )
+    truth["nu[w1]"] = truth["nu[w2]"] = 0.5
+    truth["nu[d]"] = -1.0 + truth["lambda[X,d]"] * 0.5
+    return data, truth
+
+
+def test_covariate_measurement_error_model_recovers_the_truth():
+    data, truth = simulated_measurement_error()
+    model = glpp.Model(
+        "X =~ w1 + 1*w2 + d      # replicates w1, w2 and the disease's log odds ratio\n"
+        "X ~ z                   # exposure model\n"
+        "d ~ z                   # disease model: direct effect of z",
+        data,
+        family={"w1": "gaussian", "w2": "gaussian", "d": "binomial"},
+    )
+    fit = model.fit()
+    assert fit.converged
+    assert set(truth) == set(fit.params.index)
+    for name, value in truth.items():
+        assert abs(fit.params[name] - value) < 2 * fit.se[name], name
+
+
+def test_family_per_item_must_cover_every_item():
+    data, _ = simulated_measurement_error(50)
+    with pytest.raises(glpp.SpecError, match=r"not for \['d'\]"):
+        glpp.Model("X =~ w1 + w2 + d", data, family={"w1": "gaussian", "w2": "gaussian"})
+    data.loc[0, "d"] = 3
+    with pytest.raises(glpp.DataError, match="'d'"):
+        glpp.Model("X =~ w1 + w2 + d", data, family={"w1": "gaussian", "w2": "gaussian", "d": "binomial"})

@@ -191,7 +191,7 @@ def test_poisson3_agq_is_stable_in_nip(poisson3_model, poisson3_agq, poisson3_la
 def _theta_of(model, fit) -> np.ndarray:
     layout = model.layout
     params = fit.params
-    beta = np.array([params[f"beta[{name}]"] for name in layout.fixed_names])
+    beta = np.array([params[name] for name in layout.fixed_names])  # "beta[...]" names
     sd0, sd1 = params["sd[(Intercept)|l3:l2]"], params["sd[x|l3:l2]"]
     rho = params["cor[(Intercept),x|l3:l2]"]
     level2 = np.array([[sd0**2, rho * sd0 * sd1], [rho * sd0 * sd1, sd1**2]])

@@ -1,0 +1,56 @@
+"""VerbAgg Rasch (316 persons x 24 items) and Holzinger CFA: glpp vs lme4 / lavaan.
+
+Prints, for each model: build + compile time, first fit, repeat fit, and
+the R time recorded in tests/reference/reference.json (lme4's glmer(nAGQ=15)
+for the Rasch model, lavaan's cfa for the CFA; rerun them with
+tests/reference/make_reference.R on the same machine to refresh).
+
+    python benchmarks/bench_factor.py
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+started = time.perf_counter()
+import pandas as pd  # noqa: E402
+
+import glpp  # noqa: E402
+from glpp.model import _compiled  # noqa: E402
+
+IMPORT_SECONDS = time.perf_counter() - started
+REFERENCE = json.loads((ROOT / "tests" / "reference" / "reference.json").read_text())
+CFA3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+CASES = [
+    ("VerbAgg Rasch", "r2 ~ 0 + C(item) + (1 | id)", "verbagg.csv", "binomial", "verbagg_rasch"),
+    ("Holzinger 3-factor CFA", CFA3, "holzinger.csv", "gaussian", "holzinger_cfa3"),
+]
+
+
+def main() -> None:
+    print(f"import glpp: {IMPORT_SECONDS:.2f} s\n")
+    print(f"{'model':<24}{'compile':>9}{'1st fit':>9}{'repeat':>9}{'end2end':>9}{'R':>9}  loglik (R)")
+    for label, formula, file, family, case in CASES:
+        data = pd.read_csv(ROOT / "model_library" / "data" / file)
+        t0 = time.perf_counter()
+        model = glpp.Model(formula, data, family=family)
+        _compiled(model.layout, model.family, model.link, True)
+        compile_seconds = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        fit = model.fit()
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        model.fit()
+        repeat = time.perf_counter() - t0
+        reference = REFERENCE[case]
+        print(
+            f"{label:<24}{compile_seconds:>9.2f}{first:>9.2f}{repeat:>9.2f}{compile_seconds + first:>9.2f}"
+            f"{reference['time_s']:>9.2f}  {fit.loglik:.4f} ({reference['loglik']:.4f}, nip={fit.nip})"
+        )
+
+
+if __name__ == "__main__":
+    main()
