@@ -31,6 +31,7 @@ clusters or nodes, only over the (few) latent dimensions.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -49,6 +50,9 @@ __all__ = ["TwoLevelFunctions", "compile_two_level", "data_arguments", "COMPILE_
 #: pytensor mode of every compiled likelihood function. The C backend ("CVM")
 #: compiles fewer, cached modules than numba here and evaluates faster.
 COMPILE_MODE = os.environ.get("GLPP_PYTENSOR_MODE", "CVM")
+# The likelihood's matrix products are tiny (design x coefficients); without
+# a BLAS pytensor still computes them correctly, so its advice is noise here.
+warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
 
 
 
