@@ -86,14 +86,12 @@ class TwoLevelFunctions:
 def data_arguments(design: Design) -> list[np.ndarray]:
     """The data inputs of the compiled functions, in order (see ``_Graph.data_inputs``).
 
-    Rows are put in cluster order (stable), so that cluster sums are
-    differences of cumulative sums; only cluster-level results leave the
-    graph, so the order is invisible outside.
+    Rows are put in cluster order (stable), which keeps the scatter-adds
+    and gathers over clusters cache-friendly; only cluster-level results
+    leave the graph, so the order is invisible outside.
     """
     level = design.levels[0]
     order = np.argsort(level.cluster_index, kind="stable")
-    counts = np.bincount(level.cluster_index, minlength=level.n_clusters)
-    ends = np.cumsum(counts)
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
     arguments = [
         design.response[order],
@@ -102,8 +100,6 @@ def data_arguments(design: Design) -> list[np.ndarray]:
         design.offset[order],
         level.covariates[order],
         level.cluster_index[order],
-        ends - counts,
-        ends,
     ]
     if level.loading_index is not None:
         arguments.append(level.loading_index[order] + 1)
@@ -170,8 +166,6 @@ class _Graph:
         self.offset = pt.vector("offset")
         self.covariates = pt.matrix("covariates")
         self.cluster_index = pt.vector("cluster_index", dtype="int64")
-        self.cluster_starts = pt.vector("cluster_starts", dtype="int64")
-        self.cluster_ends = pt.vector("cluster_ends", dtype="int64")
         self.nodes = pt.matrix("nodes")
         self.log_weights = pt.vector("log_weights")
         self.signs = pt.vector("signs")
@@ -215,8 +209,6 @@ class _Graph:
             self.offset,
             self.covariates,
             self.cluster_index,
-            self.cluster_starts,
-            self.cluster_ends,
             *self.extra_inputs,
         ]
 
@@ -231,12 +223,14 @@ class _Graph:
         return self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
 
     def cluster_sum(self, values: TensorVariable) -> TensorVariable:
-        """Sum rows (first axis) within clusters: rows are in cluster order, so
-        each sum is a difference of cumulative sums (compiled code, unlike a
-        scatter-add, which pytensor runs through numpy's ``add.at``)."""
-        totals = pt.cumsum(values, axis=0)
-        padded = pt.concatenate([pt.zeros_like(totals[:1]), totals], axis=0)
-        return padded[self.cluster_ends] - padded[self.cluster_starts]
+        """Sum rows (first axis) within clusters by a scatter-add.
+
+        Not by differences of cumulative sums: at extreme quadrature nodes a
+        row's log-density can be -1e140 (cloglog, log links), and a running
+        total would then wipe out every later cluster's sum.
+        """
+        shape = (self.n_clusters,) + tuple(values.shape[i] for i in range(1, values.ndim))
+        return pt.inc_subtensor(pt.zeros(shape)[self.cluster_index], values)
 
     def mode_terms(self, modes: TensorVariable):
         """Log-posterior (J), score (J, d) and negative Hessian (J, d, d) of each cluster at ``modes``."""

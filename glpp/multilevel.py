@@ -214,6 +214,10 @@ def _segment_ops(values: TensorVariable) -> tuple[OpFromGraph, OpFromGraph]:
     return _SEGMENT_OPS[key]
 
 
+#: see ``_Graph.row_logp``
+ROW_LOGP_FLOOR = 1e4
+
+
 def group_sum(values: TensorVariable, last: TensorVariable, index: TensorVariable) -> TensorVariable:
     """Sum ``values`` (first axis, sorted by group ``index``) within groups; ``last``: each group's last member."""
     return _segment_ops(values)[0](values, last, index)
@@ -331,7 +335,16 @@ class _Graph:
         return [x for l in range(self.n_levels) for x in (self.nodes[l], self.log_weights[l], self.signs[l])]
 
     def row_logp(self, eta, response, trials):
-        return self.family.logp(response, eta, self.link, self.log_dispersion, trials)
+        """Row log-densities, floored at ``-ROW_LOGP_FLOOR``.
+
+        Cluster sums here are differences of cumulative sums over rows; a
+        row log-density of -1e140 (cloglog or log links at an extreme node)
+        would wipe out every later cluster's sum. A row below the floor makes
+        its node's weight underflow to zero anyway, so the floor changes no
+        result, and it bounds the rounding of the running totals.
+        """
+        value = self.family.logp(response, eta, self.link, self.log_dispersion, trials)
+        return pt.switch(value > -ROW_LOGP_FLOOR, value, -ROW_LOGP_FLOOR)
 
     def row_sum(self, values: TensorVariable, level: int) -> TensorVariable:
         """Sum rows (first axis) within the clusters of ``level``."""

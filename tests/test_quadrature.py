@@ -45,7 +45,9 @@ def exact_cluster_logliks(data: pd.DataFrame, values: dict[str, float]) -> np.nd
 
         # integrate exp(log f - peak) around the peak for accuracy
         grid = np.linspace(-8 * sd, 8 * sd, 2001)
-        peak_u = grid[np.argmax([log_integrand(u) for u in grid])]
+        linear = eta[:, None] + grid[None, :]
+        on_grid = np.sum(y[:, None] * linear - np.logaddexp(0.0, linear), axis=0) + stats.norm.logpdf(grid, 0.0, sd)
+        peak_u = grid[np.argmax(on_grid)]
         peak = log_integrand(peak_u)
         value, _ = integrate.quad(
             lambda u: np.exp(log_integrand(u) - peak), -12 * sd, 12 * sd, points=[peak_u], limit=400, epsabs=0, epsrel=1e-12
