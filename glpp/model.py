@@ -145,7 +145,7 @@ class Model:
         theta[loadings_start : loadings_start + len(self.layout.loading_parameters)] = 1.0
         for offset, entry in enumerate(self.layout.cholesky_entries, start=self.layout.n_fixed):
             if entry.row == entry.column:
-                theta[offset] = np.log(0.1 * scale)
+                theta[offset] = np.log(scale)
         return theta
 
     def _gaussian_component(self) -> int:
