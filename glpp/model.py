@@ -287,12 +287,7 @@ class Model:
         layout = self.layout
         names = list(layout.natural_names)
         natural = layout.natural(theta)
-        try:
-            theta_covariance = np.linalg.inv(-hessian)
-        except np.linalg.LinAlgError:
-            theta_covariance = np.full_like(hessian, np.nan)
-        jacobian = layout.natural_jacobian(theta)
-        covariance = jacobian @ theta_covariance @ jacobian.T
+        covariance = layout.natural_covariance(theta, hessian)
         with np.errstate(invalid="ignore"):
             standard_errors = np.sqrt(np.diag(covariance))
         if kind == "product" and adaptive and n_points == 1:

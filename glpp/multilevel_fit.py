@@ -299,12 +299,7 @@ def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> 
 def _result(model, objective, result, theta, hessian, converged, nip_path, seconds) -> MLResult:
     layout, design = model.layout, model.design
     names = list(layout.natural_names)
-    try:
-        theta_covariance = np.linalg.inv(-hessian)
-    except np.linalg.LinAlgError:
-        theta_covariance = np.full_like(hessian, np.nan)
-    jacobian = layout.natural_jacobian(theta)
-    covariance = jacobian @ theta_covariance @ jacobian.T
+    covariance = layout.natural_covariance(theta, hessian)
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
     n_points, kind = objective.n_points, objective.kind

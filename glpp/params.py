@@ -281,6 +281,16 @@ class ParameterLayout:
             jacobian[:, k] = (self.natural(theta + delta) - self.natural(theta - delta)) / (2 * delta[k])
         return jacobian
 
+    def natural_covariance(self, theta: np.ndarray, hessian: np.ndarray) -> np.ndarray:
+        """Covariance of the natural parameters: the inverse observed information
+        of ``theta`` (``hessian`` of the log-likelihood) mapped by the delta method."""
+        try:
+            theta_covariance = np.linalg.inv(-hessian)
+        except np.linalg.LinAlgError:
+            theta_covariance = np.full_like(hessian, np.nan)
+        jacobian = self.natural_jacobian(theta)
+        return jacobian @ theta_covariance @ jacobian.T
+
     def theta_from_named(self, values: dict[str, float]) -> np.ndarray:
         """``theta`` from natural parameters given by name (every name required)."""
         missing = [name for name in self.natural_names if name not in values]
