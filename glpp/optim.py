@@ -160,14 +160,9 @@ def maximise(
         value, gradient = objective(theta)
         return value, gradient[free]
 
-    def record(values: np.ndarray) -> None:
-        theta = start.copy()
-        theta[free] = values
-        history.append(-restricted(values)[0]) if callback is None else None
-        if callback is not None:
-            value = -objective(theta)[0]
-            history.append(value)
-            callback(len(history), value)
+    def record(intermediate_result: optimize.OptimizeResult) -> None:
+        history.append(-float(intermediate_result.fun))
+        callback(len(history), history[-1])
 
     result = optimize.minimize(
         restricted,
