@@ -17,7 +17,7 @@ from glpp.multilevel_fit import fit_multilevel
 from glpp.optim import AdaptiveObjective, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
 from glpp.quadrature import make_rule
-from glpp.results.ml import MLResult, VarianceComponent
+from glpp.results.ml import MLResult, VarianceComponent, latent_table
 from glpp.spec import build_spec
 
 __all__ = ["Model", "NIP_SEQUENCES"]
@@ -312,23 +312,7 @@ class Model:
 
         def latent() -> pd.DataFrame:
             mean, posterior_covariance = objective.posterior_moments(theta)
-            factor = layout.cholesky_factors(theta)[0]
-            mean_effects = mean @ factor.T
-            covariance_effects = np.einsum("ab,jbc,dc->jad", factor, posterior_covariance, factor)
-            frames = []
-            for index, latent_name in enumerate(level.latent_names):
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "level": level.name,
-                            "cluster": level.cluster_labels,
-                            "latent": latent_name,
-                            "mean": mean_effects[:, index],
-                            "sd": np.sqrt(covariance_effects[:, index, index]),
-                        }
-                    )
-                )
-            return pd.concat(frames, ignore_index=True)
+            return latent_table(level, mean, posterior_covariance, layout.cholesky_factors(theta)[0])
 
         return MLResult(
             params=pd.Series(natural, index=names),

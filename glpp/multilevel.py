@@ -56,7 +56,7 @@ from pytensor.tensor import TensorVariable
 
 from glpp.design import Design
 from glpp.families import Family, Link
-from glpp.marginal import COMPILE_MODE
+from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed
 from glpp.params import ParameterLayout
 
 __all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
@@ -245,32 +245,9 @@ def _cholesky(matrix: Matrix) -> Matrix:
     return factor
 
 
-def _forward(factor: Matrix, rhs: list) -> list:
-    """Solve ``factor x = rhs`` (lower triangular)."""
-    solution: list = []
-    for i in range(len(factor)):
-        total = rhs[i]
-        for k in range(i):
-            total = total - factor[i][k] * solution[k]
-        solution.append(total / factor[i][i])
-    return solution
-
-
-def _backward(factor: Matrix, rhs: list) -> list:
-    """Solve ``factor' x = rhs`` (``factor`` lower triangular)."""
-    size = len(factor)
-    solution: list = [None] * size
-    for i in reversed(range(size)):
-        total = rhs[i]
-        for k in range(i + 1, size):
-            total = total - factor[k][i] * solution[k]
-        solution[i] = total / factor[i][i]
-    return solution
-
-
 def _solve(factor: Matrix, rhs: list) -> list:
     """Solve ``(factor factor') x = rhs``."""
-    return _backward(factor, _forward(factor, rhs))
+    return _solve_lower_transposed(factor, _solve_lower(factor, rhs))
 
 
 def _lift(factor: Matrix, index: tuple) -> Matrix:
@@ -491,7 +468,7 @@ class _Graph:
     def scaled_nodes(self, factor: Matrix, level: int) -> list:
         """``A z_k`` with ``A = factor^{-T}``; ``factor``'s entries are (J, C or 1, 1)."""
         d = self.sizes[level]
-        return _backward(factor, [self.nodes[level][:, a][None, None, :] for a in range(d)])
+        return _solve_lower_transposed(factor, [self.nodes[level][:, a][None, None, :] for a in range(d)])
 
     def node_values(self):
         """Node values ``V_l[a]`` (J_l, C_l, K_l) and ``log|A|`` of every level."""

@@ -29,7 +29,7 @@ from scipy import optimize
 
 from glpp.optim import SCORE_TOLERANCE, OptimisationResult, maximise, warn_if_not_converged
 from glpp.quadrature import make_rule
-from glpp.results.ml import MLResult, VarianceComponent
+from glpp.results.ml import MLResult, VarianceComponent, latent_table
 
 __all__ = ["MultilevelObjective", "fit_multilevel", "compiled_multilevel", "MULTILEVEL_NIP_SEQUENCE"]
 
@@ -328,25 +328,13 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
         moments = objective.posterior_moments(theta)
         objective.set_rule(n_points)
         factors = layout.cholesky_factors(theta)
-        frames = []
-        for number, level in enumerate(design.levels):
-            mean, posterior_covariance = moments[number]
-            factor = factors[number]
-            mean_effects = mean @ factor.T
-            covariance_effects = np.einsum("ab,jbc,dc->jad", factor, posterior_covariance, factor)
-            for index, latent_name in enumerate(level.latent_names):
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "level": level.name,
-                            "cluster": level.cluster_labels,
-                            "latent": latent_name,
-                            "mean": mean_effects[:, index],
-                            "sd": np.sqrt(np.maximum(covariance_effects[:, index, index], 0.0)),
-                        }
-                    )
-                )
-        return pd.concat(frames, ignore_index=True)
+        return pd.concat(
+            [
+                latent_table(level, *moments[number], factors[number])
+                for number, level in enumerate(design.levels)
+            ],
+            ignore_index=True,
+        )
 
     return MLResult(
         params=pd.Series(layout.natural(theta), index=names),

@@ -10,7 +10,32 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["MLResult", "VarianceComponent"]
+__all__ = ["MLResult", "VarianceComponent", "latent_table"]
+
+
+def latent_table(level, mean: np.ndarray, posterior_covariance: np.ndarray, factor: np.ndarray) -> pd.DataFrame:
+    """EB means and SDs of one level's latent effects ``L u`` from the moments of ``u``.
+
+    Long format: one row per cluster and latent, columns level, cluster,
+    latent, mean, sd (rounding below zero in a variance is clipped).
+    """
+    mean_effects = mean @ factor.T
+    covariance_effects = np.einsum("ab,jbc,dc->jad", factor, posterior_covariance, factor)
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "level": level.name,
+                    "cluster": level.cluster_labels,
+                    "latent": latent_name,
+                    "mean": mean_effects[:, index],
+                    "sd": np.sqrt(np.maximum(covariance_effects[:, index, index], 0.0)),
+                }
+            )
+            for index, latent_name in enumerate(level.latent_names)
+        ],
+        ignore_index=True,
+    )
 
 
 @dataclass(frozen=True)
