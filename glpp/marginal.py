@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
 from glpp.design import Design
+from glpp.compile_cache import cached_functions, family_key
 from glpp.families import Family, Link, MixedFamily
 from glpp.params import ParameterLayout
 
@@ -294,33 +294,32 @@ class _Graph:
 
 
 def compile_two_level(layout: ParameterLayout, family: Family, link: Link, adaptive: bool = True) -> TwoLevelFunctions:
-    """Compile the functions of a two-level model with ``layout``'s structure."""
-    graph = _Graph(layout, family, link)
-    d = graph.n_latents
-    mode_terms = pytensor.function(
-        [graph.theta, graph.modes, *graph.data_inputs],
-        list(graph.mode_terms(graph.modes)),
-        on_unused_input="ignore",
-        mode=COMPILE_MODE,
-    )
-    quadrature_inputs = [graph.theta, graph.modes, graph.nodes, graph.log_weights, graph.signs, *graph.data_inputs]
-    cluster_loglik = graph.cluster_loglik(adaptive)
-    total = cluster_loglik.sum()
-    loglik_and_grad = pytensor.function(
-        quadrature_inputs,
-        [total, pt.grad(total, graph.theta), cluster_loglik],
-        on_unused_input="ignore",
-        mode=COMPILE_MODE,
-    )
+    """Compile the functions of a two-level model with ``layout``'s structure (cached on disk)."""
+    key = ("two_level", layout.structure_key, family_key(family, link), adaptive)
+
+    def build():
+        graph = _Graph(layout, family, link)
+        quadrature_inputs = [graph.theta, graph.modes, graph.nodes, graph.log_weights, graph.signs, *graph.data_inputs]
+        cluster_loglik = graph.cluster_loglik(adaptive)
+        total = cluster_loglik.sum()
+        return {
+            "mode_terms": ([graph.theta, graph.modes, *graph.data_inputs], list(graph.mode_terms(graph.modes))),
+            "loglik_and_grad": (quadrature_inputs, [total, pt.grad(total, graph.theta), cluster_loglik]),
+        }
+
+    def build_moments():
+        graph = _Graph(layout, family, link)
+        quadrature_inputs = [graph.theta, graph.modes, graph.nodes, graph.log_weights, graph.signs, *graph.data_inputs]
+        return {"posterior_moments": (quadrature_inputs, list(graph.posterior_moments(adaptive)))}
+
+    functions = cached_functions(key, build, COMPILE_MODE)
+    compiled_moments: list[Callable] = []
 
     def posterior_moments(*arguments):
         # compiled on first use: only EB predictions need it
         if not compiled_moments:
-            mean, covariance = graph.posterior_moments(adaptive)
-            compiled_moments.append(
-                pytensor.function(quadrature_inputs, [mean, covariance], on_unused_input="ignore", mode=COMPILE_MODE)
-            )
+            compiled_moments.append(cached_functions(key + ("moments",), build_moments, COMPILE_MODE)["posterior_moments"])
         return compiled_moments[0](*arguments)
 
-    compiled_moments: list[Callable] = []
-    return TwoLevelFunctions(mode_terms, loglik_and_grad, posterior_moments, d, adaptive)
+    n_latents = layout.level_sizes[0]
+    return TwoLevelFunctions(functions["mode_terms"], functions["loglik_and_grad"], posterior_moments, n_latents, adaptive)
