@@ -48,12 +48,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, zero_grad
 from pytensor.tensor import TensorVariable
 
+from glpp.compile_cache import cached_functions, family_key
 from glpp.design import Design
 from glpp.families import Family, Link
 from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed
@@ -191,6 +191,14 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
 _SEGMENT_OPS: dict[tuple, tuple[OpFromGraph, OpFromGraph]] = {}
 
 
+def _sum_pullback(inputs, outputs, grads):
+    return [group_gather(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
+
+
+def _gather_pullback(inputs, outputs, grads):
+    return [group_sum(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
+
+
 def _segment_ops(values: TensorVariable) -> tuple[OpFromGraph, OpFromGraph]:
     key = tuple(1 if size == 1 else None for size in values.type.shape)
     if key not in _SEGMENT_OPS:
@@ -200,16 +208,10 @@ def _segment_ops(values: TensorVariable) -> tuple[OpFromGraph, OpFromGraph]:
         totals = pt.cumsum(x, axis=0)[last]
         sums = totals - pt.concatenate([pt.zeros_like(totals[:1]), totals[:-1]], axis=0)
 
-        def sum_pullback(inputs, outputs, grads):
-            return [group_gather(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
-
-        def gather_pullback(inputs, outputs, grads):
-            return [group_sum(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
-
         pattern = [[True], [False], [False]]
         _SEGMENT_OPS[key] = (
-            OpFromGraph([x, last, index], [sums], pullback=sum_pullback, inline=True, connection_pattern=pattern),
-            OpFromGraph([x, last, index], [x[index]], pullback=gather_pullback, inline=True, connection_pattern=pattern),
+            OpFromGraph([x, last, index], [sums], pullback=_sum_pullback, inline=True, connection_pattern=pattern),
+            OpFromGraph([x, last, index], [x[index]], pullback=_gather_pullback, inline=True, connection_pattern=pattern),
         )
     return _SEGMENT_OPS[key]
 
@@ -569,43 +571,52 @@ class _Graph:
 
 
 def compile_multilevel(layout: ParameterLayout, family: Family, link: Link) -> MultilevelFunctions:
-    """Compile the functions of a model with ``layout``'s levels (any number)."""
-    graph = _Graph(layout, family, link)
-    n_levels = graph.n_levels
-    log_posterior, score, hessian = graph.joint_system(graph.joint)
-    steps, _, _ = graph.eliminate(score, hessian)
-    joint_terms = pytensor.function(
-        [graph.theta, *graph.joint, *graph.data_inputs],
-        [log_posterior] + [pt.stack(s, axis=1) for s in score] + [pt.stack(s, axis=1) for s in steps],
-        on_unused_input="ignore",
-        mode=COMPILE_MODE,
-    )
-    inputs = [graph.theta, *graph.joint, graph.conditional, *graph.rule_inputs, *graph.data_inputs]
-    conditional_terms = None
-    if n_levels > 1:
-        upper, _ = graph.upper_values()
-        modes = [graph.conditional[:, :, a] for a in range(graph.sizes[0])]
-        c_log_posterior, c_score, c_hessian = graph.conditional_system(graph.context_eta(upper), modes)
-        conditional_terms = pytensor.function(
-            inputs,
-            [c_log_posterior, pt.stack(c_score, axis=2), pt.stack([pt.stack(row, axis=2) for row in c_hessian], axis=2)],
-            on_unused_input="ignore",
-            mode=COMPILE_MODE,
-        )
-    top_loglik, _, _ = graph.level_log_terms()
-    total = top_loglik.sum()
-    loglik_and_grad = pytensor.function(
-        inputs, [total, pt.grad(total, graph.theta), top_loglik], on_unused_input="ignore", mode=COMPILE_MODE
-    )
+    """Compile the functions of a model with ``layout``'s levels (any number; cached on disk)."""
+    key = ("multilevel", layout.structure_key, family_key(family, link))
+
+    def inputs_of(graph: _Graph) -> list:
+        return [graph.theta, *graph.joint, graph.conditional, *graph.rule_inputs, *graph.data_inputs]
+
+    def build():
+        graph = _Graph(layout, family, link)
+        log_posterior, score, hessian = graph.joint_system(graph.joint)
+        steps, _, _ = graph.eliminate(score, hessian)
+        specs = {
+            "joint_terms": (
+                [graph.theta, *graph.joint, *graph.data_inputs],
+                [log_posterior] + [pt.stack(s, axis=1) for s in score] + [pt.stack(s, axis=1) for s in steps],
+            )
+        }
+        if graph.n_levels > 1:
+            upper, _ = graph.upper_values()
+            modes = [graph.conditional[:, :, a] for a in range(graph.sizes[0])]
+            c_log_posterior, c_score, c_hessian = graph.conditional_system(graph.context_eta(upper), modes)
+            specs["conditional_terms"] = (
+                inputs_of(graph),
+                [c_log_posterior, pt.stack(c_score, axis=2), pt.stack([pt.stack(row, axis=2) for row in c_hessian], axis=2)],
+            )
+        top_loglik, _, _ = graph.level_log_terms()
+        total = top_loglik.sum()
+        specs["loglik_and_grad"] = (inputs_of(graph), [total, pt.grad(total, graph.theta), top_loglik])
+        return specs
+
+    def build_moments():
+        graph = _Graph(layout, family, link)
+        return {"posterior_moments": (inputs_of(graph), graph.posterior_moments())}
+
+    functions = cached_functions(key, build, COMPILE_MODE)
     compiled_moments: list[Callable] = []
 
     def posterior_moments(*arguments):
         # compiled on first use: only EB predictions need it
         if not compiled_moments:
-            compiled_moments.append(
-                pytensor.function(inputs, graph.posterior_moments(), on_unused_input="ignore", mode=COMPILE_MODE)
-            )
+            compiled_moments.append(cached_functions(key + ("moments",), build_moments, COMPILE_MODE)["posterior_moments"])
         return compiled_moments[0](*arguments)
 
-    return MultilevelFunctions(joint_terms, conditional_terms, loglik_and_grad, posterior_moments, graph.sizes)
-
+    return MultilevelFunctions(
+        functions["joint_terms"],
+        functions.get("conditional_terms"),
+        functions["loglik_and_grad"],
+        posterior_moments,
+        layout.level_sizes,
+    )

@@ -50,6 +50,20 @@ NEWTON_TRUST = 1e-6
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
 
 
+def per_level_points(n_points: int | tuple[int, ...], n_levels: int) -> tuple[int, ...]:
+    """``n_points`` as one number of points per latent level (lowest first)."""
+    if isinstance(n_points, (int, np.integer)):
+        points = (int(n_points),) * n_levels
+    else:
+        points = tuple(int(p) for p in n_points)
+    if len(points) != n_levels or any(p < 1 for p in points):
+        raise SpecError(
+            f"nip must be 'auto', a positive integer or {n_levels} positive integers "
+            f"(one per latent level, lowest first), not {n_points!r}"
+        )
+    return points
+
+
 def compiled_multilevel(layout, family, link) -> MultilevelFunctions:
     """Compiled functions, shared by every model with the same structure."""
     key = (layout.structure_key, family.name, link.name)
@@ -86,6 +100,13 @@ def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) 
     return modes
 
 
+#: BFGS stops once an iteration gains less than this (log-likelihood units) with the gradient
+#: below ``STALL_GRADIENT``: the objective's rounding (~1e-12) then dominates the line search,
+#: which would otherwise spend a dozen evaluations on noise before giving up
+STALL_GAIN = 1e-9
+STALL_GRADIENT = 1e-3
+
+
 def _bfgs(objective, start: np.ndarray, inverse_hessian: np.ndarray | None, callback=None):
     """BFGS from ``start``, warm-started with the inverse Hessian of the previous ``nip``."""
     options = {"gtol": 1e-6, "maxiter": 1000}
@@ -93,17 +114,19 @@ def _bfgs(objective, start: np.ndarray, inverse_hessian: np.ndarray | None, call
         inverse_hessian = 0.5 * (inverse_hessian + inverse_hessian.T)
         if np.all(np.isfinite(inverse_hessian)) and np.linalg.eigvalsh(inverse_hessian)[0] > 0:
             options["hess_inv0"] = inverse_hessian
-    record = None
-    if callback is not None:
-        history: list[float] = []
+    history: list[float] = [objective(start)[0]]
 
-        def record(values):
-            history.append(-objective(values)[0])
-            callback(len(history), history[-1])
+    def record(intermediate_result: optimize.OptimizeResult) -> None:
+        value, gradient = objective(intermediate_result.x)  # the memoised last evaluation
+        history.append(value)
+        if callback is not None:
+            callback(len(history) - 1, -value)
+        if history[-2] - value < STALL_GAIN and float(np.max(np.abs(gradient))) < STALL_GRADIENT:
+            raise StopIteration
 
     result = optimize.minimize(objective, start, jac=True, method="BFGS", options=options, callback=record)
     value, gradient = objective(result.x)
-    success = bool(result.success) or float(np.max(np.abs(gradient))) < 1e-3
+    success = bool(result.success) or float(np.max(np.abs(gradient))) < STALL_GRADIENT
     outcome = OptimisationResult(result.x, -value, -gradient, int(result.nit), int(result.nfev), success, str(result.message))
     return outcome, np.asarray(result.hess_inv)
 
@@ -147,14 +170,17 @@ class MultilevelObjective:
         self.joint = [np.zeros((n, d)) for n, d in zip(self.n_clusters, self.sizes)]
         self.conditional = np.zeros((self.n_clusters[0], 1, self.sizes[0]))
         self.n_evaluations = 0
+        self._last: tuple | None = None
         self.set_rule(n_points)
 
-    def set_rule(self, n_points: int) -> None:
-        self.n_points = n_points
+    def set_rule(self, n_points: int | tuple[int, ...]) -> None:
+        """Use ``n_points`` per latent dimension: one number for every level, or one per level (lowest first)."""
+        points = per_level_points(n_points, len(self.sizes))
+        self.n_points = points
         self.rules = []
         self._rule_arguments = []
-        for d in self.sizes:
-            rule = make_rule(n_points, d, "product" if d <= 2 else "sparse")
+        for d, level_points in zip(self.sizes, points):
+            rule = make_rule(level_points, d, "product" if d <= 2 else "sparse")
             log_weights, signs = rule.log_weights_over_density()
             self.rules.append(rule)
             self._rule_arguments += [rule.nodes, log_weights, signs.astype(float)]
@@ -222,6 +248,14 @@ class MultilevelObjective:
         return float(total), np.asarray(gradient), np.asarray(per_cluster)
 
     def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        key = (self.n_points, theta.tobytes())
+        if self._last is not None and self._last[0] == key:
+            return self._last[1][0], self._last[1][1].copy()
+        value = self._evaluate(theta)
+        self._last = (key, value)
+        return value
+
+    def _evaluate(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         try:
             with np.errstate(all="ignore"):
                 total, gradient, _ = self.loglik(theta)
@@ -244,51 +278,84 @@ class MultilevelObjective:
         return moments
 
 
-def fit_multilevel(model, *, nip: int | str = "auto", verbose: bool = False) -> MLResult:
-    """Fit a model with two or more latent levels (see :meth:`glpp.Model.fit`)."""
+def _next_points(points: int) -> int | None:
+    """The next number of points of ``MULTILEVEL_NIP_SEQUENCE`` (None after the last)."""
+    larger = [p for p in MULTILEVEL_NIP_SEQUENCE if p > points]
+    return larger[0] if larger else None
+
+
+def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose: bool = False) -> MLResult:
+    """Fit a model with two or more latent levels (see :meth:`glpp.Model.fit`).
+
+    ``nip="auto"`` chooses the points of each level separately (GLLAMM's
+    levels differ: a level with few, binary responses per cluster needs many
+    points, a level with large clusters few): after the Laplace fit and a
+    fit with 7 points everywhere, the log-likelihood at the estimate is
+    evaluated with each level's points raised to the next number of
+    ``MULTILEVEL_NIP_SEQUENCE``; the levels where it changes by
+    ``AUTO_TOLERANCE`` or more get the larger number and the model is refitted,
+    until no level's change reaches the tolerance.
+    """
     started = time.perf_counter()
-    if nip == "auto":
-        sequence = list(MULTILEVEL_NIP_SEQUENCE)
-    elif isinstance(nip, (int, np.integer)) and nip >= 1:
-        # the Laplace fit is a cheap warm start (estimate and inverse Hessian)
-        sequence = [1, int(nip)] if nip > 1 else [1]
-    else:
-        raise SpecError(f"nip must be 'auto' or a positive integer, not {nip!r}")
     layout = model.layout
+    n_levels = len(layout.level_sizes)
+    laplace = (1,) * n_levels
+    if nip == "auto":
+        target = (MULTILEVEL_NIP_SEQUENCE[1],) * n_levels
+    elif isinstance(nip, str):
+        raise SpecError(f"nip must be 'auto', a positive integer or one per latent level, not {nip!r}")
+    else:
+        target = per_level_points(nip, n_levels)
     functions = compiled_multilevel(layout, model.family, model.link)
-    objective = MultilevelObjective(functions, model.design, sequence[0])
+    objective = MultilevelObjective(functions, model.design, laplace)
     callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
     fixed_only = np.zeros(layout.n_theta, dtype=bool)
     fixed_only[: layout.n_fixed] = True
     if layout.dispersion is not None:
         fixed_only[-1] = True
     theta = maximise(objective, model._start(), free=fixed_only).theta
-    nip_path: dict[int, float] = {}
-    result, inverse_hessian, settled = None, None, False
-    for position, n_points in enumerate(sequence):
-        objective.set_rule(n_points)
-        result, inverse_hessian = _bfgs(objective, theta, inverse_hessian, callback)
-        theta = result.theta
-        nip_path[n_points] = result.loglik
+    nip_path: dict[tuple[int, ...], float] = {}
+    inverse_hessian = None
+
+    def fit_at(points: tuple[int, ...]):
+        nonlocal theta, inverse_hessian
+        objective.set_rule(points)
+        outcome, inverse_hessian = _bfgs(objective, theta, inverse_hessian, callback)
+        theta = outcome.theta
+        nip_path[points] = outcome.loglik
         if verbose:
-            print(f"nip={n_points}: loglik {result.loglik:.6f} ({result.n_iterations} iterations)")
-        if position + 1 == len(sequence):
+            print(f"nip={points}: loglik {outcome.loglik:.6f} ({outcome.n_iterations} iterations)")
+        return outcome
+
+    # the Laplace fit is a cheap warm start (estimate and inverse Hessian)
+    result = fit_at(laplace)
+    points = laplace
+    if target != laplace:
+        points = target
+        result = fit_at(points)
+    while nip == "auto":
+        raised = []
+        for level in range(n_levels):
+            larger = _next_points(points[level])
+            if larger is None:
+                continue
+            trial = points[:level] + (larger,) + points[level + 1 :]
+            objective.set_rule(trial)
+            nip_path[trial] = -objective(theta)[0]
+            if abs(nip_path[trial] - result.loglik) >= AUTO_TOLERANCE:
+                raised.append(level)
+        objective.set_rule(points)
+        if not raised:
             break
-        if nip != "auto":
-            continue
-        objective.set_rule(sequence[position + 1])
-        next_loglik = -objective(theta)[0]
-        nip_path[sequence[position + 1]] = next_loglik
-        objective.set_rule(n_points)
-        if abs(next_loglik - result.loglik) < AUTO_TOLERANCE:
-            settled = True
+        points = tuple(_next_points(p) if level in raised else p for level, p in enumerate(points))
+        result = fit_at(points)
+        if all(_next_points(p) is None for p in points):
+            warnings.warn(
+                f"nip='auto' stopped at {points} points per level without the log-likelihood settling to "
+                f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
+                stacklevel=3,
+            )
             break
-    if nip == "auto" and not settled:
-        warnings.warn(
-            f"nip='auto' stopped at {sequence[-1]} points without the log-likelihood settling to "
-            f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
-            stacklevel=3,
-        )
     hessian = _forward_hessian(objective, theta, result.gradient)
     objective(theta)
     converged = warn_if_not_converged(result, hessian)
@@ -302,12 +369,15 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
     covariance = layout.natural_covariance(theta, hessian)
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
-    n_points, kind = objective.n_points, objective.kind
-    if n_points == 1:
+    n_points = objective.n_points
+    if all(p == 1 for p in n_points):
         quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
     else:
-        per = f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}"
-        quadrature = f"adaptive Gauss-Hermite quadrature, {per}, at each of {len(design.levels)} latent levels"
+        parts = [
+            f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
+            for level, rule, p in zip(design.levels, objective.rules, n_points)
+        ]
+        quadrature = "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
     components = []
     covariances = layout.covariances(theta)
     for number, level in enumerate(design.levels):
@@ -324,7 +394,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
 
     def latent() -> pd.DataFrame:
         # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
-        objective.set_rule(max(n_points, EB_MIN_POINTS))
+        objective.set_rule(tuple(max(p, EB_MIN_POINTS) for p in n_points))
         moments = objective.posterior_moments(theta)
         objective.set_rule(n_points)
         factors = layout.cholesky_factors(theta)
@@ -344,7 +414,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
         n_obs=design.n_rows,
         n_dropped=design.n_dropped,
         converged=converged,
-        nip=n_points,
+        nip=n_points[0] if len(set(n_points)) == 1 else n_points,
         quadrature=quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
         variance_components=tuple(components),

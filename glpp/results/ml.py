@@ -71,13 +71,16 @@ class MLResult:
         Rows dropped because a used column was missing.
     converged : bool
         Gradient small and information positive definite at the estimate.
-    nip : int
-        Quadrature points per dimension (or sparse level) of the reported fit.
+    nip : int or tuple of int
+        Quadrature points per dimension (or sparse level) of the reported fit;
+        one per latent level (lowest first) when the levels' numbers differ.
     quadrature : str
         Description of the integration: ``"adaptive Gauss-Hermite, 30 points"``,
-        ``"Laplace approximation (adaptive, 1 point)"``, ...
+        ``"Laplace approximation (adaptive, 1 point)"``, ``"exact, multivariate
+        normal"`` (closed form of jointly normal items; ``nip`` is then 0).
     nip_path : dict
-        Log-likelihood at the estimate for each number of points tried.
+        Log-likelihood at the estimate for each number of points tried (keys
+        are tuples, one entry per latent level, for three or more levels).
     """
 
     params: pd.Series
@@ -87,7 +90,7 @@ class MLResult:
     n_obs: int
     n_dropped: int
     converged: bool
-    nip: int
+    nip: int | tuple[int, ...]
     quadrature: str
     covariance: pd.DataFrame
     variance_components: tuple[VarianceComponent, ...]
@@ -95,7 +98,7 @@ class MLResult:
     family: str
     link: str
     formula: str
-    nip_path: dict[int, float] = field(default_factory=dict)
+    nip_path: dict[int | tuple[int, ...], float] = field(default_factory=dict)
     n_iterations: int = 0
     fit_seconds: float = 0.0
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
@@ -164,7 +167,8 @@ class MLResult:
         if self.n_dropped:
             lines.append(f"Rows dropped for missing values: {self.n_dropped}")
         lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
-        for title, prefixes in (("Loadings", ("lambda[",)), ("Structural paths", ("path[",))):
+        tables = (("Loadings", ("lambda[",)), ("Structural paths", ("path[",)), ("Residual covariances", ("cov[",)))
+        for title, prefixes in tables:
             table = self._table(prefixes)
             if len(table):
                 lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
