@@ -31,6 +31,7 @@ import numpy as np
 import pytensor
 from pytensor.compile.io import In, SymbolicOutput
 from pytensor.compile.maker import FunctionMaker
+from pytensor.compile.mode import Mode
 from pytensor.graph.basic import Variable, clone_get_equiv
 from pytensor.graph.fg import FunctionGraph
 
@@ -89,7 +90,7 @@ def _rewritten_graph(function) -> tuple[list[Variable], list[Variable]]:
     return [equivalent[v] for v in graph.inputs], [equivalent[v] for v in graph.outputs]
 
 
-def _link(inputs: list[Variable], outputs: list[Variable], mode: str):
+def _link(inputs: list[Variable], outputs: list[Variable], mode: str | Mode):
     """A callable function from an already rewritten graph (as ``Function.copy`` does)."""
     graph = FunctionGraph(inputs, outputs, clone=False)
     maker = FunctionMaker(
@@ -104,7 +105,7 @@ def _link(inputs: list[Variable], outputs: list[Variable], mode: str):
     return maker.create()
 
 
-def _load(path: Path, mode: str) -> dict[str, Callable] | None:
+def _load(path: Path, mode: str | Mode) -> dict[str, Callable] | None:
     try:
         with path.open("rb") as handle:
             graphs = pickle.load(handle)
@@ -124,7 +125,9 @@ def _store(path: Path, graphs: dict) -> None:
         pass
 
 
-def cached_functions(key: tuple, build: Callable[[], GraphSpecs], mode: str) -> dict[str, Callable]:
+def cached_functions(
+    key: tuple, build: Callable[[], GraphSpecs], mode: str | Mode, mode_key: str | None = None
+) -> dict[str, Callable]:
     """Compiled functions of one graph, from the disk cache when present.
 
     Parameters
@@ -135,8 +138,11 @@ def cached_functions(key: tuple, build: Callable[[], GraphSpecs], mode: str) -> 
     build : callable
         Builds the symbolic graph: returns ``{name: (inputs, outputs)}``.
         Only called when the cache has no entry.
-    mode : str
-        pytensor mode (linker) of the functions.
+    mode : str or pytensor Mode
+        pytensor mode of the functions.
+    mode_key : str, optional
+        A stable description of ``mode`` for the key; required when ``mode``
+        is a Mode object (whose ``repr`` changes between processes).
 
     Returns
     -------
@@ -144,7 +150,11 @@ def cached_functions(key: tuple, build: Callable[[], GraphSpecs], mode: str) -> 
         ``name -> function`` taking the inputs positionally and returning
         the list of outputs.
     """
-    path = _entry_path(key, mode)
+    if mode_key is None:
+        if not isinstance(mode, str):
+            raise TypeError("cached_functions needs mode_key with a Mode object")
+        mode_key = mode
+    path = _entry_path(key, mode_key)
     if path is not None and path.exists():
         functions = _load(path, mode)
         if functions is not None:

@@ -19,9 +19,24 @@ from formulaic import Formula, model_matrix
 from glpp.errors import DataError, SpecError
 from glpp.families import Family, MixedFamily, validate_response
 from glpp.ir import RandomTerm, Regression, Spec
-from glpp.measurement import identify, latent_structure, loading_entries, reshape_wide
+from glpp.measurement import (
+    RESIDUAL_COVARIANCE_SCOPE,
+    identify,
+    latent_structure,
+    loading_entries,
+    reshape_wide,
+    residual_covariances,
+)
 
-__all__ = ["CovarianceBlock", "LevelDesign", "Design", "LoadingEntry", "PathEntry", "build_design"]
+__all__ = [
+    "CovarianceBlock",
+    "LevelDesign",
+    "Design",
+    "LoadingEntry",
+    "PathEntry",
+    "ResidualCovariance",
+    "build_design",
+]
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,27 @@ class PathEntry:
 
 
 @dataclass(frozen=True)
+class ResidualCovariance:
+    """A residual covariance ``y1 ~~ y5`` of two items (wide data, gaussian items).
+
+    Attributes
+    ----------
+    left, right : str
+        The items, in design order.
+    left_position, right_position : int
+        Their positions in ``Design.item_names``.
+    label : str or None
+        Covariances with the same label are one parameter.
+    """
+
+    left: str
+    right: str
+    left_position: int
+    right_position: int
+    label: str | None = None
+
+
+@dataclass(frozen=True)
 class LevelDesign:
     """The latent variables that vary over the clusters of one grouping.
 
@@ -143,6 +179,16 @@ class Design:
     n_dropped : int
         Rows dropped for missing values in used columns.
     response_label : str
+    item_names : tuple of str
+        Items of a measurement model on wide data, in the order of
+        ``item_index`` (empty otherwise).
+    item_index : ndarray of int or None, shape (n_rows,)
+        Item (position in ``item_names``) of each row, for wide data.
+    residual_covariances : tuple of ResidualCovariance
+    jointly_normal : bool
+        Wide data whose items are all gaussian with identity link: a unit's
+        items are multivariate normal, so the marginal likelihood has a
+        closed form (:mod:`glpp.gaussian_marginal`).
     """
 
     response: np.ndarray
@@ -164,6 +210,10 @@ class Design:
     fixed_parameter_names: tuple[str, ...] = ()
     family_index: np.ndarray | None = None
     dispersion_labels: tuple[str, ...] = ()
+    item_names: tuple[str, ...] = ()
+    item_index: np.ndarray | None = None
+    residual_covariances: tuple[ResidualCovariance, ...] = ()
+    jointly_normal: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -262,9 +312,16 @@ def _measurement_design(
             raise SpecError(f"family is given by item but not for {missing}; give every item a family")
         component = np.array([item_families[item] for item in items])
         item_family = [family.components[c][0] for c in component]
+        item_distributions = [(family.components[c][0].name, family.components[c][1].name) for c in component]
     else:
         component = np.zeros(len(items), dtype=np.int64)
         item_family = [family] * len(items)
+        item_distributions = [(family.name, spec.link)] * len(items)
+    jointly_normal = all(pair == ("gaussian", "identity") for pair in item_distributions)
+    residual_entries = [
+        ResidualCovariance(items[left], items[right], left, right, label)
+        for left, right, label in residual_covariances(spec, items, item_distributions)
+    ]
     if len(complete) < 2:
         raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
     n_units, n_items = len(complete), len(items)
@@ -281,7 +338,7 @@ def _measurement_design(
     latents = [m.latent for m in spec.measurements]
     if len(set(latents)) != len(latents):
         raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
-    structure = latent_structure(spec, latents)
+    structure = latent_structure(spec, latents, items=set(items))
     unit_variance = {latents[p] for positions, unit in structure.blocks if unit for p in positions}
     covariates = np.zeros((len(response), len(latents)))
     loading_index = np.full((len(response), len(latents)), -1, dtype=np.int64)
@@ -326,7 +383,10 @@ def _measurement_design(
     has_dispersion = bool(dispersion_items)
     n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
     n_covariance = sum(len(p) * (len(p) + 1) // 2 - (len(p) if u else 0) for p, u in ((b.latent_positions, b.unit_variance) for b in blocks))
-    n_free = fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items)
+    n_residual_covariances = len({entry.label or (entry.left, entry.right) for entry in residual_entries})
+    n_free = (
+        fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items) + n_residual_covariances
+    )
     all_gaussian = all(f.name == "gaussian" for f in item_family)
     n_moments = n_items * (n_items + 3) // 2 if all_gaussian and not paths else None
     dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
@@ -364,6 +424,10 @@ def _measurement_design(
         family_index=component[item_index] if isinstance(family, MixedFamily) else None,
         n_dropped_units=n_dropped,
         fixed_prefix="nu",
+        item_names=tuple(items),
+        item_index=item_index,
+        residual_covariances=tuple(residual_entries),
+        jointly_normal=jointly_normal,
     )
 
 
@@ -394,6 +458,14 @@ def build_design(
         return _measurement_design(spec, data, family, std_lv, item_families)
     if isinstance(family, MixedFamily):
         raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
+    latent_names = {m.latent for m in spec.measurements} | {d.latent for d in spec.distributions}
+    for covariance in spec.covariances:
+        for name in (covariance.left, covariance.right):
+            if name not in latent_names:
+                raise SpecError(
+                    f"'{covariance.left} ~~ {covariance.right}': {name!r} is not a latent variable of a measurement "
+                    f"statement; {RESIDUAL_COVARIANCE_SCOPE}"
+                )
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]

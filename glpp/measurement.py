@@ -9,20 +9,31 @@ Structural regressions ``F ~ x + G`` become path coefficients; the covariance
 blocks of the latents follow lavaan's defaults: exogenous latents correlate
 with each other, so do the disturbances of latents that are only outcomes,
 and the disturbance of a latent that predicts another latent is on its own;
-``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance.
+``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance. ``y1 ~~ y5``
+between two items of a wide-data model is a residual covariance (gaussian
+items with identity link only: the items of a unit are then jointly normal).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from glpp.errors import DataError, IdentificationError, SpecError
-from glpp.ir import LatentRegression, Measurement, Spec
+from glpp.ir import Covariance, LatentRegression, Measurement, Spec
 
-__all__ = ["LatentStructure", "latent_structure", "identify"]
+__all__ = ["LatentStructure", "latent_structure", "residual_covariances", "identify", "RESIDUAL_COVARIANCE_SCOPE"]
+
+#: where ``y1 ~~ y5`` between observed variables is a model term, and why only there (for messages)
+RESIDUAL_COVARIANCE_SCOPE = (
+    "a covariance between observed variables ('y1 ~~ y5') is a residual covariance of two items of a "
+    "measurement model on wide data ('F =~ y1 + y2 + ...', one row per unit), and needs gaussian items with "
+    "identity link: there a unit's items are jointly normal. Elsewhere responses are independent given the "
+    "latents"
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,12 @@ class LatentStructure:
     covariate_names: tuple[str, ...]
 
 
-def latent_structure(spec: Spec, latents: list[str]) -> LatentStructure:
-    """Resolve structural regressions and covariances among ``latents``."""
+def latent_structure(spec: Spec, latents: list[str], items: Collection[str] = ()) -> LatentStructure:
+    """Resolve structural regressions and covariances among ``latents``.
+
+    Covariances between two of ``items`` (wide data) are residual
+    covariances, resolved by :func:`residual_covariances`, and skipped here.
+    """
     position = {name: i for i, name in enumerate(latents)}
     predicts_latent: set[str] = set()
     endogenous: set[str] = set()
@@ -74,12 +89,11 @@ def latent_structure(spec: Spec, latents: list[str]) -> LatentStructure:
     groups += [[name] for name in latents if name in endogenous and name in predicts_latent]
     fixed_variances: dict[str, float] = {}
     for covariance in spec.covariances:
+        if covariance.left in items and covariance.right in items:
+            continue
         for name in (covariance.left, covariance.right):
             if name not in position:
-                raise SpecError(
-                    f"'{covariance.left} ~~ {covariance.right}': {name!r} is not a latent variable; residual "
-                    "covariances of observed variables are not supported yet"
-                )
+                raise SpecError(f"{_covariance_text(covariance)}: {name!r} is not a latent variable; {RESIDUAL_COVARIANCE_SCOPE}")
         if covariance.left == covariance.right:
             if covariance.fixed is not None:
                 if covariance.fixed != 1.0:
@@ -103,6 +117,84 @@ def latent_structure(spec: Spec, latents: list[str]) -> LatentStructure:
             )
         blocks.append((tuple(sorted(position[name] for name in group)), all(fixed)))
     return LatentStructure(blocks, paths, tuple(covariates))
+
+
+def _covariance_text(covariance: Covariance) -> str:
+    right = covariance.right
+    if covariance.fixed is not None:
+        right = f"{covariance.fixed:g}*{right}"
+    elif covariance.label is not None:
+        right = f"{covariance.label}*{right}"
+    return f"'{covariance.left} ~~ {right}'"
+
+
+def residual_covariances(
+    spec: Spec, items: list[str], item_distributions: list[tuple[str, str]]
+) -> list[tuple[int, int, str | None]]:
+    """Residual covariances ``y1 ~~ y5`` between items of a wide-data measurement model.
+
+    Parameters
+    ----------
+    spec : Spec
+    items : list of str
+        The items, in design order.
+    item_distributions : list of (family name, link name)
+        Of each item.
+
+    Returns
+    -------
+    list of (left position, right position, label)
+        Item positions with ``left < right``; equal labels are one parameter.
+        ``y1 ~~ y1`` (a residual variance, free by default) adds nothing.
+
+    Raises
+    ------
+    SpecError
+        A covariance between an item and a latent, a fixed residual
+        (co)variance, the same pair twice, or a model whose items are not
+        all gaussian with identity link.
+    """
+    latents = {m.latent for m in spec.measurements}
+    position = {item: k for k, item in enumerate(items)}
+    entries: list[tuple[int, int, str | None]] = []
+    seen: dict[tuple[int, int], str] = {}
+    for covariance in spec.covariances:
+        names = (covariance.left, covariance.right)
+        term = _covariance_text(covariance)
+        if not any(name in position for name in names):
+            continue
+        for name in names:
+            if name not in position:
+                kind = "a latent variable" if name in latents else "not an item of a measurement statement"
+                raise SpecError(
+                    f"{term}: {name!r} is {kind}; a covariance with an observed item is a residual covariance "
+                    "and needs two items (e.g. 'y1 ~~ y5')"
+                )
+        if covariance.fixed is not None:
+            what = "variance" if covariance.left == covariance.right else "covariance"
+            raise SpecError(
+                f"{term}: fixed residual {what}s are not supported; residual variances are free and items "
+                "are uncorrelated given the latents unless a free 'y1 ~~ y5' says otherwise"
+            )
+        if covariance.left == covariance.right:
+            continue
+        other = [
+            f"{items[k]} ({family}/{link})"
+            for k, (family, link) in enumerate(item_distributions)
+            if (family, link) != ("gaussian", "identity")
+        ]
+        if other:
+            raise SpecError(
+                f"{term}: residual covariances need every item gaussian with identity link (the items of a unit "
+                f"are then jointly normal and glpp uses the exact multivariate normal likelihood); not so for "
+                f"{', '.join(other)}"
+            )
+        pair = tuple(sorted((position[covariance.left], position[covariance.right])))
+        if pair in seen:
+            raise SpecError(f"{term}: the residual covariance of {covariance.left} and {covariance.right} is already given by {seen[pair]}")
+        seen[pair] = term
+        entries.append((pair[0], pair[1], covariance.label))
+    return entries
 
 
 def _check_acyclic(regressions: tuple[LatentRegression, ...], position: dict[str, int]) -> None:

@@ -12,9 +12,15 @@ import pandas as pd
 from glpp.design import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import LINKS, Link, MixedFamily, resolve_family_link
+from glpp.gaussian_marginal import (
+    EXACT_DESCRIPTION,
+    GaussianMarginalFunctions,
+    compile_gaussian_marginal,
+    gaussian_data_arguments,
+)
 from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
 from glpp.multilevel_fit import fit_multilevel
-from glpp.optim import AdaptiveObjective, maximise, numerical_hessian, warn_if_not_converged
+from glpp.optim import AdaptiveObjective, ExactObjective, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
 from glpp.quadrature import make_rule
 from glpp.results.ml import MLResult, VarianceComponent, latent_table
@@ -32,6 +38,9 @@ SPARSE_LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7)
 AUTO_TOLERANCE = 1e-4
 
 _COMPILED: dict[tuple, TwoLevelFunctions] = {}
+_COMPILED_EXACT: dict[tuple, GaussianMarginalFunctions] = {}
+#: ``loglik_at``'s quadrature points when ``nip="auto"`` and there is no closed form
+LOGLIK_AT_NIP = 30
 
 
 def _compiled(layout: ParameterLayout, family, link, adaptive: bool) -> TwoLevelFunctions:
@@ -40,6 +49,21 @@ def _compiled(layout: ParameterLayout, family, link, adaptive: bool) -> TwoLevel
     if key not in _COMPILED:
         _COMPILED[key] = compile_two_level(layout, family, link, adaptive)
     return _COMPILED[key]
+
+
+def _compiled_exact(layout: ParameterLayout) -> GaussianMarginalFunctions:
+    """Compiled closed-form functions, shared by every jointly normal model with the same structure."""
+    if layout.structure_key not in _COMPILED_EXACT:
+        _COMPILED_EXACT[layout.structure_key] = compile_gaussian_marginal(layout)
+    return _COMPILED_EXACT[layout.structure_key]
+
+
+def _quadrature_text(kind: str, adaptive: bool, n_points: int) -> str:
+    if kind == "product" and adaptive and n_points == 1:
+        return "Laplace approximation (adaptive quadrature, 1 point)"
+    return f"{'adaptive' if adaptive else 'non-adaptive'} Gauss-Hermite quadrature, " + (
+        f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}"
+    )
 
 
 def _mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamily, Link, dict[str, int]]:
@@ -59,6 +83,12 @@ def _mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFami
 def _check_bayes_supported(model: "Model") -> None:
     if isinstance(model.family, MixedFamily):
         raise SpecError("Bayesian fitting of models with a family per item is not supported yet; use fit()")
+    if model.design.residual_covariances:
+        covariance = model.design.residual_covariances[0]
+        raise SpecError(
+            f"'{covariance.left} ~~ {covariance.right}': Bayesian fitting of models with residual covariances "
+            "of items is not supported yet; use fit()"
+        )
 
 
 @dataclass
@@ -163,6 +193,31 @@ class Model:
             raise SpecError(f"nip must be 'auto' or a positive integer, not {nip!r}")
         return kind, [int(nip)]
 
+    def _uses_closed_form(self, nip: int | str) -> bool:
+        """Exact multivariate normal likelihood (``nip="auto"`` on jointly normal items) or quadrature.
+
+        Residual covariances exist in the closed form only: asking for
+        quadrature (an integer ``nip``) with them is an error.
+        """
+        exact = self.design.jointly_normal and nip == "auto"
+        if self.design.residual_covariances and not exact:
+            covariance = self.design.residual_covariances[0]
+            raise SpecError(
+                f"'{covariance.left} ~~ {covariance.right}': residual covariances of items are fitted by the exact "
+                f"multivariate normal likelihood only (quadrature assumes items independent given the latents); "
+                f"use nip='auto', not nip={nip!r}"
+            )
+        return exact
+
+    def _warm_start(self, objective) -> np.ndarray:
+        """Starting values, then the fixed effects and dispersions fitted with the rest held there."""
+        start = self._start()
+        fixed_only = np.zeros(self.layout.n_theta, dtype=bool)
+        fixed_only[: self.layout.n_fixed] = True
+        if self.layout.dispersion is not None:
+            fixed_only[self.layout.n_theta - self.layout.n_dispersion :] = True
+        return maximise(objective, start, free=fixed_only).theta
+
     def fit(
         self,
         method: str = "ml",
@@ -172,22 +227,34 @@ class Model:
         se: str = "model",
         verbose: bool = False,
     ) -> MLResult:
-        """Fit by maximum likelihood with (adaptive) Gauss-Hermite quadrature.
+        """Fit by maximum likelihood: (adaptive) Gauss-Hermite quadrature, or a closed form.
+
+        Measurement models on wide data whose items are all gaussian with
+        identity link (CFA, SEM) have a closed-form likelihood: a unit's items
+        are multivariate normal. ``nip="auto"`` then uses it (exact, no
+        quadrature; ``fit.quadrature`` says ``"exact, multivariate
+        normal"`` and ``fit.nip`` is 0); an integer ``nip`` integrates by
+        quadrature instead, as gllamm does, and converges to the same
+        log-likelihood. Residual covariances of items (``y1 ~~ y5``) exist
+        in the closed form only.
 
         Parameters
         ----------
         method : {"ml"}
         nip : int or "auto"
             Quadrature points per latent dimension (the level for sparse
-            rules). ``"auto"`` increases the number until the log-likelihood
-            at the estimate changes by less than 1e-4. ``nip=1`` with
+            rules). ``"auto"`` uses the closed form where there is one and
+            otherwise increases the number until the log-likelihood at the
+            estimate changes by less than 1e-4. ``nip=1`` with
             ``adaptive=True`` is the Laplace approximation.
         adaptive : bool
             Centre and scale the nodes at each cluster's posterior mode and
             curvature (default), or use the plain rule (non-adaptive).
+            Unused by the closed form.
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
+            Unused by the closed form.
         se : {"model"}
             Inverse observed information.
         verbose : bool
@@ -206,6 +273,9 @@ class Model:
                 raise SpecError("models with three or more levels use adaptive product quadrature only")
             return fit_multilevel(self, nip=nip, verbose=verbose)
         started = time.perf_counter()
+        callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
+        if self._uses_closed_form(nip):
+            return self._fit_exact(callback, started)
         kind, sequence = self._rules(nip, rule)
         n_latents = self.layout.level_sizes[0]
         functions = _compiled(self.layout, self.family, self.link, adaptive)
@@ -213,13 +283,7 @@ class Model:
         objective = AdaptiveObjective(
             functions, data_arguments(self.design), level.n_clusters, make_rule(sequence[0], n_latents, kind)
         )
-        callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
-        start = self._start()
-        fixed_only = np.zeros(self.layout.n_theta, dtype=bool)
-        fixed_only[: self.layout.n_fixed] = True
-        if self.layout.dispersion is not None:
-            fixed_only[self.layout.n_theta - self.layout.n_dispersion :] = True
-        theta = maximise(objective, start, free=fixed_only).theta
+        theta = self._warm_start(objective)
         nip_path: dict[int, float] = {}
         result = None
         for position, n_points in enumerate(sequence):
@@ -249,12 +313,28 @@ class Model:
         hessian = numerical_hessian(objective, theta)
         objective.loglik(theta)
         converged = warn_if_not_converged(result, hessian)
-        return self._result(objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, time.perf_counter() - started)
+        quadrature = _quadrature_text(kind, adaptive, n_points)
+        seconds = time.perf_counter() - started
+        return self._result(objective, result, theta, hessian, converged, n_points, quadrature, nip_path, seconds)
+
+    def _fit_exact(self, callback, started: float) -> MLResult:
+        """ML by the closed-form multivariate normal likelihood (see :mod:`glpp.gaussian_marginal`)."""
+        objective = ExactObjective(_compiled_exact(self.layout), gaussian_data_arguments(self.design))
+        start = self._start()
+        # least squares of the items on the fixed part (item means, direct effects) starts the mean;
+        # from there BFGS needs fewer evaluations than after a fixed-part-only warm start
+        design = self.design
+        start[: self.layout.n_fixed] = np.linalg.lstsq(design.fixed, design.response - design.offset, rcond=None)[0]
+        result = maximise(objective, start, callback=callback)
+        hessian = numerical_hessian(objective, result.theta)
+        converged = warn_if_not_converged(result, hessian)
+        seconds = time.perf_counter() - started
+        return self._result(objective, result, result.theta, hessian, converged, 0, EXACT_DESCRIPTION, {}, seconds)
 
     def loglik_at(
         self,
         params: pd.Series | dict[str, float],
-        nip: int = 30,
+        nip: int | str = "auto",
         adaptive: bool = True,
         rule: str = "product",
         per_cluster: bool = False,
@@ -266,14 +346,21 @@ class Model:
         params : Series or dict
             Natural parameters by name, as in ``MLResult.params``
             (``beta[...]``, ``sd[...]``, ``cor[...]``, ``sigma``/``shape``).
-        nip : int
+        nip : int or "auto"
             Quadrature points per dimension (level for sparse rules).
+            ``"auto"``: the exact closed form for jointly normal items (see
+            :meth:`fit`), otherwise 30 points.
         adaptive : bool
         rule : {"product", "sparse"}
         per_cluster : bool
             Return the log-likelihood of each top-level cluster instead of the total.
         """
         theta = self.layout.theta_from_named(dict(params))
+        if self._uses_closed_form(nip):
+            objective = ExactObjective(_compiled_exact(self.layout), gaussian_data_arguments(self.design))
+            total, _, units = objective.loglik(theta)
+            return units if per_cluster else total
+        nip = LOGLIK_AT_NIP if nip == "auto" else nip
         functions = _compiled(self.layout, self.family, self.link, adaptive)
         level = self.design.levels[0]
         objective = AdaptiveObjective(
@@ -283,20 +370,13 @@ class Model:
         return clusters if per_cluster else total
 
     # --------------------------------------------------------------- result
-    def _result(self, objective, result, theta, hessian, converged, n_points, kind, adaptive, nip_path, seconds) -> MLResult:
+    def _result(self, objective, result, theta, hessian, converged, n_points, quadrature, nip_path, seconds) -> MLResult:
         layout = self.layout
         names = list(layout.natural_names)
         natural = layout.natural(theta)
         covariance = layout.natural_covariance(theta, hessian)
         with np.errstate(invalid="ignore"):
             standard_errors = np.sqrt(np.diag(covariance))
-        if kind == "product" and adaptive and n_points == 1:
-            quadrature = "Laplace approximation (adaptive quadrature, 1 point)"
-        else:
-            quadrature = (
-                f"{'adaptive' if adaptive else 'non-adaptive'} Gauss-Hermite quadrature, "
-                + (f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}")
-            )
         level = self.design.levels[0]
         components = []
         level_covariance = layout.covariances(theta)[0]

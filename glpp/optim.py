@@ -21,7 +21,7 @@ from glpp.errors import ConvergenceWarning
 from glpp.marginal import TwoLevelFunctions
 from glpp.quadrature import QuadratureRule
 
-__all__ = ["AdaptiveObjective", "OptimisationResult", "maximise", "numerical_hessian"]
+__all__ = ["AdaptiveObjective", "ExactObjective", "OptimisationResult", "maximise", "numerical_hessian"]
 
 SCORE_TOLERANCE = 1e-9
 NON_FINITE_OBJECTIVE = 1e10
@@ -116,6 +116,44 @@ class AdaptiveObjective:
         if self.functions.adaptive:
             self.find_modes(theta)
         mean, covariance = self.functions.posterior_moments(theta, self.modes, *self._rule_arguments, *self.data)
+        return np.asarray(mean), np.asarray(covariance)
+
+
+class ExactObjective:
+    """Negative log-likelihood and gradient of a closed-form marginal likelihood.
+
+    The same interface as :class:`AdaptiveObjective` (``__call__``,
+    ``loglik``, ``posterior_moments``) with nothing to integrate.
+
+    Parameters
+    ----------
+    functions : GaussianMarginalFunctions
+        From :func:`glpp.gaussian_marginal.compile_gaussian_marginal`.
+    data : list of ndarray
+        :func:`glpp.gaussian_marginal.gaussian_data_arguments` of the design.
+    """
+
+    def __init__(self, functions, data: list[np.ndarray]):
+        self.functions = functions
+        self.data = data
+        self.n_evaluations = 0
+
+    def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, its gradient and the per-unit log-likelihoods."""
+        self.n_evaluations += 1
+        total, gradient, per_unit = self.functions.loglik_and_grad(theta, *self.data)
+        return float(total), np.asarray(gradient), np.asarray(per_unit)
+
+    def __call__(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
+        total, gradient, _ = self.loglik(theta)
+        if not np.isfinite(total) or not np.all(np.isfinite(gradient)):
+            # a trial point where the implied covariance is not positive definite
+            return NON_FINITE_OBJECTIVE, np.zeros_like(theta)
+        return -total, -gradient
+
+    def posterior_moments(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior means and covariances of the standardised latents."""
+        mean, covariance = self.functions.posterior_moments(theta, *self.data)
         return np.asarray(mean), np.asarray(covariance)
 
 

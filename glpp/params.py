@@ -5,6 +5,8 @@ The optimiser works on one unconstrained vector ``theta``:
 - ``beta``: fixed effects, as they are;
 - for each covariance block of each level, the lower triangle of its
   Cholesky factor, row by row, with the diagonal on the log scale;
+- factor loadings, structural paths and residual covariances of items
+  (``y1 ~~ y5``), as they are;
 - ``log(sigma)`` (gaussian) or ``log(shape)`` (gamma).
 
 :class:`ParameterLayout` knows where each piece lives, unpacks a symbolic
@@ -12,7 +14,8 @@ The optimiser works on one unconstrained vector ``theta``:
 factor per level, ``log_dispersion``), and maps an estimate to the reported
 natural parameters (fixed effects, SDs, correlations, dispersion) with their
 names: ``beta[x1]``, ``sd[patient]``, ``sd[days|subject]``,
-``cor[(Intercept),days|subject]``, ``sigma``.
+``cor[(Intercept),days|subject]``, ``lambda[F,y2]``, ``path[F~x]``,
+``cov[y1,y5]``, ``sigma``.
 """
 
 from __future__ import annotations
@@ -69,6 +72,8 @@ class ParameterLayout:
     n_latent_covariates: int = 0
     dispersion_names: tuple[str, ...] = ()
     fixed_prefix: str = "beta"
+    residual_covariance_names: tuple[str, ...] = ()  # free residual covariances of items, in theta order
+    residual_covariance_sources: tuple[tuple[int, int, int], ...] = ()  # (left item, right item, parameter)
 
     @classmethod
     def from_design(cls, design: Design, family: Family) -> "ParameterLayout":
@@ -97,6 +102,13 @@ class ParameterLayout:
                 loading_parameters.append(name)
             loading_sources.append((None, loading_parameters.index(name)))
         path_names = tuple(f"path[{p.latent}~{p.predictor}]" for p in design.paths)
+        residual_names: list[str] = []
+        residual_sources: list[tuple[int, int, int]] = []
+        for covariance in design.residual_covariances:
+            name = f"cov[{covariance.label}]" if covariance.label else f"cov[{covariance.left},{covariance.right}]"
+            if name not in residual_names:
+                residual_names.append(name)
+            residual_sources.append((covariance.left_position, covariance.right_position, residual_names.index(name)))
         dispersion_names: tuple[str, ...] = ()
         if design.dispersion_labels:
             dispersion_names = design.dispersion_labels
@@ -113,6 +125,7 @@ class ParameterLayout:
             + tuple(name for name, *_ in variance_names)
             + tuple(loading_parameters)
             + path_names
+            + tuple(residual_names)
             + dispersion_names
         )
         return cls(
@@ -130,6 +143,8 @@ class ParameterLayout:
             n_latent_covariates=len(design.latent_covariate_names),
             dispersion_names=dispersion_names,
             fixed_prefix=prefix,
+            residual_covariance_names=tuple(residual_names),
+            residual_covariance_sources=tuple(residual_sources),
         )
 
     @property
@@ -150,6 +165,7 @@ class ParameterLayout:
             self.dispersion,
             self.n_dispersion,
             self.dispersion_names == (self.dispersion,),
+            self.residual_covariance_sources,
         )
 
     @property
@@ -169,12 +185,21 @@ class ParameterLayout:
         return any(kind == "covariate" for kind, _, _ in self.path_positions)
 
     @property
+    def has_residual_covariances(self) -> bool:
+        return bool(self.residual_covariance_sources)
+
+    @property
+    def residual_covariance_start(self) -> int:
+        """Start of the residual covariances in theta (after the paths)."""
+        return self._offsets[2] + len(self.path_names)
+
+    @property
     def _offsets(self) -> tuple[int, int, int, int]:
         """Start of the Cholesky, loading, path and dispersion parts of theta."""
         cholesky = self.n_fixed
         loadings = cholesky + len(self.cholesky_entries)
         paths = loadings + len(self.loading_parameters)
-        dispersion = paths + len(self.path_names)
+        dispersion = paths + len(self.path_names) + len(self.residual_covariance_names)
         return cholesky, loadings, paths, dispersion
 
     @property
@@ -185,7 +210,7 @@ class ParameterLayout:
     def theta_names(self) -> tuple[str, ...]:
         names = list(self.fixed_names)
         names += [f"chol[{e.level},{e.row},{e.column}]" for e in self.cholesky_entries]
-        names += list(self.loading_parameters) + list(self.path_names)
+        names += list(self.loading_parameters) + list(self.path_names) + list(self.residual_covariance_names)
         names += [f"log_{name}" for name in self.dispersion_names]
         return tuple(names)
 
@@ -241,6 +266,11 @@ class ParameterLayout:
                 covariate_paths = pt.set_subtensor(covariate_paths[dependent, predictor], value)
         return loading_values, latent_paths, covariate_paths
 
+    def unpack_residual_covariances(self, theta: TensorVariable) -> list[tuple[int, int, TensorVariable]]:
+        """Symbolic ``(left item, right item, covariance)`` of each residual covariance."""
+        start = self.residual_covariance_start
+        return [(left, right, theta[start + parameter]) for left, right, parameter in self.residual_covariance_sources]
+
     def cholesky_factors(self, theta: np.ndarray) -> list[np.ndarray]:
         """Numeric Cholesky factor of each level's latent covariance."""
 
@@ -258,7 +288,8 @@ class ParameterLayout:
         return [factor @ factor.T for factor in self.cholesky_factors(theta)]
 
     def natural(self, theta: np.ndarray) -> np.ndarray:
-        """Reported parameters: fixed effects, SDs and correlations, dispersion."""
+        """Reported parameters: fixed effects, SDs and correlations, loadings,
+        paths and residual covariances (as they are), dispersion."""
         covariances = self.covariances(theta)
         values = list(theta[: self.n_fixed])
         for name, level, i, j in self.variance_names:
@@ -305,7 +336,7 @@ class ParameterLayout:
             else:
                 value = values[name] * sds.get((level, i), 1.0) * sds.get((level, j), 1.0)
                 covariances[level][i, j] = covariances[level][j, i] = value
-        extra = [values[name] for name in self.loading_parameters + self.path_names]
+        extra = [values[name] for name in self.loading_parameters + self.path_names + self.residual_covariance_names]
         dispersions = [values[name] for name in self.dispersion_names]
         return self.theta_from_natural(beta, covariances, dispersions, extra)
 
@@ -316,7 +347,11 @@ class ParameterLayout:
         dispersion: float | list[float] | None,
         loadings_and_paths: list[float] | None = None,
     ) -> np.ndarray:
-        """Inverse map, for starting values and tests."""
+        """Inverse map, for starting values and tests.
+
+        ``loadings_and_paths`` holds the loadings, paths and residual
+        covariances (default: loadings 1, the others 0).
+        """
         values = list(beta)
         factors = [np.linalg.cholesky(covariance) for covariance in covariances]
         unit_rows = set(self.unit_variance_rows)
@@ -327,7 +362,8 @@ class ParameterLayout:
                 value = value / factor[entry.row, entry.row]
             values.append(np.log(value) if entry.row == entry.column else value)
         if loadings_and_paths is None:
-            loadings_and_paths = [1.0] * len(self.loading_parameters) + [0.0] * len(self.path_names)
+            n_zero = len(self.path_names) + len(self.residual_covariance_names)
+            loadings_and_paths = [1.0] * len(self.loading_parameters) + [0.0] * n_zero
         values.extend(loadings_and_paths)
         if self.n_dispersion:
             dispersions = np.atleast_1d(np.asarray(dispersion, dtype=float))

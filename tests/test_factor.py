@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import optimize, special
+from scipy import optimize, special, stats
 
 import glpp
 
@@ -22,12 +22,15 @@ DEMOCRACY = (
     "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem65 =~ y5 + y6 + y7 + y8\n"
     "dem60 ~ ind60\ndem65 ~ ind60 + dem60"
 )
+# residual covariances of the same indicator over time and of shared sources (Bollen 1989)
+DEMOCRACY_COVARIANCES = "y1 ~~ y5\ny2 ~~ y4 + y6\ny3 ~~ y7\ny4 ~~ y8\ny6 ~~ y8"
 CASES = {
     "holzinger_cfa3": (CFA3, "holzinger.csv", {}),
     "holzinger_cfa3_stdlv": (CFA3, "holzinger.csv", {"std_lv": True}),
     "holzinger_cfa1_mean": ("visual =~ x1 + x2 + x3", "holzinger.csv", {}),
     "holzinger_mimic": (MIMIC, "holzinger.csv", {}),
     "political_democracy_nocov": (DEMOCRACY, "political_democracy.csv", {}),
+    "political_democracy": (DEMOCRACY + "\n" + DEMOCRACY_COVARIANCES, "political_democracy.csv", {}),
 }
 _FITS: dict[str, glpp.MLResult] = {}
 
@@ -53,7 +56,7 @@ def lavaan_value(fit: glpp.MLResult, key: str) -> float | None:
         left, right = key.split(" ~~ ")
         if left == right and f"sigma[{left}]" in params:
             return params[f"sigma[{left}]"] ** 2
-        return None
+        return params.get(f"cov[{left},{right}]")
     if " ~ " in key:
         latent, predictor = key.split(" ~ ")
         return params[f"path[{latent}~{predictor}]"]
@@ -68,7 +71,9 @@ def test_loglik_and_df_match_lavaan(case):
     assert fit.loglik == pytest.approx(REFERENCE[case]["loglik"], abs=0.01)
 
 
-@pytest.mark.parametrize("case", ["holzinger_cfa3", "holzinger_cfa3_stdlv", "holzinger_mimic", "political_democracy_nocov"])
+@pytest.mark.parametrize(
+    "case", ["holzinger_cfa3", "holzinger_cfa3_stdlv", "holzinger_mimic", "political_democracy_nocov", "political_democracy"]
+)
 def test_estimates_match_lavaan(case):
     fit = fitted(case)
     compared = 0
@@ -96,6 +101,105 @@ def test_summary_lists_loadings_and_paths():
     text = fitted("political_democracy_nocov").summary()
     assert "Loadings:" in text and "Structural paths:" in text
     assert "dem65~dem60" in text
+
+
+def test_all_gaussian_wide_models_use_the_closed_form():
+    fit = fitted("political_democracy")
+    assert fit.quadrature == "exact, multivariate normal" and fit.nip == 0
+    assert "Residual covariances:" in fit.summary()
+    # one parameter per residual covariance, named by its items
+    assert [name for name in fit.params.index if name.startswith("cov[")] == [
+        "cov[y1,y5]", "cov[y2,y4]", "cov[y2,y6]", "cov[y3,y7]", "cov[y4,y8]", "cov[y6,y8]"
+    ]
+
+
+#: adaptive quadrature of a gaussian model is exact up to rounding and the mode search
+QUADRATURE_VS_EXACT = 1e-6
+
+
+def test_quadrature_gives_the_closed_form_loglik():
+    model = glpp.Model(CFA3, HOLZINGER)
+    exact = fitted("holzinger_cfa3")
+    at_estimate = exact.params
+    per_unit = model.loglik_at(at_estimate, per_cluster=True)
+    assert per_unit.sum() == pytest.approx(exact.loglik, abs=QUADRATURE_VS_EXACT)
+    for nip in (1, 3):
+        quadrature = model.loglik_at(at_estimate, nip=nip, per_cluster=True)
+        np.testing.assert_allclose(quadrature, per_unit, rtol=0, atol=1e-8)
+    # away from the estimate too
+    elsewhere = at_estimate.copy()
+    elsewhere["lambda[visual,x2]"] = 0.3
+    elsewhere["sd[speed]"] = 1.2
+    assert model.loglik_at(elsewhere, nip=3) == pytest.approx(model.loglik_at(elsewhere), abs=QUADRATURE_VS_EXACT)
+    # an integer nip fits by quadrature, to the same maximum
+    by_quadrature = model.fit(nip=3)
+    assert by_quadrature.quadrature.startswith("adaptive Gauss-Hermite quadrature")
+    assert by_quadrature.loglik == pytest.approx(exact.loglik, abs=QUADRATURE_VS_EXACT)
+
+
+def test_closed_form_eb_moments_match_an_independent_computation():
+    fit = fitted("holzinger_cfa3")
+    items = [f"x{k}" for k in range(1, 10)]
+    latents = ["visual", "textual", "speed"]
+    loadings = np.zeros((9, 3))
+    for k, item in enumerate(items):
+        loadings[k, k // 3] = fit.params.get(f"lambda[{latents[k // 3]},{item}]", 1.0)
+    sds = np.array([fit.params[f"sd[{latent}]"] for latent in latents])
+    correlations = np.eye(3)
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        name = f"cor[{latents[a]},{latents[b]}]"
+        correlations[a, b] = correlations[b, a] = fit.params[name]
+    psi = correlations * np.outer(sds, sds)
+    sigma = loadings @ psi @ loadings.T + np.diag([fit.params[f"sigma[{item}]"] ** 2 for item in items])
+    intercepts = np.array([fit.params[f"nu[{item}]"] for item in items])
+    responses = HOLZINGER[items].to_numpy(float)
+    assert stats.multivariate_normal(intercepts, sigma).logpdf(responses).sum() == pytest.approx(fit.loglik, abs=1e-8)
+    gain = np.linalg.solve(sigma, loadings @ psi)  # Sigma^-1 Lambda Psi
+    posterior_mean = (responses - intercepts) @ gain
+    posterior_sd = np.sqrt(np.diag(psi - psi @ loadings.T @ gain))
+    table = fit.latent()
+    for a, latent in enumerate(latents):
+        rows = table[table["latent"] == latent]
+        np.testing.assert_allclose(rows["mean"], posterior_mean[:, a], atol=1e-10)
+        np.testing.assert_allclose(rows["sd"], posterior_sd[a], atol=1e-10)
+
+
+def test_residual_covariance_terms():
+    data = pd.read_csv(DATA / "political_democracy.csv")
+    base = glpp.Model(DEMOCRACY, data).layout
+    # a residual variance is free already; equal labels are one parameter
+    assert glpp.Model(DEMOCRACY + "\ny1 ~~ y1", data).layout.natural_names == base.natural_names
+    labelled = glpp.Model(DEMOCRACY + "\ny1 ~~ a*y5\ny2 ~~ a*y6\ny3 ~~ y7", data).layout
+    assert labelled.n_theta == base.n_theta + 2
+    assert [name for name in labelled.natural_names if name.startswith("cov[")] == ["cov[a]", "cov[y3,y7]"]
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        ("y1 ~~ dem65", r"'y1 ~~ dem65': 'dem65' is a latent variable"),
+        ("y1 ~~ 0*y5", r"'y1 ~~ 0\*y5': fixed residual covariances are not supported"),
+        ("y1 ~~ y5\ny5 ~~ y1", r"'y5 ~~ y1'.*already given by 'y1 ~~ y5'"),
+    ],
+)
+def test_residual_covariance_errors(statement, message):
+    data = pd.read_csv(DATA / "political_democracy.csv")
+    with pytest.raises(glpp.SpecError, match=message):
+        glpp.Model(DEMOCRACY + "\n" + statement, data)
+
+
+def test_residual_covariances_need_the_closed_form():
+    model = glpp.Model(DEMOCRACY + "\ny1 ~~ y5", pd.read_csv(DATA / "political_democracy.csv"))
+    with pytest.raises(glpp.SpecError, match=r"'y1 ~~ y5'.*exact multivariate normal likelihood only.*nip='auto'"):
+        model.fit(nip=5)
+    with pytest.raises(glpp.SpecError, match=r"'y1 ~~ y5'.*Bayesian"):
+        model.pymc_model()
+    data, _ = simulated_measurement_error(50)
+    with pytest.raises(glpp.SpecError, match=r"'w1 ~~ w2'.*every item gaussian with identity link.*d \(binomial/logit\)"):
+        glpp.Model("X =~ w1 + w2 + d\nw1 ~~ w2", data, family={"w1": "gaussian", "w2": "gaussian", "d": "binomial"})
+    verbagg = pd.read_csv(DATA / "verbagg.csv")
+    with pytest.raises(glpp.SpecError, match=r"'r2 ~~ anger'.*residual covariance of two items of a measurement model on wide data"):
+        glpp.Model("r2 ~ 0 + C(item) + (1 | id)\nr2 ~~ anger", verbagg, family="binomial")
 
 
 def test_identification_errors_name_the_latent_and_the_fix():
