@@ -100,7 +100,7 @@ def ancestor_indices(design: Design) -> list[list[np.ndarray | None]]:
     """``anc[l][m]``: the level-``m`` cluster of each level-``l`` cluster (``m > l``)."""
     n_levels = len(design.levels)
     anc: list[list[np.ndarray | None]] = [[None] * n_levels for _ in range(n_levels)]
-    for low in range(n_levels - 1):
+    for low in reversed(range(n_levels - 1)):  # ancestors of the level above first
         anc[low][low + 1] = design.levels[low].parent_index
         for high in range(low + 2, n_levels):
             anc[low][high] = anc[low + 1][high][anc[low][low + 1]]

@@ -97,3 +97,22 @@ data("PoliticalDemocracy", package = "lavaan")
 wcsv(lavaan::PoliticalDemocracy, "political_democracy.csv")
 data("Demo.twolevel", package = "lavaan")
 wcsv(lavaan::Demo.twolevel, "demo_twolevel.csv")
+
+## Four-level random intercepts (simulated): pupils in classes in schools in
+## regions, ids local to their parent (class 1-4 in every school), as lme4's
+## (1 | region/school/class) expects
+set.seed(20261127)
+n4 <- 12; n3 <- 5; n2 <- 4; n1 <- 6
+region <- rep(seq_len(n4), each = n3 * n2 * n1)
+school <- rep(rep(seq_len(n3), each = n2 * n1), times = n4)
+class <- rep(rep(seq_len(n2), each = n1), times = n4 * n3)
+school_id <- (region - 1) * n3 + school
+class_id <- (school_id - 1) * n2 + class
+x <- round(rnorm(length(region)), 6)
+u4 <- rnorm(n4); u3 <- rnorm(n4 * n3); u2 <- rnorm(n4 * n3 * n2)
+y <- round(1 + 0.5 * x + 0.5 * u4[region] + 0.4 * u3[school_id] + 0.3 * u2[class_id] +
+           rnorm(length(x)), 6)
+eta <- -0.3 + 0.8 * x + 0.6 * u4[region] + 0.5 * u3[school_id] + 0.7 * u2[class_id]
+yb <- rbinom(length(eta), 1, plogis(eta))
+wcsv(data.frame(region = region, school = school, class = class, x = x, y = y, yb = yb),
+     "fourlevel.csv")

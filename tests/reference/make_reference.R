@@ -175,6 +175,17 @@ if (want("guimmun_3level_laplace")) {
     "Laplace model fitted by glmmTMB.")
 }
 
+## Four levels (simulated, tests/reference/make_data.R): ids local to their parent
+lme4_case("fourlevel_gaussian",
+  "lmer(y ~ x + (1|region/school/class), REML=FALSE)",
+  "fourlevel.csv",
+  function(d) lmer(y ~ x + (1 | region/school/class), data = d, REML = FALSE))
+lme4_case("fourlevel_binary_laplace",
+  "glmer(yb ~ x + (1|region/school/class), binomial, control=glmerControl(optimizer=\"bobyqa\"))",
+  "fourlevel.csv",
+  function(d) glmer(yb ~ x + (1 | region/school/class), family = binomial, data = d,
+                    control = glmerControl(optimizer = "bobyqa")))
+
 lme4_case("poisson3_laplace",
   "glmer(y ~ x + offset(log(exposure)) + (1|l3) + (1 + x|l3:l2), poisson)",
   "poisson3.csv",
