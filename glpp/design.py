@@ -10,7 +10,7 @@ Fixed-effect and random-effect covariates are built by formulaic.
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -18,9 +18,10 @@ from formulaic import Formula, model_matrix
 
 from glpp.errors import DataError, SpecError
 from glpp.families import Family, MixedFamily, validate_response
-from glpp.ir import RandomTerm, Regression, Spec
+from glpp.ir import Measurement, RandomTerm, Regression, Spec
 from glpp.measurement import (
     RESIDUAL_COVARIANCE_SCOPE,
+    grouping_columns,
     identify,
     latent_structure,
     loading_entries,
@@ -91,6 +92,9 @@ class PathEntry:
     predictor_position : int
         Position of the predictor among the level's latents or among the
         columns of ``Design.latent_covariates``.
+    label : str or None
+    level : int
+        The level (position in ``Design.levels``) of both latents.
     """
 
     latent: str
@@ -99,6 +103,7 @@ class PathEntry:
     latent_position: int
     predictor_position: int
     label: str | None = None
+    level: int = 0
 
 
 @dataclass(frozen=True)
@@ -281,8 +286,12 @@ def _cluster_codes(data: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarr
     return np.asarray(codes, dtype=np.int64), labels
 
 
-def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]]) -> list[tuple[str, ...]]:
-    """Order groupings from lowest to highest level and check nesting."""
+def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]], wide: bool = False) -> list[tuple[str, ...]]:
+    """Order groupings from lowest to highest level and check nesting.
+
+    ``wide``: the groupings are columns of a wide-data measurement model
+    (the remedy for ids that repeat across clusters is different).
+    """
     order = sorted(groups, key=lambda group: (-len(groups[group][1]), -len(group)))
     for lower, upper in zip(order[:-1], order[1:]):
         lower_codes, lower_labels = groups[lower]
@@ -292,11 +301,17 @@ def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]]) -> list
         conflict = parents[lower_codes] != upper_codes
         if np.any(conflict):
             row = int(np.flatnonzero(conflict)[0])
+            remedy = (
+                f"give the {':'.join(lower)!r} clusters ids that are unique across {':'.join(upper)!r} "
+                f"(e.g. join the two columns' values)"
+                if wide
+                else f"write ({':'.join(upper)}/{lower[-1]})"
+            )
             raise DataError(
                 f"grouping {':'.join(lower)!r} is not nested in {':'.join(upper)!r}: "
                 f"cluster {lower_labels[lower_codes[row]]!r} appears in more than one "
                 f"{':'.join(upper)!r} unit. Crossed random effects are not supported; "
-                f"if ids repeat across {':'.join(upper)!r} units, write ({':'.join(upper)}/{lower[-1]})."
+                f"if ids repeat across {':'.join(upper)!r} units, {remedy}."
             )
     return order
 
@@ -304,7 +319,13 @@ def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]]) -> list
 def _measurement_design(
     spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, std_lv: bool, item_families: dict[str, int] | None
 ) -> Design:
-    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows."""
+    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows.
+
+    The units are the lowest level; latents of ``F@g =~ ...`` (or of a
+    ``level: g`` block) and the between-level item residuals of ``level: g``
+    blocks vary over the clusters of grouping column ``g`` (levels nested,
+    lowest first). A level without latents is left out.
+    """
     complete, items, n_dropped = reshape_wide(spec, data, family.name)
     if isinstance(family, MixedFamily):
         missing = [item for item in items if item not in (item_families or {})]
@@ -338,36 +359,49 @@ def _measurement_design(
     latents = [m.latent for m in spec.measurements]
     if len(set(latents)) != len(latents):
         raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
-    structure = latent_structure(spec, latents, items=set(items))
-    unit_variance = {latents[p] for positions, unit in structure.blocks if unit for p in positions}
-    covariates = np.zeros((len(response), len(latents)))
-    loading_index = np.full((len(response), len(latents)), -1, dtype=np.int64)
+    # units, then the grouping columns' clusters (nested, lowest first): codes and labels per unit
+    clusterings: list[tuple[str | None, np.ndarray, list]] = [(None, np.arange(n_units), list(range(n_units)))]
+    clusterings += _wide_groupings(spec, complete)
+    level_names = {column: "unit" if column is None else column for column, _, _ in clusterings}
+    level_of = {m.latent: level_names[m.level] for m in spec.measurements}
     loadings: list[LoadingEntry] = []
+    paths: list[PathEntry] = []
+    covariate_names: list[str] = []
     scaled: set[str] = set()
-    for a, measurement in enumerate(spec.measurements):
-        names = [indicator.name for indicator in measurement.indicators]
-        standardised = std_lv or measurement.latent in unit_variance
-        for item, fixed, label in loading_entries(measurement, names, standardised):
-            rows = item_index == items.index(item)
-            covariates[rows, a] = 1.0
-            if fixed not in (None, 0.0):
-                scaled.add(measurement.latent)
-            if fixed == 1.0:
-                continue
-            loading_index[rows, a] = len(loadings)
-            loadings.append(LoadingEntry(measurement.latent, item, fixed, label))
-    blocks = []
-    for positions, unit in structure.blocks:
-        unit = unit or std_lv
-        label = ", ".join(latents[p] for p in positions)
-        blocks.append(CovarianceBlock(f"({label})", positions, unit))
-    paths = tuple(
-        PathEntry(latents[dependent], name, kind, dependent, predictor, path_label)
-        for dependent, name, kind, predictor, path_label in structure.paths
-    )
+    unit_variance: set[str] = set()
+    levels: list[LevelDesign] = []
+    kept: list[tuple[np.ndarray, list]] = []
+    for column, codes, labels in clusterings:
+        factors = [m for m in spec.measurements if m.level == column]
+        residual_items = [residual.item for residual in spec.level_residuals if residual.level == column]
+        if not factors and not residual_items:
+            continue
+        elsewhere = {latent: level for latent, level in level_of.items() if level != level_names[column]}
+        level, level_paths, level_unit_variance = _wide_level(
+            spec, factors, residual_items, items, item_index, std_lv, elsewhere, len(levels),
+            loadings, covariate_names, scaled,
+        )
+        levels.append(replace(level, name=level_names[column], cluster_index=codes[unit_index], cluster_labels=labels))
+        kept.append((codes, labels))
+        paths += level_paths
+        unit_variance |= level_unit_variance
+    for number in range(len(levels) - 1):
+        # cluster -> its cluster one level up (nesting checked by _wide_groupings)
+        (codes, labels), (upper_codes, _) = kept[number], kept[number + 1]
+        parent_index = np.zeros(len(labels), dtype=np.int64)
+        parent_index[codes] = upper_codes
+        levels[number] = replace(levels[number], parent_index=parent_index)
+    single_level = len(levels) == 1 and levels[0].name == "unit"
+    if residual_entries and not single_level:
+        raise SpecError(
+            f"'{residual_entries[0].left} ~~ {residual_entries[0].right}': residual covariances of items are "
+            "available in measurement models with latents at the unit level only; this model has latents at "
+            f"levels {', '.join(level.name for level in levels)}"
+        )
     latent_covariates = None
-    if structure.covariate_names:
-        latent_covariates = complete[list(structure.covariate_names)].to_numpy(dtype=float)[unit_index]
+    if covariate_names:
+        latent_covariates = complete[covariate_names].to_numpy(dtype=float)[unit_index]
+        _check_cluster_covariates(paths, levels, latent_covariates, covariate_names)
     fixed = np.eye(n_items)[item_index]
     fixed_names = list(items)
     parameter_names = [f"nu[{item}]" for item in items]
@@ -382,25 +416,27 @@ def _measurement_design(
         parameter_names += [f"path[{item}~{name}]" for name in names]
     has_dispersion = bool(dispersion_items)
     n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
-    n_covariance = sum(len(p) * (len(p) + 1) // 2 - (len(p) if u else 0) for p, u in ((b.latent_positions, b.unit_variance) for b in blocks))
+    n_covariance = sum(
+        len(block.latent_positions) * (len(block.latent_positions) + 1) // 2
+        - (len(block.latent_positions) if block.unit_variance else 0)
+        for level in levels
+        for block in level.blocks
+    )
     n_residual_covariances = len({entry.label or (entry.left, entry.right) for entry in residual_entries})
     n_free = (
         fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items) + n_residual_covariances
     )
     all_gaussian = all(f.name == "gaussian" for f in item_family)
-    n_moments = n_items * (n_items + 3) // 2 if all_gaussian and not paths else None
+    # means, unit-level covariances and one between-cluster covariance matrix per grouping level
+    n_grouping_levels = sum(level.name != "unit" for level in levels)
+    n_moments = n_items * (n_items + 3) // 2 + n_grouping_levels * n_items * (n_items + 1) // 2
     dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
-    identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()), n_free, n_moments)
-    level = LevelDesign(
-        name="unit",
-        cluster_index=unit_index,
-        cluster_labels=list(range(n_units)),
-        parent_index=None,
-        covariates=covariates,
-        latent_names=tuple(latents),
-        blocks=tuple(blocks),
-        loading_index=loading_index,
-        factors=tuple(latents),
+    identify(
+        latents,
+        scaled,
+        unit_variance | (set(latents) if std_lv else set()),
+        n_free,
+        n_moments if all_gaussian and not paths else None,
     )
     return Design(
         response=response,
@@ -409,13 +445,13 @@ def _measurement_design(
         fixed_names=tuple(fixed_names),
         fixed_parameter_names=tuple(parameter_names),
         offset=np.zeros(len(response)),
-        levels=(level,),
+        levels=tuple(levels),
         n_dropped=n_dropped,
         response_label="items",
         loadings=tuple(loadings),
-        paths=paths,
+        paths=tuple(paths),
         latent_covariates=latent_covariates,
-        latent_covariate_names=structure.covariate_names,
+        latent_covariate_names=tuple(covariate_names),
         dispersion_index=dispersion_position[item_index] if has_dispersion else None,
         dispersion_names=tuple(dispersion_items),
         dispersion_labels=tuple(
@@ -427,8 +463,129 @@ def _measurement_design(
         item_names=tuple(items),
         item_index=item_index,
         residual_covariances=tuple(residual_entries),
-        jointly_normal=jointly_normal,
+        jointly_normal=jointly_normal and single_level,
     )
+
+
+def _wide_groupings(spec: Spec, units: pd.DataFrame) -> list[tuple[str, np.ndarray, list]]:
+    """``(column, cluster of each unit, cluster labels)`` of each grouping column, lowest level first.
+
+    Raises
+    ------
+    DataError
+        A grouping with fewer than two clusters, or groupings that are not
+        nested (a cluster of one inside two clusters of another).
+    """
+    groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
+    for column in grouping_columns(spec):
+        codes, labels = _cluster_codes(units, (column,))
+        if len(labels) < 2:
+            raise DataError(
+                f"grouping column {column!r} has {len(labels)} cluster; a latent varying over its clusters needs "
+                "at least two"
+            )
+        groups[(column,)] = (codes, labels)
+    order = _nest_levels(groups, wide=True) if len(groups) > 1 else list(groups)
+    return [(group[0], *groups[group]) for group in order]
+
+
+def _wide_level(
+    spec: Spec,
+    factors: list[Measurement],
+    residual_items: list[str],
+    items: list[str],
+    item_index: np.ndarray,
+    std_lv: bool,
+    elsewhere: dict[str, str],
+    level_number: int,
+    loadings: list[LoadingEntry],
+    covariate_names: list[str],
+    scaled: set[str],
+) -> tuple[LevelDesign, list[PathEntry], set[str]]:
+    """The latents of one level of a wide-data measurement model: its factors, then its item residuals.
+
+    Appends the level's loadings to ``loadings``, its observed latent
+    predictors to ``covariate_names`` and its latents with a fixed loading
+    to ``scaled``. Returns the level (clusters still unset), its paths and
+    its latents with a unit variance.
+    """
+    names = [m.latent for m in factors]
+    structure = latent_structure(spec, names, items=set(items), elsewhere=elsewhere)
+    unit_variance = {names[p] for positions, unit in structure.blocks if unit for p in positions}
+    covariates = np.zeros((len(item_index), len(names) + len(residual_items)))
+    loading_index = np.full(covariates.shape, -1, dtype=np.int64)
+    for a, measurement in enumerate(factors):
+        indicators = [indicator.name for indicator in measurement.indicators]
+        standardised = std_lv or measurement.latent in unit_variance
+        for item, fixed, label in loading_entries(measurement, indicators, standardised):
+            rows = item_index == items.index(item)
+            covariates[rows, a] = 1.0
+            if fixed not in (None, 0.0):
+                scaled.add(measurement.latent)
+            if fixed == 1.0:
+                continue
+            loading_index[rows, a] = len(loadings)
+            loadings.append(LoadingEntry(measurement.latent, item, fixed, label))
+    for b, item in enumerate(residual_items):
+        covariates[item_index == items.index(item), len(names) + b] = 1.0
+    blocks = [
+        CovarianceBlock(f"({', '.join(names[p] for p in positions)})", positions, unit or std_lv)
+        for positions, unit in structure.blocks
+    ]
+    blocks += [CovarianceBlock(f"({item})", (len(names) + b,)) for b, item in enumerate(residual_items)]
+    paths = []
+    for dependent, predictor_name, kind, predictor, path_label in structure.paths:
+        if kind == "covariate":
+            if predictor_name not in covariate_names:
+                covariate_names.append(predictor_name)
+            predictor = covariate_names.index(predictor_name)
+        paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, level_number))
+    level = LevelDesign(
+        name="",
+        cluster_index=item_index,
+        cluster_labels=[],
+        parent_index=None,
+        covariates=covariates,
+        latent_names=tuple(names + residual_items),
+        blocks=tuple(blocks),
+        loading_index=loading_index,
+        factors=tuple(names),
+    )
+    return level, paths, unit_variance
+
+
+def _check_cluster_covariates(
+    paths: list[PathEntry], levels: list[LevelDesign], latent_covariates: np.ndarray, names: list[str]
+) -> None:
+    """A latent varying over clusters can depend only on covariates constant within its clusters."""
+    for path in paths:
+        level = levels[path.level]
+        if path.kind != "covariate" or level.name == "unit":
+            continue
+        values = latent_covariates[:, path.predictor_position]
+        varies = pd.Series(values).groupby(level.cluster_index).nunique() > 1
+        if varies.any():
+            cluster = level.cluster_labels[int(varies.index[varies.to_numpy()][0])]
+            raise DataError(
+                f"structural regression '{path.latent} ~ {path.predictor}': {path.latent!r} varies over the clusters "
+                f"of {level.name!r} but {path.predictor!r} varies within them (e.g. in cluster {cluster!r}); a "
+                "cluster-level latent can only depend on cluster-level covariates"
+            )
+
+
+def _is_wide(spec: Spec) -> bool:
+    """A measurement model on wide data (one row per unit), not ``F@id =~ item`` on long data.
+
+    Long-format measurement statements come with a regression of the
+    long response (``y ~ ... ``); on wide data regressions are direct
+    effects on items.
+    """
+    if not spec.measurements:
+        return False
+    if all(m.level is None for m in spec.measurements) or spec.declared_levels or spec.level_residuals:
+        return True
+    items = {indicator.name for m in spec.measurements for indicator in m.indicators}
+    return all(regression.response.expression in items for regression in spec.regressions)
 
 
 def build_design(
@@ -438,12 +595,15 @@ def build_design(
     std_lv: bool = False,
     item_families: dict[str, int] | None = None,
 ) -> Design:
-    """Build the arrays of a single-regression Spec.
+    """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
     Parameters
     ----------
     spec : Spec
-        With exactly one regression.
+        With exactly one regression (long data), or with measurement
+        statements on wide data (one row per unit; regressions are then
+        direct effects on items, and ``F@g``/``level: g`` latents vary over
+        the clusters of grouping columns, nested in each other).
     data : DataFrame
     family : Family
         Used to validate the response's support.
@@ -454,7 +614,7 @@ def build_design(
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
     """
-    if spec.measurements and all(m.level is None for m in spec.measurements):
+    if _is_wide(spec):
         return _measurement_design(spec, data, family, std_lv, item_families)
     if isinstance(family, MixedFamily):
         raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")

@@ -5,9 +5,10 @@ PyMC models) evaluates the conditional log-density of a response through
 :meth:`Family.logp`, so each family and each link is written once, here.
 
 The links supply the log of the mean (and, for probabilities, the log of one
-minus the mean) directly in stable form, so that e.g. a logit-binomial
-log-density is ``y * -softplus(-eta) + (n - y) * -softplus(eta)`` and never
-takes the log of a rounded probability.
+minus the mean) directly in stable form, so that e.g. a probit-binomial
+log-density is ``y * log_ndtr(eta) + (n - y) * log_ndtr(-eta)`` and never
+takes the log of a rounded probability; the logit-binomial one is written
+``y * eta - n * softplus(eta)`` (one softplus).
 """
 
 from __future__ import annotations
@@ -205,6 +206,12 @@ def _gaussian_logp(y, eta, link, log_sigma, trials):
 
 
 def _binomial_logp(y, eta, link, log_dispersion, trials):
+    if link.name == "logit":
+        # log mu = eta - softplus(eta) and log(1 - mu) = -softplus(eta): the same density with
+        # one softplus (and one sigmoid in its gradient) instead of two; the quadrature
+        # likelihood evaluates it at every row and node
+        log_choose = pt.gammaln(trials + 1.0) - pt.gammaln(y + 1.0) - pt.gammaln(trials - y + 1.0)
+        return log_choose + y * eta - trials * pt.softplus(eta)
     log_mu = link.log_mean(eta)
     log_one_minus_mu = link.log_one_minus_mean(eta)
     log_choose = pt.gammaln(trials + 1.0) - pt.gammaln(y + 1.0) - pt.gammaln(trials - y + 1.0)

@@ -190,12 +190,8 @@ def make_gaussian_marginal(layout: ParameterLayout) -> tuple[TensorVariable, Gau
     inputs += [item_covariates, item_loading_index, item_dispersion_index]
 
     beta, factors, log_dispersion = layout.unpack(theta)
-    loading_values, latent_paths, covariate_paths = layout.unpack_structure(theta)
-    loadings = item_covariates
-    if loading_values is not None:
-        loadings = loadings * loading_values[item_loading_index]
-    if latent_paths is not None:  # eta = (I - B)^{-1} (Gamma w + zeta)
-        loadings = pt.dot(loadings, pt.linalg.inv(pt.eye(n_latents) - latent_paths))
+    # item loadings on the latents' disturbances: eta = (I - B)^{-1} (Gamma w + zeta)
+    loadings, covariate_paths = layout.latent_loadings(theta, item_covariates, item_loading_index)
     mean = (pt.dot(fixed, beta) + offset)[cell_rows]
     if covariate_paths is not None:
         unit_covariates = pt.matrix("unit_covariates")  # (J, q)

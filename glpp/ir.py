@@ -21,6 +21,7 @@ __all__ = [
     "LatentRegression",
     "Covariance",
     "LatentDistribution",
+    "LevelResidual",
     "Spec",
 ]
 
@@ -122,7 +123,16 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Measurement:
-    """``F =~ y1 + y2`` or ``F@g =~ ...``."""
+    """``F =~ y1 + y2`` or ``F@g =~ ...`` (also ``F =~ ...`` in a ``level: g`` block).
+
+    Attributes
+    ----------
+    latent : str
+    indicators : tuple of Indicator
+    level : str or None
+        Grouping column over whose clusters ``F`` varies; ``None``: over
+        units (rows of wide data).
+    """
 
     latent: str
     indicators: tuple[Indicator, ...]
@@ -157,6 +167,25 @@ class LatentDistribution:
 
 
 @dataclass(frozen=True)
+class LevelResidual:
+    """A between-level residual of an item: its random intercept over the clusters of ``level``.
+
+    In a ``level: g`` block every item measured by a factor of the block
+    gets one (as in lavaan's two-level models) unless ``y ~~ 0*y`` in the
+    block removes it; ``y ~~ y`` in the block adds one.
+
+    Attributes
+    ----------
+    item : str
+    level : str
+        The grouping column.
+    """
+
+    item: str
+    level: str
+
+
+@dataclass(frozen=True)
 class Spec:
     """A complete, validated model specification.
 
@@ -166,6 +195,10 @@ class Spec:
         Observed-response regressions (the GLMM part).
     measurements, latent_regressions, covariances, distributions
         The latent-variable (lavaan-style) statements.
+    level_residuals : tuple of LevelResidual
+        Random item intercepts of ``level:`` blocks.
+    declared_levels : tuple of str
+        Grouping columns declared by ``level: g`` lines, in order.
     family, link : str
         Response family and link, already validated as a pair.
     source : str
@@ -177,6 +210,8 @@ class Spec:
     latent_regressions: tuple[LatentRegression, ...] = ()
     covariances: tuple[Covariance, ...] = ()
     distributions: tuple[LatentDistribution, ...] = ()
+    level_residuals: tuple[LevelResidual, ...] = ()
+    declared_levels: tuple[str, ...] = ()
     family: str = "gaussian"
     link: str = "identity"
     source: str = field(default="", compare=False)

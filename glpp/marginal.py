@@ -170,17 +170,14 @@ class _Graph:
         self.log_weights = pt.vector("log_weights")
         self.signs = pt.vector("signs")
         beta, factors, self.log_dispersion = layout.unpack(self.theta)
-        loading_values, latent_paths, covariate_paths = layout.unpack_structure(self.theta)
         self.extra_inputs: list[TensorVariable] = []
-        # each row's loading on each latent: covariate (1 for intercepts) x factor loading
-        row_loadings = self.covariates
-        if loading_values is not None:
+        self.loading_index = None
+        if layout.has_loadings:
             self.loading_index = pt.matrix("loading_index", dtype="int64")
             self.extra_inputs.append(self.loading_index)
-            row_loadings = row_loadings * loading_values[self.loading_index]
-        # structural model eta = B eta + Gamma w + zeta  =>  eta = (I - B)^-1 (Gamma w + L u)
-        if latent_paths is not None:
-            row_loadings = pt.dot(row_loadings, pt.linalg.inv(pt.eye(self.n_latents) - latent_paths))
+        # each row's loading on each latent's disturbance: covariate (1 for intercepts) x factor loading,
+        # through the structural model eta = (I - B)^-1 (Gamma w + L u)
+        row_loadings, covariate_paths = layout.latent_loadings(self.theta, self.covariates, self.loading_index)
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
         if covariate_paths is not None:
             self.latent_covariates = pt.matrix("latent_covariates")
@@ -188,7 +185,7 @@ class _Graph:
             latent_means = pt.dot(self.latent_covariates, covariate_paths.T)
             self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)
         self.row_log_dispersion = self.log_dispersion
-        if layout.n_dispersion > 1 or (layout.n_dispersion == 1 and layout.dispersion_names != (layout.dispersion,)):
+        if layout.has_item_dispersions:
             self.dispersion_index = pt.vector("dispersion_index", dtype="int64")
             self.extra_inputs.append(self.dispersion_index)
             self.row_log_dispersion = self.log_dispersion[self.dispersion_index]

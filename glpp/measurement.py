@@ -12,11 +12,16 @@ and the disturbance of a latent that predicts another latent is on its own;
 ``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance. ``y1 ~~ y5``
 between two items of a wide-data model is a residual covariance (gaussian
 items with identity link only: the items of a unit are then jointly normal).
+
+Multilevel factor models on wide data: a latent of ``F@g =~ ...`` (or of
+``F =~ ...`` in a ``level: g`` block) varies over the clusters of grouping
+column ``g``; each level's latents have their own structure (paths and
+covariances within a level; latents of different levels are independent).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +30,14 @@ import pandas as pd
 from glpp.errors import DataError, IdentificationError, SpecError
 from glpp.ir import Covariance, LatentRegression, Measurement, Spec
 
-__all__ = ["LatentStructure", "latent_structure", "residual_covariances", "identify", "RESIDUAL_COVARIANCE_SCOPE"]
+__all__ = [
+    "LatentStructure",
+    "latent_structure",
+    "residual_covariances",
+    "identify",
+    "grouping_columns",
+    "RESIDUAL_COVARIANCE_SCOPE",
+]
 
 #: where ``y1 ~~ y5`` between observed variables is a model term, and why only there (for messages)
 RESIDUAL_COVARIANCE_SCOPE = (
@@ -53,18 +65,36 @@ class LatentStructure:
     covariate_names: tuple[str, ...]
 
 
-def latent_structure(spec: Spec, latents: list[str], items: Collection[str] = ()) -> LatentStructure:
-    """Resolve structural regressions and covariances among ``latents``.
+def latent_structure(
+    spec: Spec, latents: list[str], items: Collection[str] = (), elsewhere: Mapping[str, str] | None = None
+) -> LatentStructure:
+    """Resolve structural regressions and covariances among ``latents`` (the latents of one level).
 
     Covariances between two of ``items`` (wide data) are residual
     covariances, resolved by :func:`residual_covariances`, and skipped here.
+    ``elsewhere`` maps the latents of the model's other levels to their
+    level's name: their statements are resolved with their own level, and
+    a path or covariance between levels is an error.
     """
+    elsewhere = elsewhere or {}
     position = {name: i for i, name in enumerate(latents)}
     predicts_latent: set[str] = set()
     endogenous: set[str] = set()
     paths: list[tuple[int, str, str, int, str | None]] = []
     covariates: list[str] = []
+    regressions = []
     for regression in spec.latent_regressions:
+        if regression.latent in elsewhere:
+            continue
+        regressions.append(regression)
+        for predictor in regression.predictors:
+            if predictor.name in elsewhere:
+                raise SpecError(
+                    f"structural regression '{regression.latent} ~ {predictor.name}': {predictor.name!r} varies at "
+                    f"level {elsewhere[predictor.name]!r}, {regression.latent!r} at another level; paths between "
+                    "latents of different levels are not supported yet"
+                )
+    for regression in regressions:
         if regression.latent not in position:
             raise SpecError(f"structural regression '{regression.latent} ~ ...': {regression.latent!r} is not a latent variable of this model")
         endogenous.add(regression.latent)
@@ -81,7 +111,7 @@ def latent_structure(spec: Spec, latents: list[str], items: Collection[str] = ()
                 if predictor.name not in covariates:
                     covariates.append(predictor.name)
                 paths.append((position[regression.latent], predictor.name, "covariate", covariates.index(predictor.name), predictor.label))
-    _check_acyclic(spec.latent_regressions, position)
+    _check_acyclic(tuple(regressions), position)
 
     exogenous = [name for name in latents if name not in endogenous]
     outcomes = [name for name in latents if name in endogenous and name not in predicts_latent]
@@ -91,6 +121,14 @@ def latent_structure(spec: Spec, latents: list[str], items: Collection[str] = ()
     for covariance in spec.covariances:
         if covariance.left in items and covariance.right in items:
             continue
+        names = (covariance.left, covariance.right)
+        if any(name in elsewhere for name in names):
+            if not any(name in position for name in names):
+                continue  # resolved with the level of its latents
+            raise SpecError(
+                f"{_covariance_text(covariance)}: {covariance.left!r} and {covariance.right!r} vary at different "
+                "levels; latents of different levels are independent"
+            )
         for name in (covariance.left, covariance.right):
             if name not in position:
                 raise SpecError(f"{_covariance_text(covariance)}: {name!r} is not a latent variable; {RESIDUAL_COVARIANCE_SCOPE}")
@@ -268,14 +306,25 @@ def _formula_variables(rhs: str) -> set[str]:
     return set(Formula(rhs).required_variables)
 
 
+def grouping_columns(spec: Spec) -> list[str]:
+    """Grouping columns of a wide-data measurement model: latents' levels and ``level:`` blocks, in order."""
+    columns = [m.level for m in spec.measurements if m.level is not None]
+    columns += [residual.level for residual in spec.level_residuals] + list(spec.declared_levels)
+    return list(dict.fromkeys(columns))
+
+
+def _grouping_statement(spec: Spec, column: str) -> str:
+    """How ``column`` came into the model, for messages."""
+    if column in spec.declared_levels:
+        return f"'level: {column}'"
+    latent = next(m.latent for m in spec.measurements if m.level == column)
+    return f"'{latent}@{column} =~ ...'"
+
+
 def reshape_wide(spec: Spec, data: pd.DataFrame, family_name: str) -> tuple[pd.DataFrame, list[str], int]:
-    """Check the item and covariate columns and drop incomplete units (listwise)."""
+    """Check the item, covariate and grouping columns and drop incomplete units (listwise)."""
     items: list[str] = []
     for measurement in spec.measurements:
-        if measurement.level is not None:
-            raise SpecError(
-                f"'{measurement.latent}@{measurement.level} =~ ...': multilevel factor models on wide data are not supported yet"
-            )
         for indicator in measurement.indicators:
             if indicator.name not in items:
                 items.append(indicator.name)
@@ -290,15 +339,31 @@ def reshape_wide(spec: Spec, data: pd.DataFrame, family_name: str) -> tuple[pd.D
                 "a regression must have an item on the left (a direct effect, e.g. 'y3 ~ male') and no random terms"
             )
         covariates += sorted(_formula_variables(regression.fixed))
+    available = ", ".join(map(str, data.columns[:20]))
     for column in items + covariates:
         if column not in data.columns:
             statement = next(
                 (f"'{m.latent} =~ ...'" for m in spec.measurements if any(i.name == column for i in m.indicators)),
                 "a structural regression",
             )
-            raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {', '.join(map(str, data.columns[:20]))}")
+            raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {available}")
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
-    used = list(dict.fromkeys(items + covariates))
+    groupings = grouping_columns(spec)
+    for column in groupings:
+        if column not in data.columns:
+            raise DataError(
+                f"grouping column {column!r} of {_grouping_statement(spec, column)} is not in the data; a level is "
+                f"named by the column that identifies its clusters; available columns: {available}"
+            )
+        if column in items:
+            raise SpecError(f"{column!r} is an item of a measurement statement and cannot also be a grouping column")
+    for residual in spec.level_residuals:
+        if residual.item not in items:
+            raise SpecError(
+                f"'{residual.item} ~~ {residual.item}' in the 'level: {residual.level}' block: {residual.item!r} is "
+                "not an item of a measurement statement"
+            )
+    used = list(dict.fromkeys(items + covariates + groupings))
     complete = data[used].notna().all(axis=1).to_numpy()
     return data.loc[complete, used].reset_index(drop=True), items, int((~complete).sum())

@@ -19,8 +19,8 @@ from glpp.gaussian_marginal import (
     gaussian_data_arguments,
 )
 from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
-from glpp.multilevel_fit import fit_multilevel
-from glpp.optim import AdaptiveObjective, ExactObjective, maximise, numerical_hessian, warn_if_not_converged
+from glpp.multilevel_fit import fit_multilevel, loglik_at_multilevel
+from glpp.optim import AdaptiveObjective, ExactObjective, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
 from glpp.quadrature import make_rule
 from glpp.results.ml import MLResult, VarianceComponent, latent_table
@@ -144,11 +144,6 @@ class Model:
         if len(self.design.levels) == 0:
             raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
         self.layout = ParameterLayout.from_design(self.design, self.family)
-        if len(self.design.levels) > 1 and (isinstance(self.family, MixedFamily) or self.layout.has_loadings or self.design.paths or self.layout.n_dispersion > 1):
-            raise SpecError(
-                "factor loadings, structural paths and item-specific variances are supported in two-level "
-                "models only (one grouping); multilevel factor models are not supported yet"
-            )
 
     # ------------------------------------------------------------------ fit
     def _start(self) -> np.ndarray:
@@ -209,14 +204,27 @@ class Model:
             )
         return exact
 
-    def _warm_start(self, objective) -> np.ndarray:
-        """Starting values, then the fixed effects and dispersions fitted with the rest held there."""
+    def _warm_start(self, objective) -> tuple[np.ndarray, np.ndarray | None]:
+        """Starting values, then the fixed effects and dispersions fitted with the rest held there.
+
+        Returns the start for the full fit and an initial inverse Hessian for
+        it: BFGS's from this stage for the fitted coordinates, and for the
+        others a multiple of the identity that makes BFGS's first step in
+        them at most 1 (log-SD) unit long.
+        """
         start = self._start()
         fixed_only = np.zeros(self.layout.n_theta, dtype=bool)
         fixed_only[: self.layout.n_fixed] = True
         if self.layout.dispersion is not None:
             fixed_only[self.layout.n_theta - self.layout.n_dispersion :] = True
-        return maximise(objective, start, free=fixed_only).theta
+        result = maximise(objective, start, free=fixed_only)
+        if result.inverse_hessian is None:
+            return result.theta, None
+        others = ~fixed_only
+        largest_gradient = float(np.max(np.abs(result.gradient[others]), initial=0.0))
+        inverse_hessian = np.diag(np.where(others, 1.0 / max(1.0, largest_gradient), 0.0))
+        inverse_hessian[np.ix_(fixed_only, fixed_only)] = result.inverse_hessian
+        return result.theta, inverse_hessian
 
     def fit(
         self,
@@ -283,12 +291,15 @@ class Model:
         objective = AdaptiveObjective(
             functions, data_arguments(self.design), level.n_clusters, make_rule(sequence[0], n_latents, kind)
         )
-        theta = self._warm_start(objective)
+        theta, warm_inverse_hessian = self._warm_start(objective)
         nip_path: dict[int, float] = {}
         result = None
         for position, n_points in enumerate(sequence):
             objective.set_rule(make_rule(n_points, n_latents, kind))
-            result = maximise(objective, theta, callback=callback)
+            # warm start: the previous number of points' estimate and inverse Hessian
+            result = maximise(
+                objective, theta, callback=callback, inverse_hessian=warm_inverse_hessian if result is None else result.inverse_hessian
+            )
             theta = result.theta
             nip_path[n_points] = result.loglik
             if verbose:
@@ -310,7 +321,7 @@ class Model:
                 stacklevel=2,
             )
         n_points = objective.rule.n_points
-        hessian = numerical_hessian(objective, theta)
+        hessian = forward_hessian(objective, theta, result.gradient)
         objective.loglik(theta)
         converged = warn_if_not_converged(result, hessian)
         quadrature = _quadrature_text(kind, adaptive, n_points)
@@ -349,13 +360,18 @@ class Model:
         nip : int or "auto"
             Quadrature points per dimension (level for sparse rules).
             ``"auto"``: the exact closed form for jointly normal items (see
-            :meth:`fit`), otherwise 30 points.
+            :meth:`fit`), otherwise 30 points. Models with two or more
+            latent levels take one number per level too; ``"auto"`` is then
+            1 point (exact) for gaussian responses with identity link,
+            otherwise 15.
         adaptive : bool
         rule : {"product", "sparse"}
         per_cluster : bool
             Return the log-likelihood of each top-level cluster instead of the total.
         """
         theta = self.layout.theta_from_named(dict(params))
+        if len(self.design.levels) > 1:
+            return loglik_at_multilevel(self, theta, nip, per_cluster)
         if self._uses_closed_form(nip):
             objective = ExactObjective(_compiled_exact(self.layout), gaussian_data_arguments(self.design))
             total, _, units = objective.loglik(theta)

@@ -4,6 +4,10 @@ Latent levels are numbered ``l = 0 .. T-1`` from the lowest (``Design.levels``
 order; ``T = 2`` for a three-level model). Cluster ``j`` of level ``l`` has
 standardised latents ``u_j ~ N(0, I)`` with effects ``L_l u_j``, and row ``r``
 has linear predictor ``x_r' beta + offset_r + sum_l (z_r^(l)' L_l) u^(l)``.
+As in :mod:`glpp.marginal`, ``z_r^(l)`` is the row's covariate times its
+factor loading, through the level's structural model
+(:meth:`glpp.params.ParameterLayout.latent_loadings`: the same definition),
+and the family's dispersion may be per item (``Design.dispersion_index``).
 
 Integration is recursive, from the lowest level up (GLLAMM's scheme): for
 every cluster of level ``l`` and every combination of quadrature nodes of its
@@ -55,7 +59,7 @@ from pytensor.tensor import TensorVariable
 
 from glpp.compile_cache import cached_functions, family_key
 from glpp.design import Design
-from glpp.families import Family, Link
+from glpp.families import Family, Link, MixedFamily
 from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed
 from glpp.params import ParameterLayout
 
@@ -178,6 +182,19 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
         for high in range(low + 1, n_levels):
             index = rank[high][anc[low][high][order.clusters[low]]]
             arrays += [index, _last(index, design.levels[high].n_clusters)]
+    # the optional inputs, in the order of ``_Graph.extra_inputs``
+    if design.loadings:
+        for level in design.levels:
+            loading_index = level.loading_index
+            if loading_index is None:
+                loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
+            arrays.append(loading_index[rows] + 1)
+    if design.latent_covariates is not None:
+        arrays.append(design.latent_covariates[rows])
+    if design.dispersion_index is not None:
+        arrays.append(design.dispersion_index[rows])
+    if design.family_index is not None:
+        arrays.append(design.family_index[rows])
     return arrays
 
 
@@ -294,9 +311,35 @@ class _Graph:
             for high in range(low + 1, n_levels):
                 self.anc[low][high] = index(f"ancestor_{low}_{high}")
                 self.child_last[low][high] = index(f"child_last_{low}_{high}")
-        beta, factors, self.log_dispersion = layout.unpack(self.theta)
+        self.extra_inputs: list[TensorVariable] = []
+        beta, factors, log_dispersion = layout.unpack(self.theta)
+        loading_index = [None] * n_levels
+        if layout.has_loadings:
+            loading_index = [pt.matrix(f"loading_index_{l}", dtype="int64") for l in range(n_levels)]
+            self.extra_inputs += loading_index
+        latent_covariates = None
+        if layout.has_covariate_paths:
+            latent_covariates = pt.matrix("latent_covariates")
+            self.extra_inputs.append(latent_covariates)
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
-        self.loadings = [pt.dot(self.covariates[l], factors[l]) for l in range(n_levels)]
+        self.loadings = []
+        for l in range(n_levels):
+            row_loadings, covariate_paths = layout.latent_loadings(self.theta, self.covariates[l], loading_index[l], l)
+            if covariate_paths is not None:
+                latent_means = pt.dot(latent_covariates, covariate_paths.T)
+                self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)
+            # loadings of the standardised latents on each row: z_r' L_l
+            self.loadings.append(pt.dot(row_loadings, factors[l]))
+        self.row_log_dispersion = log_dispersion
+        self.has_row_dispersion = layout.has_item_dispersions
+        if self.has_row_dispersion:
+            dispersion_index = pt.vector("dispersion_index", dtype="int64")
+            self.extra_inputs.append(dispersion_index)
+            self.row_log_dispersion = log_dispersion[dispersion_index]
+        self.family_index = None
+        if isinstance(family, MixedFamily):
+            self.family_index = pt.vector("family_index", dtype="int64")
+            self.extra_inputs.append(self.family_index)
         self.n_clusters = [self.joint[l].shape[0] for l in range(n_levels)]
 
     @property
@@ -307,7 +350,7 @@ class _Graph:
         for low in range(self.n_levels - 1):
             for high in range(low + 1, self.n_levels):
                 inputs += [self.anc[low][high], self.child_last[low][high]]
-        return inputs
+        return inputs + self.extra_inputs
 
     @property
     def rule_inputs(self) -> list[TensorVariable]:
@@ -322,7 +365,16 @@ class _Graph:
         its node's weight underflow to zero anyway, so the floor changes no
         result, and it bounds the rounding of the running totals.
         """
-        value = self.family.logp(response, eta, self.link, self.log_dispersion, trials)
+        # per-row inputs get the trailing (context, node) axes of ``response``
+        trailing = response.ndim - 1
+        log_dispersion = self.row_log_dispersion
+        if self.has_row_dispersion:
+            log_dispersion = pt.shape_padright(log_dispersion, trailing)
+        if self.family_index is None:
+            value = self.family.logp(response, eta, self.link, log_dispersion, trials)
+        else:
+            family_index = pt.shape_padright(self.family_index, trailing)
+            value = self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
         return pt.switch(value > -ROW_LOGP_FLOOR, value, -ROW_LOGP_FLOOR)
 
     def row_sum(self, values: TensorVariable, level: int) -> TensorVariable:

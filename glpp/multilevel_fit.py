@@ -25,13 +25,19 @@ import pandas as pd
 
 from glpp.errors import SpecError
 from glpp.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-from scipy import optimize
 
-from glpp.optim import SCORE_TOLERANCE, OptimisationResult, maximise, warn_if_not_converged
+from glpp.optim import SCORE_TOLERANCE, forward_hessian, maximise, warn_if_not_converged
 from glpp.quadrature import make_rule
 from glpp.results.ml import MLResult, VarianceComponent, latent_table
 
-__all__ = ["MultilevelObjective", "fit_multilevel", "compiled_multilevel", "MULTILEVEL_NIP_SEQUENCE"]
+__all__ = [
+    "MultilevelObjective",
+    "fit_multilevel",
+    "compiled_multilevel",
+    "laplace_is_exact",
+    "loglik_at_multilevel",
+    "MULTILEVEL_NIP_SEQUENCE",
+]
 
 #: points per dimension tried by ``nip="auto"`` (the same at every level). Coarse steps:
 #: the error of the lowest level's rule alternates in sign as points are added (guImmun at
@@ -102,52 +108,6 @@ def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) 
         step_size = np.where(accept, 1.0, step_size / 2.0)
         step_size[np.max(np.abs(score), axis=1) < SCORE_TOLERANCE] = 1.0
     return modes
-
-
-#: BFGS stops once an iteration gains less than this (log-likelihood units) with the gradient
-#: below ``STALL_GRADIENT``: the objective's rounding (~1e-12) then dominates the line search,
-#: which would otherwise spend a dozen evaluations on noise before giving up
-STALL_GAIN = 1e-9
-STALL_GRADIENT = 1e-3
-
-
-def _bfgs(objective, start: np.ndarray, inverse_hessian: np.ndarray | None, callback=None):
-    """BFGS from ``start``, warm-started with the inverse Hessian of the previous ``nip``."""
-    options = {"gtol": 1e-6, "maxiter": 1000}
-    if inverse_hessian is not None:
-        inverse_hessian = 0.5 * (inverse_hessian + inverse_hessian.T)
-        if np.all(np.isfinite(inverse_hessian)) and np.linalg.eigvalsh(inverse_hessian)[0] > 0:
-            options["hess_inv0"] = inverse_hessian
-    history: list[float] = [objective(start)[0]]
-
-    def record(intermediate_result: optimize.OptimizeResult) -> None:
-        value, gradient = objective(intermediate_result.x)  # the memoised last evaluation
-        history.append(value)
-        if callback is not None:
-            callback(len(history) - 1, -value)
-        if history[-2] - value < STALL_GAIN and float(np.max(np.abs(gradient))) < STALL_GRADIENT:
-            raise StopIteration
-
-    result = optimize.minimize(objective, start, jac=True, method="BFGS", options=options, callback=record)
-    value, gradient = objective(result.x)
-    success = bool(result.success) or float(np.max(np.abs(gradient))) < STALL_GRADIENT
-    outcome = OptimisationResult(result.x, -value, -gradient, int(result.nit), int(result.nfev), success, str(result.message))
-    return outcome, np.asarray(result.hess_inv)
-
-
-def _forward_hessian(objective, theta: np.ndarray, gradient: np.ndarray, relative_step: float = 1e-5) -> np.ndarray:
-    """Hessian of the log-likelihood by forward differences of the exact gradient.
-
-    Half the evaluations of :func:`glpp.optim.numerical_hessian` (each costs a
-    full multilevel quadrature); the O(step) error is far below the SEs' precision.
-    """
-    hessian = np.empty((theta.size, theta.size))
-    for k in range(theta.size):
-        step = relative_step * max(1.0, abs(theta[k]))
-        shifted = theta.copy()
-        shifted[k] += step
-        hessian[:, k] = (-objective(shifted)[1] - gradient) / step
-    return 0.5 * (hessian + hessian.T)
 
 
 class MultilevelObjective:
@@ -298,14 +258,17 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     evaluated with each level's points raised to the next number of
     ``MULTILEVEL_NIP_SEQUENCE``; the levels where it changes by
     ``AUTO_TOLERANCE`` or more get the larger number and the model is refitted,
-    until no level's change reaches the tolerance.
+    until no level's change reaches the tolerance. With gaussian responses and
+    identity link the Laplace approximation is exact (every integrand is a
+    normal density), and ``nip="auto"`` stops there.
     """
     started = time.perf_counter()
     layout = model.layout
     n_levels = len(layout.level_sizes)
     laplace = (1,) * n_levels
+    exact = laplace_is_exact(model.family, model.link)
     if nip == "auto":
-        target = (MULTILEVEL_NIP_SEQUENCE[1],) * n_levels
+        target = laplace if exact else (MULTILEVEL_NIP_SEQUENCE[1],) * n_levels
     elif isinstance(nip, str):
         raise SpecError(f"nip must be 'auto', a positive integer or one per latent level, not {nip!r}")
     else:
@@ -313,18 +276,14 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     functions = compiled_multilevel(layout, model.family, model.link)
     objective = MultilevelObjective(functions, model.design, laplace)
     callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
-    fixed_only = np.zeros(layout.n_theta, dtype=bool)
-    fixed_only[: layout.n_fixed] = True
-    if layout.dispersion is not None:
-        fixed_only[-1] = True
-    theta = maximise(objective, model._start(), free=fixed_only).theta
+    theta, inverse_hessian = model._warm_start(objective)
     nip_path: dict[tuple[int, ...], float] = {}
-    inverse_hessian = None
 
     def fit_at(points: tuple[int, ...]):
         nonlocal theta, inverse_hessian
         objective.set_rule(points)
-        outcome, inverse_hessian = _bfgs(objective, theta, inverse_hessian, callback)
+        outcome = maximise(objective, theta, callback=callback, inverse_hessian=inverse_hessian)
+        inverse_hessian = outcome.inverse_hessian
         theta = outcome.theta
         nip_path[points] = outcome.loglik
         if verbose:
@@ -337,7 +296,7 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     if target != laplace:
         points = target
         result = fit_at(points)
-    while nip == "auto":
+    while nip == "auto" and not exact:
         raised = []
         for level in range(n_levels):
             larger = _next_points(points[level])
@@ -360,14 +319,39 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
                 stacklevel=3,
             )
             break
-    hessian = _forward_hessian(objective, theta, result.gradient)
+    hessian = forward_hessian(objective, theta, result.gradient)
     objective(theta)
     converged = warn_if_not_converged(result, hessian)
     seconds = time.perf_counter() - started
-    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds)
+    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds, exact)
 
 
-def _result(model, objective, result, theta, hessian, converged, nip_path, seconds) -> MLResult:
+#: ``Model.loglik_at``'s points per dimension and level when ``nip="auto"`` and Laplace is not exact
+LOGLIK_AT_NIP = 15
+
+
+def loglik_at_multilevel(
+    model, theta: np.ndarray, nip: int | tuple[int, ...] | str, per_cluster: bool
+) -> float | np.ndarray:
+    """The log-likelihood at ``theta`` (total, or per top-level cluster) of a model with two or more latent levels."""
+    n_levels = len(model.layout.level_sizes)
+    if nip == "auto":
+        nip = 1 if laplace_is_exact(model.family, model.link) else LOGLIK_AT_NIP
+    functions = compiled_multilevel(model.layout, model.family, model.link)
+    objective = MultilevelObjective(functions, model.design, per_level_points(nip, n_levels))
+    total, _, clusters = objective.loglik(theta)
+    return clusters if per_cluster else total
+
+
+def laplace_is_exact(family, link) -> bool:
+    """Gaussian responses with identity link (every item, for a family per item): one adaptive point is exact."""
+    components = getattr(family, "components", None)
+    if components is None:
+        return (family.name, link.name) == ("gaussian", "identity")
+    return all((member.name, member_link.name) == ("gaussian", "identity") for member, member_link in components)
+
+
+def _result(model, objective, result, theta, hessian, converged, nip_path, seconds, exact=False) -> MLResult:
     layout, design = model.layout, model.design
     names = list(layout.natural_names)
     covariance = layout.natural_covariance(theta, hessian)
@@ -376,6 +360,8 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
     n_points = objective.n_points
     if all(p == 1 for p in n_points):
         quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
+        if exact:
+            quadrature += ", exact for gaussian responses with identity link"
     else:
         parts = [
             f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
@@ -392,7 +378,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
             earlier = [j for j in block.latent_positions if j < index]
             correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
             components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
-    if layout.dispersion == "sigma":
+    if layout.dispersion_names == ("sigma",):
         sigma = float(np.exp(theta[-1]))
         components.append(VarianceComponent("Residual", "", sigma**2, sigma))
 

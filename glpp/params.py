@@ -69,6 +69,7 @@ class ParameterLayout:
     loading_sources: tuple[tuple[float | None, int], ...] = ()  # per design loading: (fixed, parameter)
     path_names: tuple[str, ...] = ()
     path_positions: tuple[tuple[str, int, int], ...] = ()  # (kind, dependent, predictor)
+    path_levels: tuple[int, ...] = ()  # level of each path (both latents at that level); () = all at level 0
     n_latent_covariates: int = 0
     dispersion_names: tuple[str, ...] = ()
     fixed_prefix: str = "beta"
@@ -140,6 +141,7 @@ class ParameterLayout:
             loading_sources=tuple(loading_sources),
             path_names=path_names,
             path_positions=tuple((p.kind, p.latent_position, p.predictor_position) for p in design.paths),
+            path_levels=tuple(p.level for p in design.paths),
             n_latent_covariates=len(design.latent_covariate_names),
             dispersion_names=dispersion_names,
             fixed_prefix=prefix,
@@ -161,6 +163,7 @@ class ParameterLayout:
             self.unit_variance_rows,
             self.loading_sources,
             self.path_positions,
+            self._path_levels,
             self.n_latent_covariates,
             self.dispersion,
             self.n_dispersion,
@@ -173,8 +176,17 @@ class ParameterLayout:
         return len(self.dispersion_names)
 
     @property
+    def has_item_dispersions(self) -> bool:
+        """The dispersion is per item: :meth:`unpack` gives a vector, indexed by ``Design.dispersion_index``."""
+        return self.n_dispersion > 0 and self.dispersion_names != (self.dispersion,)
+
+    @property
     def has_loadings(self) -> bool:
         return bool(self.loading_sources)
+
+    @property
+    def _path_levels(self) -> tuple[int, ...]:
+        return self.path_levels or (0,) * len(self.path_positions)
 
     @property
     def has_latent_paths(self) -> bool:
@@ -248,23 +260,59 @@ class ParameterLayout:
             log_dispersion = theta[start:]
         return beta, factors, log_dispersion
 
-    def unpack_structure(self, theta: TensorVariable):
-        """Symbolic loading values (index 0 is the constant 1), latent paths B, covariate paths Gamma."""
+    def unpack_structure(self, theta: TensorVariable, level: int = 0):
+        """Symbolic loading values (index 0 is the constant 1), and the latent paths ``B`` and
+        covariate paths ``Gamma`` of the latents of ``level`` (``None`` where the level has none)."""
         _, loadings_start, paths_start, _ = self._offsets
         values = [pt.constant(1.0)]
         for fixed, parameter in self.loading_sources:
             values.append(pt.constant(float(fixed)) if fixed is not None else theta[loadings_start + parameter])
         loading_values = pt.stack(values) if self.has_loadings else None
-        size = self.level_sizes[0] if self.level_sizes else 0
-        latent_paths = pt.zeros((size, size)) if self.has_latent_paths else None
-        covariate_paths = pt.zeros((size, self.n_latent_covariates)) if self.has_covariate_paths else None
-        for k, (kind, dependent, predictor) in enumerate(self.path_positions):
+        size = self.level_sizes[level] if self.level_sizes else 0
+        here = [
+            (k, position)
+            for k, (position, at) in enumerate(zip(self.path_positions, self._path_levels))
+            if at == level
+        ]
+        kinds = {kind for _, (kind, _, _) in here}
+        latent_paths = pt.zeros((size, size)) if "latent" in kinds else None
+        covariate_paths = pt.zeros((size, self.n_latent_covariates)) if "covariate" in kinds else None
+        for k, (kind, dependent, predictor) in here:
             value = theta[paths_start + k]
             if kind == "latent":
                 latent_paths = pt.set_subtensor(latent_paths[dependent, predictor], value)
             else:
                 covariate_paths = pt.set_subtensor(covariate_paths[dependent, predictor], value)
         return loading_values, latent_paths, covariate_paths
+
+    def latent_loadings(
+        self, theta: TensorVariable, covariates: TensorVariable, loading_index: TensorVariable | None, level: int = 0
+    ) -> tuple[TensorVariable, TensorVariable | None]:
+        """Loadings of rows (or items) on the disturbances ``zeta`` of the latents of ``level``.
+
+        A row's loading on a latent is its covariate (1 for an item of a
+        factor, the variable of a random slope) times the factor loading
+        (``loading_index``: position in :meth:`unpack_structure`'s loading
+        values, 0 for the constant 1; unused without loadings). The
+        structural model ``eta = B eta + Gamma w + zeta`` gives
+        ``eta = (I - B)^{-1} (Gamma w + zeta)``, so the loadings on ``zeta``
+        are ``(covariates * lambda) (I - B)^{-1}``; the mean of ``eta`` adds
+        ``loadings . (Gamma w)`` to each row's linear predictor.
+
+        Returns
+        -------
+        loadings : TensorVariable
+            Same shape as ``covariates``.
+        covariate_paths : TensorVariable or None
+            ``Gamma`` (latents x ``n_latent_covariates``) of the level.
+        """
+        loading_values, latent_paths, covariate_paths = self.unpack_structure(theta, level)
+        loadings = covariates
+        if loading_values is not None:
+            loadings = loadings * loading_values[loading_index]
+        if latent_paths is not None:
+            loadings = pt.dot(loadings, pt.linalg.inv(pt.eye(self.level_sizes[level]) - latent_paths))
+        return loadings, covariate_paths
 
     def unpack_residual_covariances(self, theta: TensorVariable) -> list[tuple[int, int, TensorVariable]]:
         """Symbolic ``(left item, right item, covariance)`` of each residual covariance."""

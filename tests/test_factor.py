@@ -340,3 +340,137 @@ def test_family_per_item_must_cover_every_item():
     data.loc[0, "d"] = 3
     with pytest.raises(glpp.DataError, match="'d'"):
         glpp.Model("X =~ w1 + w2 + d", data, family={"w1": "gaussian", "w2": "gaussian", "d": "binomial"})
+
+
+# ------------------------------------------------------- two-level factor models
+DEMO_TWOLEVEL = pd.read_csv(DATA / "demo_twolevel.csv")
+#: lavaan's Demo.twolevel model (``level: 2`` with ``cluster = "cluster"``): glpp names the level by its column
+TWO_LEVEL_CFA = "level: 1\nfw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y1 + y2 + y3"
+#: lavaan's two-level ML and glpp's (exact Laplace) agree to its convergence; loadings and variances
+#: (SEs 0.03-0.12) to this
+TWO_LEVEL_ESTIMATE_TOL = 1e-3
+
+
+@pytest.fixture(scope="module")
+def two_level_cfa() -> glpp.Model:
+    return glpp.Model(TWO_LEVEL_CFA, DEMO_TWOLEVEL)
+
+
+@pytest.fixture(scope="module")
+def two_level_cfa_fit(two_level_cfa) -> glpp.MLResult:
+    return two_level_cfa.fit()
+
+
+def two_level_name(key: str) -> tuple[str, bool] | None:
+    """glpp's parameter for a lavaan two-level ``est`` key, and whether lavaan reports its square.
+
+    ``None`` for lavaan's fixed entries (first loadings, level-1 and latent means).
+    """
+    statement, level = key.rsplit(" [level ", 1)
+    between = level == "2]"
+    if " =~ " in statement:
+        latent, item = statement.split(" =~ ")
+        return (f"lambda[{latent},{item}]", False) if item != "y1" else None
+    if " ~~ " in statement:
+        left, _ = statement.split(" ~~ ")
+        if left in ("fw", "fb"):
+            return f"sd[{left}]", True
+        return (f"sd[{left}|cluster]", True) if between else (f"sigma[{left}]", True)
+    item = statement.split(" ~1")[0]
+    return (f"nu[{item}]", False) if between and item.startswith("y") else None
+
+
+def lavaan_two_level_params() -> dict[str, float]:
+    params = {}
+    for key, value in REFERENCE["demo_twolevel"]["est"].items():
+        if (named := two_level_name(key)) is not None:
+            name, squared = named
+            params[name] = np.sqrt(value) if squared else value
+    return params
+
+
+def test_two_level_factor_model_matches_lavaan(two_level_cfa_fit):
+    reference = REFERENCE["demo_twolevel"]
+    fit = two_level_cfa_fit
+    assert fit.converged
+    assert fit.n_params == reference["df"] == 15
+    assert fit.loglik == pytest.approx(reference["loglik"], abs=0.01)
+    assert fit.n_clusters == {"unit": 2500, "cluster": 200}
+    # one adaptive point is exact for gaussian items: nip="auto" does not try more
+    assert fit.quadrature.startswith("Laplace") and "exact for gaussian" in fit.quadrature
+    expected = lavaan_two_level_params()
+    assert set(expected) == set(fit.params.index)
+    for name, value in expected.items():
+        assert fit.params[name] == pytest.approx(value, abs=TWO_LEVEL_ESTIMATE_TOL), name
+
+
+def two_level_cluster_loglik(params: dict[str, float], data: pd.DataFrame) -> np.ndarray:
+    """Independent two-level CFA log-likelihood per cluster: all items of a cluster are one normal vector.
+
+    ``Cov = I_n (x) Sigma_within + J_n (x) Sigma_between`` for a cluster of ``n`` units (scipy).
+    """
+    items = ["y1", "y2", "y3"]
+    within_loadings = np.array([1.0] + [params[f"lambda[fw,{item}]"] for item in items[1:]])
+    between_loadings = np.array([1.0] + [params[f"lambda[fb,{item}]"] for item in items[1:]])
+    within = params["sd[fw]"] ** 2 * np.outer(within_loadings, within_loadings) + np.diag(
+        [params[f"sigma[{item}]"] ** 2 for item in items]
+    )
+    between = params["sd[fb]"] ** 2 * np.outer(between_loadings, between_loadings) + np.diag(
+        [params[f"sd[{item}|cluster]"] ** 2 for item in items]
+    )
+    means = np.array([params[f"nu[{item}]"] for item in items])
+    totals = []
+    for _, cluster in data.groupby("cluster", sort=True):
+        n = len(cluster)
+        covariance = np.kron(np.eye(n), within) + np.kron(np.ones((n, n)), between)
+        responses = cluster[items].to_numpy(float).ravel()
+        totals.append(stats.multivariate_normal(np.tile(means, n), covariance).logpdf(responses))
+    return np.array(totals)
+
+
+def test_two_level_loglik_at_lavaans_estimates(two_level_cfa):
+    reference = REFERENCE["demo_twolevel"]
+    params = lavaan_two_level_params()
+    per_cluster = two_level_cfa.loglik_at(params, per_cluster=True)
+    assert per_cluster.shape == (200,)
+    np.testing.assert_allclose(per_cluster, two_level_cluster_loglik(params, DEMO_TWOLEVEL), rtol=0, atol=1e-8)
+    assert per_cluster.sum() == pytest.approx(reference["loglik"], abs=1e-6)
+
+
+def test_level_blocks_and_at_levels_on_wide_data():
+    # F@g outside blocks: the factor varies over clusters, with no between-level item residuals
+    at_level = glpp.Model("fw =~ y1 + y2 + y3\nfb@cluster =~ y1 + y2 + y3", DEMO_TWOLEVEL).layout
+    assert not any("|cluster]" in name for name in at_level.natural_names) and at_level.n_theta == 12
+    # y ~~ 0*y in the block removes one; the within level may be left undeclared
+    removed = glpp.Model("fw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y1 + y2 + y3\ny1 ~~ 0*y1", DEMO_TWOLEVEL)
+    assert [name for name in removed.layout.natural_names if "|cluster]" in name] == ["sd[y2|cluster]", "sd[y3|cluster]"]
+    assert [level.name for level in removed.design.levels] == ["unit", "cluster"]
+    assert removed.design.levels[1].latent_names == ("fb", "y2", "y3")
+    # each unit's items share its cluster
+    unit, cluster = removed.design.levels
+    np.testing.assert_array_equal(unit.parent_index[unit.cluster_index], cluster.cluster_index)
+
+
+@pytest.mark.parametrize(
+    ("model", "error", "message"),
+    [
+        ("level: 1\nfw =~ y1 + y2 + y3\nlevel: clustr\nfb =~ y1 + y2 + y3", glpp.DataError, r"grouping column 'clustr' of 'level: clustr' is not in the data"),
+        ("fw =~ y1 + y2 + y3\nfb@clustr =~ y1 + y2 + y3", glpp.DataError, r"grouping column 'clustr' of 'fb@clustr =~ \.\.\.'"),
+        (TWO_LEVEL_CFA + "\nlevel: cluster\nfc =~ y4 + y5 + y6", glpp.SpecError, r"level 'cluster' is already declared on line 3"),
+        ("level: 1\nfw =~ y1 + y2 + y3\nlevel: 2\nfb =~ y1 + y2 + y3", glpp.SpecError, r"'level: 2': glpp names a level by its grouping column"),
+        (TWO_LEVEL_CFA + "\nfw ~~ fb", glpp.SpecError, r"'fw ~~ fb'.*different levels"),
+        (TWO_LEVEL_CFA + "\nfb ~ x1", glpp.DataError, r"'fb ~ x1'.*'x1' varies within them"),
+        (TWO_LEVEL_CFA + "\ny4 ~~ y4", glpp.SpecError, r"'y4 ~~ y4' in the 'level: cluster' block: 'y4' is not an item"),
+        ("level: 1\nfw =~ y1 + y2 + y3\ny1 ~~ y2\nlevel: cluster\nfb =~ y1 + y2 + y3", glpp.SpecError, r"'y1 ~~ y2': residual covariances of items"),
+    ],
+)
+def test_bad_level_declarations(model, error, message):
+    with pytest.raises(error, match=message):
+        glpp.Model(model, DEMO_TWOLEVEL)
+
+
+def test_levels_must_be_nested():
+    data = DEMO_TWOLEVEL.assign(school=np.arange(len(DEMO_TWOLEVEL)) % 2)  # every cluster in both schools
+    model = TWO_LEVEL_CFA + "\nlevel: school\nfs =~ y1 + y2 + y3"
+    with pytest.raises(glpp.DataError, match=r"'cluster' is not nested in 'school': cluster 1 appears in more than one"):
+        glpp.Model(model, data)

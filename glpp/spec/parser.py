@@ -2,7 +2,8 @@
 
 Grammar (lowest precedence first, binary operators left-associative)::
 
-    model      := statement (separator statement)*
+    model      := (statement | declaration) (separator (statement | declaration))*
+    declaration:= "level" ":" (NAME | NUMBER)
     statement  := expression ("~" | "=~" | "~~") expression
     expression := product (("+" | "-") product)*
     product    := negation ("*" negation)*
@@ -17,6 +18,11 @@ As in R formulas, ``|`` is allowed only inside parentheses, where it has the
 lowest precedence: ``(1 + x | g)``.  A call's arguments are kept as source
 text (so ``I(x**2)`` or ``C(x, levels=[1, 2])`` pass through to formulaic);
 the name must touch its ``(``.  :func:`render` turns a tree back into text.
+
+A line ``level: <name>`` (lavaan's level blocks; no statement operator on the
+line) is a :class:`LevelDeclaration`: the statements after it, up to the next
+declaration, belong to that level.  What the level means is the resolver's
+business (:mod:`glpp.spec.resolve`).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ __all__ = [
     "At",
     "Bar",
     "BinaryOp",
+    "LevelDeclaration",
     "Call",
     "Missing",
     "Name",
@@ -154,8 +161,25 @@ class Statement:
     operator_start: int
 
 
-def parse(source: str) -> tuple[Statement, ...]:
-    """Parse a model string into statements.
+@dataclass(frozen=True, slots=True)
+class LevelDeclaration:
+    """``level: name`` (or ``level: 1``): the statements that follow belong to this level.
+
+    Attributes
+    ----------
+    level : Name or Number
+        What follows ``level:``, as written.
+    start, end : int
+        Span of the whole declaration.
+    """
+
+    level: Name | Number
+    start: int
+    end: int
+
+
+def parse(source: str) -> tuple[Statement | LevelDeclaration, ...]:
+    """Parse a model string into statements and level declarations.
 
     Parameters
     ----------
@@ -164,7 +188,8 @@ def parse(source: str) -> tuple[Statement, ...]:
 
     Returns
     -------
-    tuple of Statement
+    tuple of Statement or LevelDeclaration
+        In source order.
 
     Raises
     ------
@@ -205,17 +230,58 @@ class _Parser:
     def error(self, message: str, position: int) -> SpecError:
         return SpecError(message, self.source, position)
 
-    def model(self) -> tuple[Statement, ...]:
-        statements = []
+    def model(self) -> tuple[Statement | LevelDeclaration, ...]:
+        statements: list[Statement | LevelDeclaration] = []
         while True:
             while self.current.kind == "separator":
                 self.advance()
             if self.current.kind == "end":
                 break
-            statements.append(self.statement())
-        if not statements:
+            statements.append(self.declaration() if self.at_declaration() else self.statement())
+        if not any(isinstance(statement, Statement) for statement in statements):
             raise self.error("the model string is empty: write a statement such as 'y ~ x'", 0)
         return tuple(statements)
+
+    def at_declaration(self) -> bool:
+        """``level :`` at the start of a statement with no statement operator after it."""
+        token, following = self.current, self.tokens[self.index + 1]
+        if token.kind != "name" or token.quoted or token.text != "level":
+            return False
+        if following.kind != "operator" or following.text != ":":
+            return False
+        for later in self.tokens[self.index + 2 :]:
+            if later.kind in _ENDS:
+                return True
+            if later.kind == "operator" and later.text in STATEMENT_OPERATORS:
+                return False
+        return True  # pragma: no cover - the token list ends with an "end" token
+
+    def declaration(self) -> LevelDeclaration:
+        keyword = self.advance()
+        colon = self.advance()
+        token = self.current
+        if token.kind in _ENDS:
+            raise self.error(
+                "'level:' needs a level: 'level: 1' (or 'level: within') for the units (rows), "
+                "or a grouping column, e.g. 'level: school'",
+                colon.start,
+            )
+        if token.kind not in ("name", "number"):
+            raise self.error(
+                f"expected a grouping column name or 1 after 'level:', not '{token.text}'", token.start
+            )
+        self.advance()
+        if self.current.kind not in _ENDS:
+            raise self.error(
+                "a level declaration names one grouping column and ends the line, e.g. 'level: school'; "
+                "put the level's statements on the following lines",
+                self.current.start,
+            )
+        if token.kind == "name":
+            level: Name | Number = Name(token.text, token.start, token.end, token.quoted)
+        else:
+            level = Number(float(token.text), token.text, token.start, token.end)
+        return LevelDeclaration(level, keyword.start, token.end)
 
     def statement(self) -> Statement:
         lhs = self.expression()

@@ -7,6 +7,14 @@ text for formulaic to expand.  lme4 random terms are split by grouping
 structural, covariance and latent-distribution records.  A ``~`` statement
 whose left side is a latent variable (named on the left of ``=~`` or given
 ``classes()``/``masspoints()``) is a structural regression.
+
+``level: <name>`` lines (lavaan's level blocks) give the statements after
+them a level: ``level: 1`` or ``level: within`` the units (rows of wide
+data), ``level: g`` the clusters of grouping column ``g``. In a ``level: g``
+block ``F =~ items`` means ``F@g =~ items``, and every item measured there
+gets a between-level residual (a random intercept over the clusters of
+``g``, a :class:`~glpp.ir.LevelResidual`) unless ``y ~~ 0*y`` in the block
+removes it; ``y ~~ y`` in the block adds one.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from glpp.ir import (
     Indicator,
     LatentDistribution,
     LatentRegression,
+    LevelResidual,
     Measurement,
     RandomTerm,
     Regression,
@@ -30,6 +39,7 @@ from glpp.spec.parser import (
     Bar,
     BinaryOp,
     Call,
+    LevelDeclaration,
     Missing,
     Name,
     Node,
@@ -51,6 +61,8 @@ _SPECIAL_FUNCTIONS = {
 }
 _DISTRIBUTIONS = ("classes", "masspoints")
 _TERM_FORMS = "name, 1*name (fixed), a*name (labelled) or NA*name (free)"
+#: what ``level:`` names for the units (the rows of wide data)
+UNIT_LEVELS = ("1", "within")
 
 
 def build_spec(source: str, family: str = "gaussian", link: str = "identity") -> Spec:
@@ -81,12 +93,14 @@ def build_spec(source: str, family: str = "gaussian", link: str = "identity") ->
     return resolve(parse(source), family, link, source)
 
 
-def resolve(ast: tuple[Statement, ...], family: str, link: str, source: str) -> Spec:
+def resolve(
+    ast: tuple[Statement | LevelDeclaration, ...], family: str, link: str, source: str
+) -> Spec:
     """Turn parsed statements into a :class:`~glpp.ir.Spec`.
 
     Parameters
     ----------
-    ast : tuple of Statement
+    ast : tuple of Statement or LevelDeclaration
         The output of :func:`glpp.spec.parser.parse`.
     family, link : str
         Passed through unchanged.
@@ -102,25 +116,37 @@ def resolve(ast: tuple[Statement, ...], family: str, link: str, source: str) -> 
     SpecError
         For statements that parse but mean nothing: two responses, a term
         that does not belong where it is, a latent defined twice or
-        regressed on itself, a bad random-effect grouping, ...
+        regressed on itself, a bad random-effect grouping, a level declared
+        twice, ...
 
     Examples
     --------
     >>> spec = resolve(parse("F =~ y1 + y2"), "gaussian", "identity", "F =~ y1 + y2")
     >>> spec.measurements[0].latent
     'F'
+    >>> source = "level: 1; fw =~ y1 + y2 + y3; level: school; fb =~ y1 + y2 + y3"
+    >>> spec = resolve(parse(source), "gaussian", "identity", source)
+    >>> spec.measurements[1].level, [r.item for r in spec.level_residuals]
+    ('school', ['y1', 'y2', 'y3'])
     """
     latents = _latent_names(ast, source)
     regressions, measurements, latent_regressions = [], [], []
     covariances, distributions = [], []
+    blocks = _LevelBlocks(source)
     for statement in ast:
+        if isinstance(statement, LevelDeclaration):
+            blocks.declare(statement)
+            continue
         lhs = statement.lhs
         if statement.operator == "=~":
-            measurements.append(_measurement(statement, source))
+            measurement = blocks.place(_measurement(statement, source), statement)
+            measurements.append(measurement)
         elif statement.operator == "~~":
             for record in _covariances(statement, source):
-                is_distribution = isinstance(record, LatentDistribution)
-                (distributions if is_distribution else covariances).append(record)
+                if isinstance(record, LatentDistribution):
+                    distributions.append(record)
+                elif not blocks.takes_residual(record, latents, statement):
+                    covariances.append(record)
         elif isinstance(lhs, Name) and lhs.name in latents:
             latent_regressions.append(_latent_regression(lhs.name, statement.rhs, source))
         else:
@@ -131,21 +157,119 @@ def resolve(ast: tuple[Statement, ...], family: str, link: str, source: str) -> 
         latent_regressions=tuple(latent_regressions),
         covariances=tuple(covariances),
         distributions=tuple(distributions),
+        level_residuals=blocks.residuals(),
+        declared_levels=blocks.grouping_levels(),
         family=family,
         link=link,
         source=source,
     )
 
 
+class _LevelBlocks:
+    """The ``level:`` blocks of a model string, as its statements are read in order."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.declared: dict[str | None, LevelDeclaration] = {}  # None: the units
+        self.in_block = False
+        self.current: str | None = None
+        # per grouping column: measured items, and items with an explicit y ~~ y / y ~~ 0*y
+        self.measured: dict[str, list[str]] = {}
+        self.explicit: dict[str, dict[str, bool]] = {}
+
+    def declare(self, declaration: LevelDeclaration) -> None:
+        node = declaration.level
+        text = node.text if isinstance(node, Number) else node.name
+        if isinstance(node, Number) and text not in UNIT_LEVELS:
+            raise SpecError(
+                f"'level: {text}': glpp names a level by its grouping column, e.g. 'level: school' "
+                "(lavaan's 'level: 2' with cluster = \"school\"); 'level: 1' or 'level: within' is the units",
+                self.source,
+                node.start,
+            )
+        level = None if text in UNIT_LEVELS and not (isinstance(node, Name) and node.quoted) else text
+        if level in self.declared:
+            earlier = self.declared[level]
+            line = self.source.count("\n", 0, earlier.start) + 1
+            raise SpecError(
+                f"level '{text}' is already declared on line {line} "
+                f"('{self.source[earlier.start : earlier.end]}'); put all statements of a level in one block",
+                self.source,
+                node.start,
+            )
+        self.declared[level] = declaration
+        self.in_block = True
+        self.current = level
+        if level is not None:
+            self.measured[level] = []
+            self.explicit[level] = {}
+
+    def place(self, measurement: Measurement, statement: Statement) -> Measurement:
+        """The measurement with its block's level; its items are measured at that level."""
+        if not self.in_block:
+            return measurement
+        block = "level: 1" if self.current is None else f"level: {self.current}"
+        if measurement.level is not None and measurement.level != self.current:
+            raise SpecError(
+                f"'{measurement.latent}@{measurement.level} =~ ...' is in the '{block}' block: inside a block a "
+                f"latent varies at the block's level; drop '@{measurement.level}' or move the statement to a "
+                f"'level: {measurement.level}' block",
+                self.source,
+                statement.lhs.start,
+            )
+        if self.current is None:
+            return measurement
+        for indicator in measurement.indicators:
+            if indicator.name not in self.measured[self.current]:
+                self.measured[self.current].append(indicator.name)
+        return Measurement(measurement.latent, measurement.indicators, self.current)
+
+    def takes_residual(self, covariance: Covariance, latents: set[str], statement: Statement) -> bool:
+        """Whether ``covariance`` is ``y ~~ y`` or ``y ~~ 0*y`` of an item in a grouping block (consumed here)."""
+        if self.current is None or covariance.left in latents or covariance.right in latents:
+            return False
+        term = _text(statement.lhs, self.source) + " ~~ " + _text(statement.rhs, self.source)
+        if covariance.left != covariance.right:
+            raise SpecError(
+                f"'{term}' in the 'level: {self.current}' block: between-level residual covariances of items are "
+                f"not supported; the items' random intercepts over '{self.current}' are independent given the "
+                "level's factors",
+                self.source,
+                statement.lhs.start,
+            )
+        if covariance.label is not None or covariance.fixed not in (None, 0.0):
+            raise SpecError(
+                f"'{term}' in the 'level: {self.current}' block: a between-level residual variance is free "
+                f"('{covariance.left} ~~ {covariance.left}') or removed ('{covariance.left} ~~ 0*{covariance.left}')",
+                self.source,
+                statement.lhs.start,
+            )
+        self.explicit[self.current][covariance.left] = covariance.fixed is None
+        return True
+
+    def residuals(self) -> tuple[LevelResidual, ...]:
+        records = []
+        for level, items in self.measured.items():
+            explicit = self.explicit[level]
+            chosen = items + [item for item, include in explicit.items() if include and item not in items]
+            records += [LevelResidual(item, level) for item in chosen if explicit.get(item, True)]
+        return tuple(records)
+
+    def grouping_levels(self) -> tuple[str, ...]:
+        return tuple(level for level in self.declared if level is not None)
+
+
 def _text(node: Node, source: str) -> str:
     return source[node.start : node.end]
 
 
-def _latent_names(statements: tuple[Statement, ...], source: str) -> set[str]:
+def _latent_names(statements: tuple[Statement | LevelDeclaration, ...], source: str) -> set[str]:
     """Latents named on the left of ``=~`` or given a discrete distribution."""
     defined: dict[str, int] = {}
     latents = set()
     for statement in statements:
+        if isinstance(statement, LevelDeclaration):
+            continue
         if statement.operator == "=~":
             latent, _ = _measurement_lhs(statement.lhs, source)
             if latent in defined:

@@ -11,9 +11,11 @@ from glpp.spec.parser import (
     Bar,
     BinaryOp,
     Call,
+    LevelDeclaration,
     Missing,
     Name,
     Number,
+    Statement,
     UnaryOp,
     parse,
     render,
@@ -255,3 +257,37 @@ def test_statement_separator_inside_a_call():
 def test_lexer_errors_propagate_from_parse():
     error = error_of("y ~ x + (1 | g")
     assert error.position == 8
+
+
+# --- level declarations ---------------------------------------------------------
+
+
+def test_level_declarations_are_statements_of_their_own():
+    source = "level: 1\nfw =~ y1 + y2\nlevel: school; fb =~ y1 + y2"
+    parsed = parse(source)
+    assert [type(item) for item in parsed] == [LevelDeclaration, Statement, LevelDeclaration, Statement]
+    first, third = parsed[0], parsed[2]
+    assert first.level == Number(1.0, "1", 7, 8) and (first.start, first.end) == (0, 8)
+    assert third.level == Name("school", source.index("school"), source.index("school") + 6)
+
+
+def test_level_interaction_with_a_statement_operator_is_an_ordinary_statement():
+    (statement,) = parse("level:x ~ z")
+    assert isinstance(statement, Statement) and shape(statement.lhs) == (":", "level", "x")
+
+
+@pytest.mark.parametrize(
+    ("source", "position", "fragment"),
+    [
+        ("level:\nF =~ y", 5, "'level:' needs a level"),
+        ("level: school class\nF =~ y", 14, "names one grouping column and ends the line"),
+        ("level: (a)\nF =~ y", 7, "expected a grouping column name or 1 after 'level:'"),
+    ],
+)
+def test_bad_level_declarations(source, position, fragment):
+    error = error_of(source)
+    assert error.position == position and fragment in error.message
+
+
+def test_only_level_declarations_is_an_empty_model():
+    assert "empty" in error_of("level: 1").message

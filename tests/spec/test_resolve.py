@@ -10,6 +10,7 @@ from glpp.ir import (
     Indicator,
     LatentDistribution,
     LatentRegression,
+    LevelResidual,
     Measurement,
     RandomTerm,
     Regression,
@@ -391,3 +392,60 @@ def test_masspoints_without_argument():
 def test_syntax_errors_come_through_build_spec():
     assert_error("y ~ x +", "expected a term after '+'", "+")
     assert_error("", "empty", "")
+
+
+# --- level blocks ----------------------------------------------------------------
+TWO_LEVEL = "level: 1\nfw =~ y1 + y2 + y3\nlevel: school\nfb =~ y1 + y2 + y3"
+
+
+def test_level_blocks_give_latents_their_level_and_items_between_residuals():
+    spec = build_spec(TWO_LEVEL)
+    assert [(m.latent, m.level) for m in spec.measurements] == [("fw", None), ("fb", "school")]
+    assert spec.level_residuals == tuple(LevelResidual(item, "school") for item in ("y1", "y2", "y3"))
+    assert spec.declared_levels == ("school",)
+    assert spec.covariances == ()
+
+
+def test_level_within_is_the_units_and_at_outside_blocks_adds_no_residuals():
+    assert build_spec(TWO_LEVEL.replace("level: 1", "level: within")).measurements == build_spec(TWO_LEVEL).measurements
+    spec = build_spec("fw =~ y1 + y2 + y3\nfb@school =~ y1 + y2 + y3")
+    assert spec.measurements[1].level == "school" and spec.level_residuals == () and spec.declared_levels == ()
+
+
+def test_between_residuals_removed_and_added_in_the_block():
+    spec = build_spec(TWO_LEVEL + "\ny2 ~~ 0*y2\ny4 ~~ y4\nfb ~~ 1*fb")
+    assert [r.item for r in spec.level_residuals] == ["y1", "y3", "y4"]
+    # statements about latents stay latent statements
+    assert spec.covariances == (Covariance("fb", "fb", fixed=1.0),)
+
+
+def test_unit_block_covariances_stay_residual_covariances():
+    spec = build_spec("level: 1\nfw =~ y1 + y2 + y3\ny1 ~~ y2\nlevel: school\nfb =~ y1 + y2")
+    assert spec.covariances == (Covariance("y1", "y2"),)
+
+
+def test_level_declared_twice():
+    source = TWO_LEVEL + "\nlevel: school\nfc =~ y4 + y5"
+    assert_error(source, "level 'school' is already declared on line 3 ('level: school')", "school", occurrence=2)
+    assert_error("level: 1\nF =~ y1\nlevel: within\nG =~ y2", "level 'within' is already declared on line 1", "within")
+
+
+def test_level_by_number_other_than_one():
+    assert_error("level: 1\nF =~ y1\nlevel: 2\nG =~ y1", "glpp names a level by its grouping column", "2")
+
+
+def test_latent_at_another_level_inside_a_block():
+    assert_error("level: school\nF@class =~ y1", "'F@class =~ ...' is in the 'level: school' block", "F@")
+    assert_error("level: 1\nF@class =~ y1", "is in the 'level: 1' block", "F@")
+
+
+@pytest.mark.parametrize(
+    ("statement", "fragment"),
+    [
+        ("y1 ~~ y2", "between-level residual covariances of items are not supported"),
+        ("y1 ~~ 2*y1", "a between-level residual variance is free"),
+        ("y1 ~~ a*y1", "a between-level residual variance is free"),
+    ],
+)
+def test_between_residual_statements_that_mean_nothing(statement, fragment):
+    assert_error(TWO_LEVEL + "\n" + statement, fragment, statement)
