@@ -167,3 +167,22 @@ def cached_functions(
     if path is not None:
         _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
     return functions
+
+
+def lazy_cached_function(
+    key: tuple, build: Callable[[], GraphSpecs], mode: str | Mode, mode_key: str | None = None
+) -> Callable:
+    """One function of :func:`cached_functions`, compiled (or loaded) on its first call.
+
+    For functions only some fits need (empirical Bayes moments): ``build``
+    returns one ``{name: (inputs, outputs)}`` entry.
+    """
+    compiled: list[Callable] = []
+
+    def function(*arguments):
+        if not compiled:
+            (only,) = cached_functions(key, build, mode, mode_key).values()
+            compiled.append(only)
+        return compiled[0](*arguments)
+
+    return function

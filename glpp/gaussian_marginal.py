@@ -31,7 +31,7 @@ import pytensor.tensor as pt
 from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.compile_cache import cached_functions
+from glpp.compile_cache import cached_functions, lazy_cached_function
 from glpp.design import Design
 from glpp.marginal import COMPILE_MODE
 from glpp.params import ParameterLayout
@@ -243,14 +243,7 @@ def compile_gaussian_marginal(layout: ParameterLayout) -> GaussianMarginalFuncti
         return {"posterior_moments": (graph.inputs, [graph.posterior_mean, graph.posterior_covariance])}
 
     loglik_and_grad = cached_functions(key, build, _compile_mode(), mode_key)["loglik_and_grad"]
-    compiled_moments: list[Callable] = []
-
-    def posterior_moments(*arguments):
-        # compiled on first use: only EB predictions need it
-        if not compiled_moments:
-            compiled_moments.append(
-                cached_functions(key + ("moments",), build_moments, _compile_mode(), mode_key)["posterior_moments"]
-            )
-        return compiled_moments[0](*arguments)
+    # compiled on first use: only EB predictions need it
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _compile_mode(), mode_key)
 
     return GaussianMarginalFunctions(loglik_and_grad, posterior_moments, layout.level_sizes[0])

@@ -41,7 +41,7 @@ from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
 from glpp.design import Design
-from glpp.compile_cache import cached_functions, family_key
+from glpp.compile_cache import cached_functions, family_key, lazy_cached_function
 from glpp.families import Family, Link, MixedFamily
 from glpp.params import ParameterLayout
 
@@ -310,13 +310,8 @@ def compile_two_level(layout: ParameterLayout, family: Family, link: Link, adapt
         return {"posterior_moments": (quadrature_inputs, list(graph.posterior_moments(adaptive)))}
 
     functions = cached_functions(key, build, COMPILE_MODE)
-    compiled_moments: list[Callable] = []
-
-    def posterior_moments(*arguments):
-        # compiled on first use: only EB predictions need it
-        if not compiled_moments:
-            compiled_moments.append(cached_functions(key + ("moments",), build_moments, COMPILE_MODE)["posterior_moments"])
-        return compiled_moments[0](*arguments)
+    # compiled on first use: only EB predictions need it
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, COMPILE_MODE)
 
     n_latents = layout.level_sizes[0]
     return TwoLevelFunctions(functions["mode_terms"], functions["loglik_and_grad"], posterior_moments, n_latents, adaptive)

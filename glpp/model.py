@@ -23,7 +23,7 @@ from glpp.multilevel_fit import fit_multilevel, loglik_at_multilevel
 from glpp.optim import AdaptiveObjective, ExactObjective, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
 from glpp.quadrature import make_rule
-from glpp.results.ml import MLResult, VarianceComponent, latent_table
+from glpp.results.ml import MLResult, latent_table, variance_components
 from glpp.spec import build_spec
 
 __all__ = ["Model", "NIP_SEQUENCES"]
@@ -394,17 +394,7 @@ class Model:
         with np.errstate(invalid="ignore"):
             standard_errors = np.sqrt(np.diag(covariance))
         level = self.design.levels[0]
-        components = []
-        level_covariance = layout.covariances(theta)[0]
-        sds = np.sqrt(np.diag(level_covariance))
-        for index, latent in enumerate(level.latent_names):
-            block = next(b for b in level.blocks if index in b.latent_positions)
-            earlier = [j for j in block.latent_positions if j < index]
-            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
-            components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
-        if layout.dispersion_names == ("sigma",):
-            sigma = float(np.exp(theta[-1]))
-            components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+        components = variance_components([level], layout.covariances(theta)[:1], theta, layout.dispersion_names)
 
         def latent() -> pd.DataFrame:
             mean, posterior_covariance = objective.posterior_moments(theta)
@@ -421,7 +411,7 @@ class Model:
             nip=n_points,
             quadrature=quadrature,
             covariance=pd.DataFrame(covariance, index=names, columns=names),
-            variance_components=tuple(components),
+            variance_components=components,
             n_clusters={level.name: level.n_clusters},
             family=self.family.name,
             link=self.link.name,

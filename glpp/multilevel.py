@@ -57,7 +57,7 @@ from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.compile_cache import cached_functions, family_key
+from glpp.compile_cache import cached_functions, family_key, lazy_cached_function
 from glpp.design import Design
 from glpp.families import Family, Link, MixedFamily
 from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed
@@ -657,13 +657,8 @@ def compile_multilevel(layout: ParameterLayout, family: Family, link: Link) -> M
         return {"posterior_moments": (inputs_of(graph), graph.posterior_moments())}
 
     functions = cached_functions(key, build, COMPILE_MODE)
-    compiled_moments: list[Callable] = []
-
-    def posterior_moments(*arguments):
-        # compiled on first use: only EB predictions need it
-        if not compiled_moments:
-            compiled_moments.append(cached_functions(key + ("moments",), build_moments, COMPILE_MODE)["posterior_moments"])
-        return compiled_moments[0](*arguments)
+    # compiled on first use: only EB predictions need it
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, COMPILE_MODE)
 
     return MultilevelFunctions(
         functions["joint_terms"],

@@ -28,7 +28,7 @@ from glpp.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices,
 
 from glpp.optim import SCORE_TOLERANCE, forward_hessian, maximise, warn_if_not_converged
 from glpp.quadrature import make_rule
-from glpp.results.ml import MLResult, VarianceComponent, latent_table
+from glpp.results.ml import MLResult, latent_table, variance_components
 
 __all__ = [
     "MultilevelObjective",
@@ -368,19 +368,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
             for level, rule, p in zip(design.levels, objective.rules, n_points)
         ]
         quadrature = "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
-    components = []
-    covariances = layout.covariances(theta)
-    for number, level in enumerate(design.levels):
-        level_covariance = covariances[number]
-        sds = np.sqrt(np.diag(level_covariance))
-        for index, latent in enumerate(level.latent_names):
-            block = next(b for b in level.blocks if index in b.latent_positions)
-            earlier = [j for j in block.latent_positions if j < index]
-            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
-            components.append(VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations))
-    if layout.dispersion_names == ("sigma",):
-        sigma = float(np.exp(theta[-1]))
-        components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+    components = variance_components(design.levels, layout.covariances(theta), theta, layout.dispersion_names)
 
     def latent() -> pd.DataFrame:
         # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
@@ -407,7 +395,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
         nip=n_points[0] if len(set(n_points)) == 1 else n_points,
         quadrature=quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
-        variance_components=tuple(components),
+        variance_components=components,
         n_clusters={level.name: level.n_clusters for level in design.levels},
         family=model.family.name,
         link=model.link.name,

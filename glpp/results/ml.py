@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["MLResult", "VarianceComponent", "latent_table"]
+__all__ = ["MLResult", "VarianceComponent", "latent_table", "variance_components"]
 
 
 def latent_table(level, mean: np.ndarray, posterior_covariance: np.ndarray, factor: np.ndarray) -> pd.DataFrame:
@@ -181,3 +181,26 @@ class MLResult:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def variance_components(levels, covariances: list[np.ndarray], theta: np.ndarray, dispersion_names: tuple[str, ...]) -> tuple[VarianceComponent, ...]:
+    """Variances, SDs and correlations of each level's latents (and the residual SD), as lme4 prints them.
+
+    ``levels`` are the design's levels, ``covariances`` their latent
+    covariance matrices at the estimate; correlations are reported within a
+    block of correlated latents only.
+    """
+    components = []
+    for level, level_covariance in zip(levels, covariances):
+        sds = np.sqrt(np.diag(level_covariance))
+        for index, latent in enumerate(level.latent_names):
+            block = next(b for b in level.blocks if index in b.latent_positions)
+            earlier = [j for j in block.latent_positions if j < index]
+            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
+            components.append(
+                VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations)
+            )
+    if dispersion_names == ("sigma",):
+        sigma = float(np.exp(theta[-1]))
+        components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+    return tuple(components)
