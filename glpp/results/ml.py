@@ -8,7 +8,7 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr
 
 __all__ = ["MLResult", "VarianceComponent", "latent_table", "variance_components"]
 
@@ -126,7 +126,7 @@ class MLResult:
                 "Estimate": estimate,
                 "Std. Error": se,
                 "z value": z,
-                "Pr(>|z|)": 2.0 * stats.norm.sf(np.abs(z)),
+                "Pr(>|z|)": 2.0 * ndtr(-np.abs(z)),
                 "2.5 %": estimate - 1.959963984540054 * se,
                 "97.5 %": estimate + 1.959963984540054 * se,
             }
