@@ -26,6 +26,8 @@ class LibraryModel:
     formula: str
     family: str = "gaussian"
     link: str | None = None
+    #: the case of tests/reference/reference.json fitted with the same model (R's numbers)
+    reference: str | None = None
 
 
 MODELS: dict[str, LibraryModel] = {
@@ -37,18 +39,21 @@ MODELS: dict[str, LibraryModel] = {
             "toenail.csv",
             "outcome ~ treatment + month + trt_month + (1 | patient)",
             "binomial",
+            reference="toenail_logit",
         ),
         LibraryModel(
             "sleepstudy",
             "Reaction times under sleep deprivation: correlated random intercept and slope",
             "sleepstudy.csv",
             "reaction ~ days + (days | subject)",
+            reference="sleepstudy_slopes_ml",
         ),
         LibraryModel(
             "exam",
             "Inner-London exam scores: random intercept and slope of the intake score by school",
             "exam.csv",
             "normexam ~ standLRT + (standLRT | school)",
+            reference="exam_slopes_ml",
         ),
         LibraryModel(
             "owls",
@@ -56,6 +61,7 @@ MODELS: dict[str, LibraryModel] = {
             "owls.csv",
             "SiblingNegotiation ~ FoodTreatment + ArrivalTime + offset(log_brood_size) + (1 | Nest)",
             "poisson",
+            reference="owls_poisson_offset",
         ),
         LibraryModel(
             "cbpp",
@@ -63,6 +69,7 @@ MODELS: dict[str, LibraryModel] = {
             "cbpp.csv",
             "cbind(incidence, size - incidence) ~ period2 + period3 + period4 + (1 | herd)",
             "binomial",
+            reference="cbpp_binomial_trials",
         ),
         LibraryModel(
             "verbagg_rasch",
@@ -70,6 +77,46 @@ MODELS: dict[str, LibraryModel] = {
             "verbagg.csv",
             "r2 ~ 0 + C(item) + (1 | id)",
             "binomial",
+            reference="verbagg_rasch",
+        ),
+        LibraryModel(
+            "guimmun",
+            "Guatemalan child immunisation: three-level random-intercept logit (children, mothers, communities)",
+            "guimmun.csv",
+            "immun ~ kid2p + mom25p + ord23 + ord46 + ord7p + ethnN + ethnS + momEdP + momEdS"
+            " + husEdP + husEdS + husEdU + momWorkY + ruralY + pcInd81 + (1 | comm/mom)",
+            "binomial",
+            reference="guimmun_3level_laplace",
+        ),
+        LibraryModel(
+            "egsingle",
+            "Chicago math achievement: three-level growth model (years in children in schools)",
+            "egsingle.csv",
+            "math ~ year + black + hispanic + (1 | schoolid/childid)",
+            reference="egsingle_3level",
+        ),
+        LibraryModel(
+            "holzinger_cfa",
+            "Holzinger-Swineford: three-factor confirmatory factor analysis",
+            "holzinger.csv",
+            "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+            reference="holzinger_cfa3",
+        ),
+        LibraryModel(
+            "political_democracy",
+            "Bollen's political democracy: structural equations among latents, correlated item residuals",
+            "political_democracy.csv",
+            "ind60 =~ x1 + x2 + x3\ndem60 =~ y1 + y2 + y3 + y4\ndem65 =~ y5 + y6 + y7 + y8\n"
+            "dem60 ~ ind60\ndem65 ~ ind60 + dem60\n"
+            "y1 ~~ y5\ny2 ~~ y4 + y6\ny3 ~~ y7\ny4 ~~ y8\ny6 ~~ y8",
+            reference="political_democracy",
+        ),
+        LibraryModel(
+            "demo_twolevel",
+            "lavaan's Demo.twolevel: two-level factor model (within and between factors, between-level residuals)",
+            "demo_twolevel.csv",
+            "level: 1\nfw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y1 + y2 + y3",
+            reference="demo_twolevel",
         ),
     )
 }
