@@ -94,7 +94,11 @@ class PathEntry:
         columns of ``Design.latent_covariates``.
     label : str or None
     level : int
-        The level (position in ``Design.levels``) of both latents.
+        The level (position in ``Design.levels``) of the dependent latent.
+    predictor_level : int or None
+        The level of a latent predictor of a higher level than the dependent
+        (``predictor_position`` is then among that level's latents); ``None``
+        for a predictor of the same level or a covariate.
     """
 
     latent: str
@@ -104,6 +108,7 @@ class PathEntry:
     predictor_position: int
     label: str | None = None
     level: int = 0
+    predictor_level: int | None = None
 
 
 @dataclass(frozen=True)
@@ -364,6 +369,7 @@ def _measurement_design(
     clusterings += _wide_groupings(spec, complete)
     level_names = {column: "unit" if column is None else column for column, _, _ in clusterings}
     level_of = {m.latent: level_names[m.level] for m in spec.measurements}
+    level_rank = {level_names[column]: rank for rank, (column, _, _) in enumerate(clusterings)}
     loadings: list[LoadingEntry] = []
     paths: list[PathEntry] = []
     covariate_names: list[str] = []
@@ -377,8 +383,9 @@ def _measurement_design(
         if not factors and not residual_items:
             continue
         elsewhere = {latent: level for latent, level in level_of.items() if level != level_names[column]}
+        higher = {latent for latent, level in level_of.items() if level_rank[level] > level_rank[level_names[column]]}
         level, level_paths, level_unit_variance = _wide_level(
-            spec, factors, residual_items, items, item_index, std_lv, elsewhere, len(levels),
+            spec, factors, residual_items, items, item_index, std_lv, elsewhere, higher, len(levels),
             loadings, covariate_names, scaled,
         )
         levels.append(replace(level, name=level_names[column], cluster_index=codes[unit_index], cluster_labels=labels))
@@ -391,6 +398,7 @@ def _measurement_design(
         parent_index = np.zeros(len(labels), dtype=np.int64)
         parent_index[codes] = upper_codes
         levels[number] = replace(levels[number], parent_index=parent_index)
+    paths = _resolve_higher_paths(paths, levels)
     single_level = len(levels) == 1 and levels[0].name == "unit"
     if residual_entries and not single_level:
         raise SpecError(
@@ -497,6 +505,7 @@ def _wide_level(
     item_index: np.ndarray,
     std_lv: bool,
     elsewhere: dict[str, str],
+    higher: set[str],
     level_number: int,
     loadings: list[LoadingEntry],
     covariate_names: list[str],
@@ -510,7 +519,7 @@ def _wide_level(
     its latents with a unit variance.
     """
     names = [m.latent for m in factors]
-    structure = latent_structure(spec, names, items=set(items), elsewhere=elsewhere)
+    structure = latent_structure(spec, names, items=set(items), elsewhere=elsewhere, higher=higher)
     unit_variance = {names[p] for positions, unit in structure.blocks if unit for p in positions}
     covariates = np.zeros((len(item_index), len(names) + len(residual_items)))
     loading_index = np.full(covariates.shape, -1, dtype=np.int64)
@@ -554,13 +563,32 @@ def _wide_level(
     return level, paths, unit_variance
 
 
+def _resolve_higher_paths(paths: list[PathEntry], levels: list[LevelDesign]) -> list[PathEntry]:
+    """Paths from latents of higher levels (kind ``"higher"``) as latent paths with the predictor's level."""
+    where = {name: (number, position) for number, level in enumerate(levels) for position, name in enumerate(level.latent_names)}
+    resolved = []
+    for path in paths:
+        if path.kind == "higher":
+            number, position = where[path.predictor]
+            path = replace(path, kind="latent", predictor_position=position, predictor_level=number)
+        resolved.append(path)
+    return resolved
+
+
 def _check_cluster_covariates(
-    paths: list[PathEntry], levels: list[LevelDesign], latent_covariates: np.ndarray, names: list[str]
+    paths: list[PathEntry],
+    levels: list[LevelDesign],
+    latent_covariates: np.ndarray,
+    names: list[str],
+    rows_are_units: bool = True,
 ) -> None:
-    """A latent varying over clusters can depend only on covariates constant within its clusters."""
+    """A latent varying over clusters can depend only on covariates constant within its clusters.
+
+    With ``rows_are_units`` (wide data) the unit level's latents vary by row and need no check.
+    """
     for path in paths:
         level = levels[path.level]
-        if path.kind != "covariate" or level.name == "unit":
+        if path.kind != "covariate" or (rows_are_units and level.name == "unit"):
             continue
         values = latent_covariates[:, path.predictor_position]
         varies = pd.Series(values).groupby(level.cluster_index).nunique() > 1
@@ -737,10 +765,10 @@ def build_design(
         loading_columns = [np.full(len(data), -1, dtype=np.int64) for _ in names]
         factors = [m for m in long_measurements if (m.level,) == group]
         if factors:
-            if position > 0:
-                raise SpecError("factors ('F@g =~ item') are supported at the lowest grouping level only")
             first_factor = len(names)
-            structure = latent_structure(spec, [m.latent for m in factors])
+            elsewhere = {m.latent: m.level for m in long_measurements if (m.level,) != group}
+            higher = {m.latent for m in long_measurements if (m.level,) in order[position + 1 :]}
+            structure = latent_structure(spec, [m.latent for m in factors], elsewhere=elsewhere, higher=higher)
             unit_variance = {factors[p].latent for positions, unit in structure.blocks if unit for p in positions}
             for measurement in factors:
                 indicator = measurement.indicators[0]
@@ -761,13 +789,14 @@ def build_design(
                 label = ", ".join(names[p] for p in shifted)
                 blocks.append(CovarianceBlock(f"({label})", shifted, unit or std_lv))
             for dependent, predictor_name, kind, predictor, path_label in structure.paths:
-                offset_position = first_factor if kind == "latent" else 0
-                paths.append(
-                    PathEntry(names[first_factor + dependent], predictor_name, kind, first_factor + dependent, predictor + offset_position, path_label)
-                )
-            latent_covariate_names = list(structure.covariate_names)
-            if latent_covariate_names:
-                latent_covariates = data[latent_covariate_names].to_numpy(dtype=float)
+                if kind == "latent":
+                    predictor += first_factor
+                elif kind == "covariate":
+                    if predictor_name not in latent_covariate_names:
+                        latent_covariate_names.append(predictor_name)
+                    predictor = latent_covariate_names.index(predictor_name)
+                dependent += first_factor
+                paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, position))
         parent_index = None
         if position + 1 < len(order):
             upper_codes, _ = groups[order[position + 1]]
@@ -786,6 +815,10 @@ def build_design(
                 factors=tuple(m.latent for m in factors),
             )
         )
+    paths = _resolve_higher_paths(paths, levels)
+    if latent_covariate_names:
+        latent_covariates = data[latent_covariate_names].to_numpy(dtype=float)
+        _check_cluster_covariates(paths, levels, latent_covariates, latent_covariate_names, rows_are_units=False)
     return Design(
         response=response,
         trials=trials,

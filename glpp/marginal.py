@@ -103,13 +103,14 @@ def data_arguments(design: Design) -> list[np.ndarray]:
     ]
     if level.loading_index is not None:
         arguments.append(level.loading_index[order] + 1)
-    if design.latent_covariates is not None:
-        arguments.append(design.latent_covariates[order])
-    if design.dispersion_index is not None:
-        arguments.append(design.dispersion_index[order])
-    if design.family_index is not None:
-        arguments.append(design.family_index[order])
-    return arguments
+    return arguments + optional_row_arrays(design, order)
+
+
+def optional_row_arrays(design: Design, rows: np.ndarray) -> list[np.ndarray]:
+    """The per-row inputs only some models have, in the graphs' order, for the rows ``rows``:
+    latent covariates, dispersion index (per-item dispersions), family index (a family per item)."""
+    optional = (design.latent_covariates, design.dispersion_index, design.family_index)
+    return [values[rows] for values in optional if values is not None]
 
 
 def _cholesky(matrix: TensorVariable, size: int) -> list[list[TensorVariable]]:

@@ -56,6 +56,10 @@ class LatentStructure:
     ----------
     blocks : list of (tuple of latent positions, unit_variance)
     paths : list of (dependent position, predictor name, kind, predictor position, label)
+        ``kind`` is ``"latent"`` (position among the level's latents),
+        ``"covariate"`` (position in ``covariate_names``) or
+        ``"higher"``: a latent of a higher level (position ``-1``, resolved by
+        the caller, which knows the other levels' latents).
     covariate_names : tuple of str
         Observed predictors of latents, in column order.
     """
@@ -66,15 +70,21 @@ class LatentStructure:
 
 
 def latent_structure(
-    spec: Spec, latents: list[str], items: Collection[str] = (), elsewhere: Mapping[str, str] | None = None
+    spec: Spec,
+    latents: list[str],
+    items: Collection[str] = (),
+    elsewhere: Mapping[str, str] | None = None,
+    higher: Collection[str] = (),
 ) -> LatentStructure:
     """Resolve structural regressions and covariances among ``latents`` (the latents of one level).
 
     Covariances between two of ``items`` (wide data) are residual
     covariances, resolved by :func:`residual_covariances`, and skipped here.
     ``elsewhere`` maps the latents of the model's other levels to their
-    level's name: their statements are resolved with their own level, and
-    a path or covariance between levels is an error.
+    level's name: their statements are resolved with their own level. Of
+    those, the latents of ``higher`` levels may predict a latent of this
+    level (a path ``"higher"``); a path from a lower level, or a covariance
+    between levels, is an error.
     """
     elsewhere = elsewhere or {}
     position = {name: i for i, name in enumerate(latents)}
@@ -88,11 +98,12 @@ def latent_structure(
             continue
         regressions.append(regression)
         for predictor in regression.predictors:
-            if predictor.name in elsewhere:
+            if predictor.name in elsewhere and predictor.name not in higher:
                 raise SpecError(
                     f"structural regression '{regression.latent} ~ {predictor.name}': {predictor.name!r} varies at "
-                    f"level {elsewhere[predictor.name]!r}, {regression.latent!r} at another level; paths between "
-                    "latents of different levels are not supported yet"
+                    f"level {elsewhere[predictor.name]!r}, below the level of {regression.latent!r}; a latent can "
+                    "depend only on latents of its own or a higher level (a cluster's latent cannot depend on "
+                    "latents that vary within the cluster)"
                 )
     for regression in regressions:
         if regression.latent not in position:
@@ -104,7 +115,9 @@ def latent_structure(
                     f"fixed path coefficients ({predictor.fixed:g}*{predictor.name}) are not supported in "
                     f"'{regression.latent} ~ ...'; leave the coefficient free"
                 )
-            if predictor.name in position:
+            if predictor.name in higher:
+                paths.append((position[regression.latent], predictor.name, "higher", -1, predictor.label))
+            elif predictor.name in position:
                 predicts_latent.add(predictor.name)
                 paths.append((position[regression.latent], predictor.name, "latent", position[predictor.name], predictor.label))
             else:

@@ -60,7 +60,7 @@ from pytensor.tensor import TensorVariable
 from glpp.compile_cache import cached_functions, family_key, lazy_cached_function
 from glpp.design import Design
 from glpp.families import Family, Link, MixedFamily
-from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed
+from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed, optional_row_arrays
 from glpp.params import ParameterLayout
 
 __all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
@@ -189,13 +189,7 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
             if loading_index is None:
                 loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
             arrays.append(loading_index[rows] + 1)
-    if design.latent_covariates is not None:
-        arrays.append(design.latent_covariates[rows])
-    if design.dispersion_index is not None:
-        arrays.append(design.dispersion_index[rows])
-    if design.family_index is not None:
-        arrays.append(design.family_index[rows])
-    return arrays
+    return arrays + optional_row_arrays(design, rows)
 
 
 # ------------------------------------------------------------- segment sums
@@ -323,8 +317,9 @@ class _Graph:
             self.extra_inputs.append(latent_covariates)
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
         self.loadings = []
-        for l in range(n_levels):
-            row_loadings, covariate_paths = layout.latent_loadings(self.theta, self.covariates[l], loading_index[l], l)
+        for l, (row_loadings, covariate_paths) in enumerate(
+            layout.level_loadings(self.theta, self.covariates, loading_index)
+        ):
             if covariate_paths is not None:
                 latent_means = pt.dot(latent_covariates, covariate_paths.T)
                 self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)

@@ -69,7 +69,8 @@ class ParameterLayout:
     loading_sources: tuple[tuple[float | None, int], ...] = ()  # per design loading: (fixed, parameter)
     path_names: tuple[str, ...] = ()
     path_positions: tuple[tuple[str, int, int], ...] = ()  # (kind, dependent, predictor)
-    path_levels: tuple[int, ...] = ()  # level of each path (both latents at that level); () = all at level 0
+    path_levels: tuple[int, ...] = ()  # level of each path's dependent latent; () = all at level 0
+    path_predictor_levels: tuple[int, ...] = ()  # level of each latent predictor (covariates: the path's level); () = same
     n_latent_covariates: int = 0
     dispersion_names: tuple[str, ...] = ()
     fixed_prefix: str = "beta"
@@ -142,6 +143,9 @@ class ParameterLayout:
             path_names=path_names,
             path_positions=tuple((p.kind, p.latent_position, p.predictor_position) for p in design.paths),
             path_levels=tuple(p.level for p in design.paths),
+            path_predictor_levels=tuple(
+                p.level if p.predictor_level is None else p.predictor_level for p in design.paths
+            ),
             n_latent_covariates=len(design.latent_covariate_names),
             dispersion_names=dispersion_names,
             fixed_prefix=prefix,
@@ -164,6 +168,7 @@ class ParameterLayout:
             self.loading_sources,
             self.path_positions,
             self._path_levels,
+            self._path_predictor_levels,
             self.n_latent_covariates,
             self.dispersion,
             self.n_dispersion,
@@ -187,6 +192,14 @@ class ParameterLayout:
     @property
     def _path_levels(self) -> tuple[int, ...]:
         return self.path_levels or (0,) * len(self.path_positions)
+
+    @property
+    def _path_predictor_levels(self) -> tuple[int, ...]:
+        return self.path_predictor_levels or self._path_levels
+
+    @property
+    def has_cross_level_paths(self) -> bool:
+        return self._path_predictor_levels != self._path_levels
 
     @property
     def has_latent_paths(self) -> bool:
@@ -260,19 +273,27 @@ class ParameterLayout:
             log_dispersion = theta[start:]
         return beta, factors, log_dispersion
 
-    def unpack_structure(self, theta: TensorVariable, level: int = 0):
-        """Symbolic loading values (index 0 is the constant 1), and the latent paths ``B`` and
-        covariate paths ``Gamma`` of the latents of ``level`` (``None`` where the level has none)."""
-        _, loadings_start, paths_start, _ = self._offsets
+    def loading_values(self, theta: TensorVariable) -> TensorVariable | None:
+        """Symbolic values of the design's loadings after the constant 1 (index 0); ``None`` without loadings."""
+        if not self.has_loadings:
+            return None
+        loadings_start = self._offsets[1]
         values = [pt.constant(1.0)]
         for fixed, parameter in self.loading_sources:
             values.append(pt.constant(float(fixed)) if fixed is not None else theta[loadings_start + parameter])
-        loading_values = pt.stack(values) if self.has_loadings else None
+        return pt.stack(values)
+
+    def unpack_structure(self, theta: TensorVariable, level: int = 0):
+        """Symbolic paths ``B`` among the latents of ``level`` and covariate paths ``Gamma`` of
+        them (``None`` where the level has none)."""
+        _, _, paths_start, _ = self._offsets
         size = self.level_sizes[level] if self.level_sizes else 0
         here = [
             (k, position)
-            for k, (position, at) in enumerate(zip(self.path_positions, self._path_levels))
-            if at == level
+            for k, (position, at, predictor_at) in enumerate(
+                zip(self.path_positions, self._path_levels, self._path_predictor_levels)
+            )
+            if at == level and predictor_at == level
         ]
         kinds = {kind for _, (kind, _, _) in here}
         latent_paths = pt.zeros((size, size)) if "latent" in kinds else None
@@ -283,7 +304,21 @@ class ParameterLayout:
                 latent_paths = pt.set_subtensor(latent_paths[dependent, predictor], value)
             else:
                 covariate_paths = pt.set_subtensor(covariate_paths[dependent, predictor], value)
-        return loading_values, latent_paths, covariate_paths
+        return latent_paths, covariate_paths
+
+    def cross_level_paths(self, theta: TensorVariable, level: int, higher: int) -> TensorVariable | None:
+        """Symbolic paths ``B`` (latents of ``level`` x latents of ``higher``) from latents of a
+        higher level to latents of ``level``; ``None`` where there are none."""
+        _, _, paths_start, _ = self._offsets
+        paths = None
+        for k, ((kind, dependent, predictor), at, predictor_at) in enumerate(
+            zip(self.path_positions, self._path_levels, self._path_predictor_levels)
+        ):
+            if kind == "latent" and at == level and predictor_at == higher:
+                if paths is None:
+                    paths = pt.zeros((self.level_sizes[level], self.level_sizes[higher]))
+                paths = pt.set_subtensor(paths[dependent, predictor], theta[paths_start + k])
+        return paths
 
     def latent_loadings(
         self, theta: TensorVariable, covariates: TensorVariable, loading_index: TensorVariable | None, level: int = 0
@@ -292,12 +327,13 @@ class ParameterLayout:
 
         A row's loading on a latent is its covariate (1 for an item of a
         factor, the variable of a random slope) times the factor loading
-        (``loading_index``: position in :meth:`unpack_structure`'s loading
+        (``loading_index``: position in :meth:`loading_values`'s loading
         values, 0 for the constant 1; unused without loadings). The
         structural model ``eta = B eta + Gamma w + zeta`` gives
         ``eta = (I - B)^{-1} (Gamma w + zeta)``, so the loadings on ``zeta``
         are ``(covariates * lambda) (I - B)^{-1}``; the mean of ``eta`` adds
-        ``loadings . (Gamma w)`` to each row's linear predictor.
+        ``loadings . (Gamma w)`` to each row's linear predictor. For a model
+        with paths between levels use :meth:`level_loadings`.
 
         Returns
         -------
@@ -306,10 +342,38 @@ class ParameterLayout:
         covariate_paths : TensorVariable or None
             ``Gamma`` (latents x ``n_latent_covariates``) of the level.
         """
-        loading_values, latent_paths, covariate_paths = self.unpack_structure(theta, level)
-        loadings = covariates
-        if loading_values is not None:
-            loadings = loadings * loading_values[loading_index]
+        return self._reduced_loadings(theta, self._direct_loadings(theta, covariates, loading_index), level)
+
+    def level_loadings(
+        self, theta: TensorVariable, covariates: list[TensorVariable], loading_index: list[TensorVariable | None]
+    ) -> list[tuple[TensorVariable, TensorVariable | None]]:
+        """:meth:`latent_loadings` of every level, with the paths between levels.
+
+        A latent may depend on latents of a higher level:
+        ``eta_l = B_ll eta_l + sum_{m > l} B_lm eta_m + Gamma_l w + zeta_l``.
+        Going up from the lowest level, a row's loadings on the latents of
+        level ``m`` gain ``sum_{l < m} R_l B_lm``, where ``R_l`` are its
+        (reduced) loadings on ``zeta_l``; the reduced loadings of level ``m``
+        are then those times ``(I - B_mm)^{-1}`` as in :meth:`latent_loadings`.
+        """
+        reduced: list[tuple[TensorVariable, TensorVariable | None]] = []
+        for level in range(len(self.level_sizes)):
+            loadings = self._direct_loadings(theta, covariates[level], loading_index[level])
+            for lower, (lower_loadings, _) in enumerate(reduced):
+                paths = self.cross_level_paths(theta, lower, level)
+                if paths is not None:
+                    loadings = loadings + pt.dot(lower_loadings, paths)
+            reduced.append(self._reduced_loadings(theta, loadings, level))
+        return reduced
+
+    def _direct_loadings(self, theta, covariates, loading_index):
+        loading_values = self.loading_values(theta)
+        if loading_values is None:
+            return covariates
+        return covariates * loading_values[loading_index]
+
+    def _reduced_loadings(self, theta, loadings, level):
+        latent_paths, covariate_paths = self.unpack_structure(theta, level)
         if latent_paths is not None:
             loadings = pt.dot(loadings, pt.linalg.inv(pt.eye(self.level_sizes[level]) - latent_paths))
         return loadings, covariate_paths

@@ -437,6 +437,74 @@ def test_two_level_loglik_at_lavaans_estimates(two_level_cfa):
     assert per_cluster.sum() == pytest.approx(reference["loglik"], abs=1e-6)
 
 
+CROSSLEVEL = pd.read_csv(DATA / "crosslevel.csv")
+#: simulated (make_data.R): the within factor depends on the between factor, path 0.7
+CROSSLEVEL_PATH = "level: 1\nfw =~ y1 + y2 + y3\nfw ~ fb\nlevel: cluster\nfb =~ y4 + y5 + y6"
+
+
+def test_latent_depending_on_a_latent_of_the_level_above_matches_lavaan():
+    # lavaan has no path between levels; its reference is the same model written as fb loading
+    # on y1-y3 with loadings b * (fw's loadings), constrained (make_reference.R)
+    reference = REFERENCE["crosslevel_path"]
+    est = reference["est"]
+    fit = glpp.Model(CROSSLEVEL_PATH, CROSSLEVEL).fit()
+    assert fit.converged
+    assert fit.n_params == reference["df"] == 22
+    assert fit.loglik == pytest.approx(reference["loglik"], abs=0.01)
+    expected = {
+        "path[fw~fb]": est["fb =~ y1 [level 2]"],
+        "lambda[fw,y2]": est["fw =~ y2 [level 1]"],
+        "lambda[fw,y3]": est["fw =~ y3 [level 1]"],
+        "lambda[fb,y5]": est["fb =~ y5 [level 2]"],
+        "lambda[fb,y6]": est["fb =~ y6 [level 2]"],
+        "sd[fw]": np.sqrt(est["fw ~~ fw [level 1]"]),
+        "sd[fb]": np.sqrt(est["fb ~~ fb [level 2]"]),
+        "sd[y4|cluster]": np.sqrt(est["y4 ~~ y4 [level 2]"]),
+        "sigma[y1]": np.sqrt(est["y1 ~~ y1 [level 1]"]),
+        "nu[y3]": est["y3 ~1  [level 2]"],
+    }
+    for name, value in expected.items():
+        assert fit.params[name] == pytest.approx(value, abs=TWO_LEVEL_ESTIMATE_TOL), name
+    # the simulated path (0.7) and between-factor variance (0.5) within 2 SE
+    assert abs(fit.params["path[fw~fb]"] - 0.7) < 2 * fit.se["path[fw~fb]"]
+    assert abs(fit.params["sd[fb]"] - np.sqrt(0.5)) < 2 * fit.se["sd[fb]"]
+
+
+def test_factors_at_two_levels_of_long_data_match_lavaan():
+    reference = REFERENCE["crosslevel_long_factors"]
+    long = CROSSLEVEL.assign(unit=np.arange(len(CROSSLEVEL))).melt(
+        id_vars=["unit", "cluster"], var_name="item", value_name="y"
+    )
+    model = glpp.Model("y ~ 0 + item\nfw@unit =~ item\nfb@cluster =~ item", long)
+    assert [level.name for level in model.design.levels] == ["unit", "cluster"]
+    fit = model.fit()
+    assert fit.n_params == reference["df"] == 19
+    assert fit.loglik == pytest.approx(reference["loglik"], abs=0.01)
+    est = reference["est"]
+    for latent, level in (("fw", 1), ("fb", 2)):
+        for item in ("y2", "y4", "y6"):
+            assert fit.params[f"lambda[{latent},{item}]"] == pytest.approx(
+                est[f"{latent} =~ {item} [level {level}]"], abs=TWO_LEVEL_ESTIMATE_TOL
+            )
+        assert fit.params[f"sd[{latent}]"] == pytest.approx(np.sqrt(est[f"{latent} ~~ {latent} [level {level}]"]), abs=1e-3)
+    assert fit.params["sigma"] == pytest.approx(np.sqrt(est["y1 ~~ y1 [level 1]"]), abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        "level: 1\nfw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y4 + y5 + y6\nfb ~ fw",
+        "y ~ 0 + item\nfw@unit =~ item\nfb@cluster =~ item\nfb ~ fw",
+    ],
+)
+def test_a_latent_cannot_depend_on_a_latent_of_a_lower_level(model):
+    data = CROSSLEVEL.assign(unit=np.arange(len(CROSSLEVEL)))
+    if "item" in model:
+        data = data.melt(id_vars=["unit", "cluster"], var_name="item", value_name="y")
+    with pytest.raises(glpp.SpecError, match=r"'fb ~ fw': 'fw' varies at level 'u\w+', below the level of 'fb'"):
+        glpp.Model(model, data)
+
+
 def test_level_blocks_and_at_levels_on_wide_data():
     # F@g outside blocks: the factor varies over clusters, with no between-level item residuals
     at_level = glpp.Model("fw =~ y1 + y2 + y3\nfb@cluster =~ y1 + y2 + y3", DEMO_TWOLEVEL).layout

@@ -116,3 +116,23 @@ eta <- -0.3 + 0.8 * x + 0.6 * u4[region] + 0.5 * u3[school_id] + 0.7 * u2[class_
 yb <- rbinom(length(eta), 1, plogis(eta))
 wcsv(data.frame(region = region, school = school, class = class, x = x, y = y, yb = yb),
      "fourlevel.csv")
+
+## Two-level factor model with a path between levels (simulated): 120 clusters of
+## 10 units; between factor fb =~ y4 + y5 + y6 (with between residuals), within
+## factor fw =~ y1 + y2 + y3 and fw = 0.7 fb + zeta (a latent depending on a
+## latent of the level above). Truth in the comments of make_reference.R.
+set.seed(20261128)
+nc <- 120; nu <- 10
+cluster <- rep(seq_len(nc), each = nu)
+fb <- rnorm(nc, sd = sqrt(0.5))
+fw <- 0.7 * fb[cluster] + rnorm(nc * nu)
+e <- function(s) rnorm(nc * nu, sd = s)
+b <- function(s) rnorm(nc, sd = s)[cluster]
+wcsv(data.frame(
+  cluster = cluster,
+  y1 = round(0.5 + fw + e(0.7), 6),
+  y2 = round(0.0 + 0.8 * fw + e(0.7), 6),
+  y3 = round(-0.5 + 1.2 * fw + e(0.7), 6),
+  y4 = round(1.0 + fb[cluster] + b(0.45) + e(0.8), 6),
+  y5 = round(0.8 * fb[cluster] + b(0.45) + e(0.8), 6),
+  y6 = round(0.9 * fb[cluster] + b(0.45) + e(0.8), 6)), "crosslevel.csv")

@@ -270,6 +270,29 @@ lav_case("demo_twolevel", "sem",
          "level: 1\nfw =~ y1 + y2 + y3\nlevel: 2\nfb =~ y1 + y2 + y3",
          "demo_twolevel.csv", list(cluster = "cluster"), "cluster=\"cluster\"")
 
+## A latent depending on a latent of the level above (glpp: 'fw ~ fb' with fw at the
+## units, fb at the clusters). lavaan has no such path between its levels; the same
+## model is fb loading on y1-y3 at the between level with loadings b * (within
+## loadings of fw) and no other between variance of y1-y3. Simulated truth: loadings
+## fw 1, .8, 1.2, fb 1, .8, .9, path 0.7, var(fb) 0.5, var(zeta_fw) 1, within
+## residual SDs .7 (y1-y3) and .8 (y4-y6), between residual SDs .45 (y4-y6).
+crosslevel <- paste(
+  "level: 1", "fw =~ y1 + a2*y2 + a3*y3", "y4 ~~ y4", "y5 ~~ y5", "y6 ~~ y6",
+  "level: 2", "fb =~ y4 + y5 + y6 + b*y1 + c2*y2 + c3*y3",
+  "y1 ~~ 0*y1", "y2 ~~ 0*y2", "y3 ~~ 0*y3", "c2 == a2*b", "c3 == a3*b", sep = "\n")
+lav_case("crosslevel_path", "sem", crosslevel, "crosslevel.csv",
+         list(cluster = "cluster"), "cluster=\"cluster\"")
+## Factors at two levels of long data (glpp: 'y ~ 0 + item', 'fw@unit =~ item',
+## 'fb@cluster =~ item'): one residual variance for all items, no between residuals
+items6 <- "y1 + y2 + y3 + y4 + y5 + y6"
+twolevel_long <- paste(
+  "level: 1", paste("fw =~", items6),
+  paste0("y", 1:6, " ~~ e*y", 1:6, collapse = "\n"),
+  "level: 2", paste("fb =~", items6),
+  paste0("y", 1:6, " ~~ 0*y", 1:6, collapse = "\n"), sep = "\n")
+lav_case("crosslevel_long_factors", "sem", twolevel_long, "crosslevel.csv",
+         list(cluster = "cluster"), "cluster=\"cluster\"")
+
 res$`_meta` <- list(R = R.version.string, created = format(Sys.time(), tz = "UTC", usetz = TRUE),
                     machine = paste(Sys.info()[["sysname"]], Sys.info()[["machine"]],
                                     parallel::detectCores(), "cores"),
