@@ -1,4 +1,4 @@
-"""VerbAgg Rasch (316 persons x 24 items), Holzinger CFA, PoliticalDemocracy SEM: glpp vs lme4 / lavaan.
+"""VerbAgg Rasch (316 persons x 24 items), Holzinger CFA, PoliticalDemocracy SEM, Demo.twolevel: glpp vs lme4 / lavaan.
 
 Prints, for each model: build + compile time, first fit, repeat fit, and
 the R time recorded in tests/reference/reference.json (lme4's glmer(nAGQ=15)
@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 
 import glpp  # noqa: E402
 from glpp.model import _compiled, _compiled_exact  # noqa: E402
+from glpp.multilevel_fit import compiled_multilevel, two_level_objective  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started
 #: repeat fits per model; the fastest is reported (the machine may be shared)
@@ -34,12 +35,15 @@ DEMOCRACY = (
     "dem60 ~ ind60\ndem65 ~ ind60 + dem60\n"
     "y1 ~~ y5\ny2 ~~ y4 + y6\ny3 ~~ y7\ny4 ~~ y8\ny6 ~~ y8"
 )
+TWO_LEVEL = "level: 1\nfw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y1 + y2 + y3"
 # (label, model, data, family, reference case, fit options)
 CASES = [
     ("VerbAgg Rasch", "r2 ~ 0 + C(item) + (1 | id)", "verbagg.csv", "binomial", "verbagg_rasch", {}),
     ("Holzinger CFA, exact", CFA3, "holzinger.csv", "gaussian", "holzinger_cfa3", {}),
     ("Holzinger CFA, nip=1", CFA3, "holzinger.csv", "gaussian", "holzinger_cfa3", {"nip": 1}),
     ("PolDem SEM, exact", DEMOCRACY, "political_democracy.csv", "gaussian", "political_democracy", {}),
+    ("Demo.twolevel, exact", TWO_LEVEL, "demo_twolevel.csv", "gaussian", "demo_twolevel", {}),
+    ("Demo.twolevel, nip=1", TWO_LEVEL, "demo_twolevel.csv", "gaussian", "demo_twolevel", {"nip": 1}),
 ]
 
 
@@ -50,7 +54,12 @@ def main() -> None:
         data = pd.read_csv(ROOT / "model_library" / "data" / file)
         t0 = time.perf_counter()
         model = glpp.Model(formula, data, family=family)
-        if model._uses_closed_form(options.get("nip", "auto")):
+        if len(model.design.levels) > 1:
+            if model.design.two_level_normal and "nip" not in options:
+                two_level_objective(model)
+            else:
+                compiled_multilevel(model.layout, model.family, model.link)
+        elif model._uses_closed_form(options.get("nip", "auto")):
             _compiled_exact(model.layout)
         else:
             _compiled(model.layout, model.family, model.link, True)

@@ -199,6 +199,10 @@ class Design:
         Wide data whose items are all gaussian with identity link: a unit's
         items are multivariate normal, so the marginal likelihood has a
         closed form (:mod:`glpp.gaussian_marginal`).
+    two_level_normal : bool
+        The same with latents at the units and at one grouping level above
+        them (a two-level factor model): a cluster's items of all its units
+        are multivariate normal, with a closed form too.
     """
 
     response: np.ndarray
@@ -224,6 +228,7 @@ class Design:
     item_index: np.ndarray | None = None
     residual_covariances: tuple[ResidualCovariance, ...] = ()
     jointly_normal: bool = False
+    two_level_normal: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -472,6 +477,7 @@ def _measurement_design(
         item_index=item_index,
         residual_covariances=tuple(residual_entries),
         jointly_normal=jointly_normal and single_level,
+        two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
     )
 
 

@@ -13,6 +13,11 @@ The log-likelihood needs no quadrature; it is the same number adaptive
 quadrature converges to (one adaptive point is already exact for these
 models), and what lavaan maximises.
 
+With latents at the units and at one grouping level above them (a
+two-level factor model, ``Design.two_level_normal``) all items of a
+cluster's units are jointly normal, and the closed form of
+:func:`compile_gaussian_two_level` needs only sums over each cluster's units.
+
 The graph reads ``theta`` through the same :class:`~glpp.params.ParameterLayout`
 as the quadrature graph, so parameter names, starting values, standard errors
 and the summary are shared. Units are rows of one matrix (no loop over
@@ -34,6 +39,7 @@ from pytensor.tensor import TensorVariable
 from glpp.compile_cache import cached_functions, lazy_cached_function
 from glpp.design import Design
 from glpp.marginal import COMPILE_MODE
+from glpp.multilevel import group_sum
 from glpp.params import ParameterLayout
 
 __all__ = [
@@ -41,7 +47,9 @@ __all__ = [
     "GaussianMarginalFunctions",
     "GaussianMarginalGraph",
     "compile_gaussian_marginal",
+    "compile_gaussian_two_level",
     "gaussian_data_arguments",
+    "two_level_data_arguments",
     "make_gaussian_marginal",
     "multivariate_normal_logp",
 ]
@@ -216,6 +224,165 @@ def make_gaussian_marginal(layout: ParameterLayout) -> tuple[TensorVariable, Gau
     posterior_covariance = pt.eye(n_latents) - pt.dot(scaled_loadings.T, precision_loadings)
     posterior_covariance = pt.ones((posterior_mean.shape[0], 1, 1)) * posterior_covariance[None, :, :]
     return theta, GaussianMarginalGraph(inputs, unit_loglik, posterior_mean, posterior_covariance)
+
+
+# ------------------------------------------------------------------ two levels
+# Units i = 1..n_j of cluster j with residuals r_ij = y_ij - mu_ij: r_ij = A0 u_ij + A1 v_j + e_ij
+# (u, v standardised latents of the units and the cluster), so a cluster's stacked items have
+# covariance I_n (x) W + J_n (x) B with W = A0 A0' + Theta, B = A1 A1'. Its eigen-blocks are W + n B
+# (the cluster mean's direction) and W (the n - 1 deviations), which gives
+#   log L_j = -1/2 [n p log 2 pi + (n - 1) log|W| + log|W + n B|
+#                   + sum_i r_ij' W^-1 r_ij - s_j' W^-1 s_j / n + s_j' (W + n B)^-1 s_j / n],
+# s_j = sum_i r_ij: the cost is linear in the units, with one p x p inverse per distinct cluster size.
+
+
+def two_level_data_arguments(design: Design) -> tuple[list[np.ndarray], np.ndarray]:
+    """The data inputs of :func:`compile_gaussian_two_level`'s functions, and the unit order they use.
+
+    Units are sorted by cluster (stable); ``order[k]`` is the unit in
+    position ``k``, which puts the units' posterior moments back in design
+    order. Loadings and covariates are per item and level.
+
+    Raises
+    ------
+    ValueError
+        If the design is not a two-level jointly normal wide design.
+    """
+    if not design.two_level_normal:
+        raise ValueError("the two-level closed form needs wide data, gaussian items with identity link, latents at the units and one grouping level")
+    unit_level, cluster_level = design.levels
+    n_units, n_items = unit_level.n_clusters, len(design.item_names)
+    cell_rows = np.full((n_units, n_items), -1, dtype=np.int64)
+    cell_rows[unit_level.cluster_index, design.item_index] = np.arange(design.n_rows)
+    if np.any(cell_rows < 0):
+        raise ValueError("every unit must have every item (wide designs drop units with a missing item)")
+    unit_cluster = cluster_level.cluster_index[cell_rows[:, 0]]
+    order = np.argsort(unit_cluster, kind="stable")
+    cell_rows, unit_cluster = cell_rows[order], unit_cluster[order]
+    sizes = np.bincount(unit_cluster, minlength=cluster_level.n_clusters)
+    distinct_sizes, size_index = np.unique(sizes, return_inverse=True)
+    first_rows = cell_rows[0]
+    dispersion_index = design.dispersion_index
+    if dispersion_index is None:
+        dispersion_index = np.zeros(design.n_rows, dtype=np.int64)
+    arguments = [design.response[cell_rows], design.fixed, design.offset, cell_rows]
+    for level in design.levels:
+        loading_index = level.loading_index
+        if loading_index is None:
+            loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
+        arguments += [level.covariates[first_rows], loading_index[first_rows] + 1]
+    arguments += [
+        dispersion_index[first_rows],
+        unit_cluster,
+        np.cumsum(sizes) - 1,
+        sizes.astype(float),
+        distinct_sizes.astype(float),
+        size_index.astype(np.int64),
+    ]
+    if design.latent_covariates is not None:
+        arguments.append(design.latent_covariates[cell_rows[:, 0]])
+    return arguments, order
+
+
+def make_gaussian_two_level(layout: ParameterLayout) -> tuple[TensorVariable, list[TensorVariable], TensorVariable, list[TensorVariable]]:
+    """Symbolic ``theta``, inputs, each cluster's log-likelihood and the posterior moments
+    ``[mean_units, cov_units, mean_clusters, cov_clusters]`` of the standardised latents."""
+    theta = pt.vector("theta")
+    response = pt.matrix("response")  # (N, p), units sorted by cluster
+    fixed = pt.matrix("fixed")
+    offset = pt.vector("offset")
+    cell_rows = pt.matrix("cell_rows", dtype="int64")
+    item_covariates = [pt.matrix(f"item_covariates_{l}") for l in range(2)]
+    item_loading_index = [pt.matrix(f"item_loading_index_{l}", dtype="int64") for l in range(2)]
+    item_dispersion_index = pt.vector("item_dispersion_index", dtype="int64")
+    unit_cluster = pt.vector("unit_cluster", dtype="int64")  # (N,)
+    cluster_last = pt.vector("cluster_last", dtype="int64")  # (J,) last unit of each cluster
+    cluster_size = pt.vector("cluster_size")  # (J,)
+    distinct_size = pt.vector("distinct_size")  # (K,)
+    size_index = pt.vector("size_index", dtype="int64")  # (J,) position in distinct_size
+    inputs = [theta, response, fixed, offset, cell_rows]
+    for pair in zip(item_covariates, item_loading_index):
+        inputs += list(pair)
+    inputs += [item_dispersion_index, unit_cluster, cluster_last, cluster_size, distinct_size, size_index]
+
+    beta, factors, log_dispersion = layout.unpack(theta)
+    mean = (pt.dot(fixed, beta) + offset)[cell_rows]
+    level_loadings = layout.level_loadings(theta, item_covariates, item_loading_index)
+    if any(paths is not None for _, paths in level_loadings):
+        unit_covariates = pt.matrix("unit_covariates")  # (N, q)
+        inputs.append(unit_covariates)
+        for loadings, covariate_paths in level_loadings:
+            if covariate_paths is not None:
+                mean = mean + pt.dot(pt.dot(unit_covariates, covariate_paths.T), loadings.T)
+    unit_loadings, cluster_loadings = (pt.dot(loadings, factor) for (loadings, _), factor in zip(level_loadings, factors))
+    if log_dispersion.ndim == 1:
+        log_sigma = log_dispersion[item_dispersion_index]
+    else:
+        log_sigma = pt.zeros(item_dispersion_index.shape) + log_dispersion
+    n_items = item_dispersion_index.shape[0]
+    within = pt.dot(unit_loadings, unit_loadings.T) + pt.eye(n_items) * pt.exp(2.0 * log_sigma)[None, :]
+    between = pt.dot(cluster_loadings, cluster_loadings.T)
+    residuals = response - mean
+    within_precision = _precision(within)
+    unit_quadratic = pt.sum(pt.dot(residuals, within_precision) * residuals, axis=1)
+    sums = group_sum(residuals, cluster_last, unit_cluster)  # (J, p)
+    # W + n B for each distinct cluster size n (positive definite: W is, B is a Gram matrix)
+    combined = within[None, :, :] + distinct_size[:, None, None] * between[None, :, :]
+    combined_precision = pt.linalg.inv(combined)[size_index]  # (J, p, p)
+    combined_sums = pt.sum(combined_precision * sums[:, None, :], axis=2)  # (W + n B)^-1 s_j
+    inverse_sd, correlation = _correlation_scale(within)
+    log_det_within = -2.0 * pt.sum(pt.log(inverse_sd)) + pt.log(pt.linalg.det(correlation))
+    quadratic = (
+        group_sum(unit_quadratic, cluster_last, unit_cluster)
+        + (pt.sum(combined_sums * sums, axis=1) - pt.sum(pt.dot(sums, within_precision) * sums, axis=1)) / cluster_size
+    )
+    cluster_loglik = -0.5 * (
+        cluster_size * n_items * np.log(2.0 * np.pi)
+        + (cluster_size - 1.0) * log_det_within
+        + pt.log(pt.linalg.det(combined))[size_index]
+        + quadratic
+    )
+    # v_j | data ~ N(A1' (W + n B)^-1 s_j, I - n A1' (W + n B)^-1 A1)
+    cluster_mean = pt.dot(combined_sums, cluster_loadings)
+    precision_loadings = pt.tensordot(combined_precision, cluster_loadings, axes=[[2], [0]])  # (J, p, d1)
+    cluster_covariance = pt.eye(cluster_loadings.shape[1])[None, :, :] - cluster_size[:, None, None] * pt.tensordot(
+        precision_loadings, cluster_loadings, axes=[[1], [0]]
+    ).dimshuffle(0, 2, 1)
+    # u_ij | data, v_j ~ N(G (r_ij - A1 v_j), I - G A0) with G = A0' W^-1; then average over v_j
+    gain = pt.dot(unit_loadings.T, within_precision)  # (d0, p)
+    unit_mean = pt.dot(residuals - pt.dot(cluster_mean, cluster_loadings.T)[unit_cluster], gain.T)
+    spill = pt.dot(gain, cluster_loadings)  # (d0, d1)
+    unit_covariance = (pt.eye(unit_loadings.shape[1]) - pt.dot(gain, unit_loadings))[None, :, :] + pt.tensordot(
+        pt.tensordot(cluster_covariance, spill, axes=[[2], [1]]), spill, axes=[[1], [1]]
+    ).dimshuffle(0, 2, 1)[unit_cluster]
+    moments = [unit_mean, unit_covariance, cluster_mean, cluster_covariance]
+    return theta, inputs, cluster_loglik, moments
+
+
+def compile_gaussian_two_level(layout: ParameterLayout) -> GaussianMarginalFunctions:
+    """Compile the exact log-likelihood of a two-level jointly normal model with ``layout``'s structure.
+
+    ``loglik_and_grad(theta, *data) -> (loglik, grad, cluster_loglik[J])``;
+    ``posterior_moments(theta, *data)`` gives the means and covariances of
+    the units' standardised latents (in the data's sorted unit order) and
+    of the clusters'. ``data`` is the first result of
+    :func:`two_level_data_arguments`.
+    """
+    key = ("gaussian_two_level", layout.structure_key)
+    mode_key = f"{COMPILE_MODE} excluding inv_to_solve"
+
+    def build():
+        theta, inputs, cluster_loglik, _ = make_gaussian_two_level(layout)
+        total = cluster_loglik.sum()
+        return {"loglik_and_grad": (inputs, [total, pt.grad(total, theta), cluster_loglik])}
+
+    def build_moments():
+        _, inputs, _, moments = make_gaussian_two_level(layout)
+        return {"posterior_moments": (inputs, moments)}
+
+    loglik_and_grad = cached_functions(key, build, _compile_mode(), mode_key)["loglik_and_grad"]
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _compile_mode(), mode_key)
+    return GaussianMarginalFunctions(loglik_and_grad, posterior_moments, layout.level_sizes[0])
 
 
 def compile_gaussian_marginal(layout: ParameterLayout) -> GaussianMarginalFunctions:

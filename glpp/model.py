@@ -244,7 +244,9 @@ class Model:
         normal"`` and ``fit.nip`` is 0); an integer ``nip`` integrates by
         quadrature instead, as gllamm does, and converges to the same
         log-likelihood. Residual covariances of items (``y1 ~~ y5``) exist
-        in the closed form only.
+        in the closed form only. Two-level factor models of such items
+        (latents at the units and at one grouping level) have a closed form
+        too: all items of a cluster are multivariate normal.
 
         Parameters
         ----------
@@ -331,6 +333,12 @@ class Model:
     def _fit_exact(self, callback, started: float) -> MLResult:
         """ML by the closed-form multivariate normal likelihood (see :mod:`glpp.gaussian_marginal`)."""
         objective = ExactObjective(_compiled_exact(self.layout), gaussian_data_arguments(self.design))
+        result, hessian, converged = self._maximise_exact(objective, callback)
+        seconds = time.perf_counter() - started
+        return self._result(objective, result, result.theta, hessian, converged, 0, EXACT_DESCRIPTION, {}, seconds)
+
+    def _maximise_exact(self, objective, callback):
+        """Maximise a closed-form likelihood: (result, Hessian, converged)."""
         start = self._start()
         # least squares of the items on the fixed part (item means, direct effects) starts the mean;
         # from there BFGS needs fewer evaluations than after a fixed-part-only warm start
@@ -338,9 +346,7 @@ class Model:
         start[: self.layout.n_fixed] = np.linalg.lstsq(design.fixed, design.response - design.offset, rcond=None)[0]
         result = maximise(objective, start, callback=callback)
         hessian = numerical_hessian(objective, result.theta)
-        converged = warn_if_not_converged(result, hessian)
-        seconds = time.perf_counter() - started
-        return self._result(objective, result, result.theta, hessian, converged, 0, EXACT_DESCRIPTION, {}, seconds)
+        return result, hessian, warn_if_not_converged(result, hessian)
 
     def loglik_at(
         self,

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from glpp.errors import SpecError
+from glpp.gaussian_marginal import EXACT_DESCRIPTION, compile_gaussian_two_level, two_level_data_arguments
 from glpp.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-
-from glpp.optim import SCORE_TOLERANCE, forward_hessian, maximise, warn_if_not_converged
+from glpp.optim import SCORE_TOLERANCE, ExactObjective, forward_hessian, maximise, warn_if_not_converged
 from glpp.quadrature import make_rule
 from glpp.results.ml import MLResult, latent_table, variance_components
 
@@ -58,6 +58,7 @@ MAX_NEWTON = 200
 NEWTON_TRUST = 1e-3
 
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
+_COMPILED_TWO_LEVEL: dict[tuple, object] = {}
 
 
 def per_level_points(n_points: int | tuple[int, ...], n_levels: int) -> tuple[int, ...]:
@@ -260,9 +261,13 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     ``AUTO_TOLERANCE`` or more get the larger number and the model is refitted,
     until no level's change reaches the tolerance. With gaussian responses and
     identity link the Laplace approximation is exact (every integrand is a
-    normal density), and ``nip="auto"`` stops there.
+    normal density), and ``nip="auto"`` stops there; a two-level measurement
+    model on wide data with such items (``Design.two_level_normal``) is then
+    fitted by its closed form instead (:func:`glpp.gaussian_marginal.compile_gaussian_two_level`).
     """
     started = time.perf_counter()
+    if nip == "auto" and model.design.two_level_normal:
+        return _fit_exact_two_level(model, verbose, started)
     layout = model.layout
     n_levels = len(layout.level_sizes)
     laplace = (1,) * n_levels
@@ -323,7 +328,58 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     objective(theta)
     converged = warn_if_not_converged(result, hessian)
     seconds = time.perf_counter() - started
-    return _result(model, objective, result, theta, hessian, converged, nip_path, seconds, exact)
+    n_points = objective.n_points
+    if all(p == 1 for p in n_points):
+        quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
+        if exact:
+            quadrature += ", exact for gaussian responses with identity link"
+    else:
+        parts = [
+            f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
+            for level, rule, p in zip(model.design.levels, objective.rules, n_points)
+        ]
+        quadrature = "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
+
+    def moments() -> list[tuple[np.ndarray, np.ndarray]]:
+        # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
+        objective.set_rule(tuple(max(p, EB_MIN_POINTS) for p in n_points))
+        level_moments = objective.posterior_moments(theta)
+        objective.set_rule(n_points)
+        return level_moments
+
+    nip_reported = n_points[0] if len(set(n_points)) == 1 else n_points
+    return _result(model, result, theta, hessian, converged, nip_path, seconds, quadrature, nip_reported, moments)
+
+
+def _fit_exact_two_level(model, verbose: bool, started: float) -> MLResult:
+    """ML by the closed-form likelihood of a two-level jointly normal model (:func:`compile_gaussian_two_level`)."""
+    objective = two_level_objective(model)
+    callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
+    result, hessian, converged = model._maximise_exact(objective, callback)
+    seconds = time.perf_counter() - started
+    data, order = objective.data, objective.unit_order
+
+    def moments() -> list[tuple[np.ndarray, np.ndarray]]:
+        unit_mean, unit_covariance, cluster_mean, cluster_covariance = (
+            np.asarray(values) for values in objective.functions.posterior_moments(result.theta, *data)
+        )
+        design_order = np.empty_like(order)
+        design_order[order] = np.arange(order.size)
+        return [(unit_mean[design_order], unit_covariance[design_order]), (cluster_mean, cluster_covariance)]
+
+    quadrature = f"{EXACT_DESCRIPTION} (units within clusters of {model.design.levels[1].name})"
+    return _result(model, result, result.theta, hessian, converged, {}, seconds, quadrature, 0, moments)
+
+
+def two_level_objective(model) -> ExactObjective:
+    """The closed-form objective of a two-level jointly normal model (``unit_order`` attached)."""
+    key = model.layout.structure_key
+    if key not in _COMPILED_TWO_LEVEL:
+        _COMPILED_TWO_LEVEL[key] = compile_gaussian_two_level(model.layout)
+    data, order = two_level_data_arguments(model.design)
+    objective = ExactObjective(_COMPILED_TWO_LEVEL[key], data)
+    objective.unit_order = order
+    return objective
 
 
 #: ``Model.loglik_at``'s points per dimension and level when ``nip="auto"`` and Laplace is not exact
@@ -335,6 +391,9 @@ def loglik_at_multilevel(
 ) -> float | np.ndarray:
     """The log-likelihood at ``theta`` (total, or per top-level cluster) of a model with two or more latent levels."""
     n_levels = len(model.layout.level_sizes)
+    if nip == "auto" and model.design.two_level_normal:
+        total, _, clusters = two_level_objective(model).loglik(theta)
+        return clusters if per_cluster else total
     if nip == "auto":
         nip = 1 if laplace_is_exact(model.family, model.link) else LOGLIK_AT_NIP
     functions = compiled_multilevel(model.layout, model.family, model.link)
@@ -351,35 +410,22 @@ def laplace_is_exact(family, link) -> bool:
     return all((member.name, member_link.name) == ("gaussian", "identity") for member, member_link in components)
 
 
-def _result(model, objective, result, theta, hessian, converged, nip_path, seconds, exact=False) -> MLResult:
+def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrature, nip, moments) -> MLResult:
+    """The MLResult of a fit with latents at several levels; ``moments()`` gives each level's
+    posterior means and covariances of the standardised latents (for ``latent()``)."""
     layout, design = model.layout, model.design
     names = list(layout.natural_names)
     covariance = layout.natural_covariance(theta, hessian)
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
-    n_points = objective.n_points
-    if all(p == 1 for p in n_points):
-        quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
-        if exact:
-            quadrature += ", exact for gaussian responses with identity link"
-    else:
-        parts = [
-            f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
-            for level, rule, p in zip(design.levels, objective.rules, n_points)
-        ]
-        quadrature = "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
     components = variance_components(design.levels, layout.covariances(theta), theta, layout.dispersion_names)
 
     def latent() -> pd.DataFrame:
-        # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
-        objective.set_rule(tuple(max(p, EB_MIN_POINTS) for p in n_points))
-        moments = objective.posterior_moments(theta)
-        objective.set_rule(n_points)
         factors = layout.cholesky_factors(theta)
         return pd.concat(
             [
-                latent_table(level, *moments[number], factors[number])
-                for number, level in enumerate(design.levels)
+                latent_table(level, *level_moments, factors[number])
+                for number, (level, level_moments) in enumerate(zip(design.levels, moments()))
             ],
             ignore_index=True,
         )
@@ -392,7 +438,7 @@ def _result(model, objective, result, theta, hessian, converged, nip_path, secon
         n_obs=design.n_rows,
         n_dropped=design.n_dropped,
         converged=converged,
-        nip=n_points[0] if len(set(n_points)) == 1 else n_points,
+        nip=nip,
         quadrature=quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
         variance_components=components,

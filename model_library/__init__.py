@@ -118,6 +118,14 @@ MODELS: dict[str, LibraryModel] = {
             "level: 1\nfw =~ y1 + y2 + y3\nlevel: cluster\nfb =~ y1 + y2 + y3",
             reference="demo_twolevel",
         ),
+        LibraryModel(
+            "crosslevel",
+            "Two-level factor model with a structural path between levels: the units' factor depends on "
+            "the clusters' factor (simulated, path 0.7)",
+            "crosslevel.csv",
+            "level: 1\nfw =~ y1 + y2 + y3\nfw ~ fb\nlevel: cluster\nfb =~ y4 + y5 + y6",
+            reference="crosslevel_path",
+        ),
     )
 }
 

@@ -396,8 +396,8 @@ def test_two_level_factor_model_matches_lavaan(two_level_cfa_fit):
     assert fit.n_params == reference["df"] == 15
     assert fit.loglik == pytest.approx(reference["loglik"], abs=0.01)
     assert fit.n_clusters == {"unit": 2500, "cluster": 200}
-    # one adaptive point is exact for gaussian items: nip="auto" does not try more
-    assert fit.quadrature.startswith("Laplace") and "exact for gaussian" in fit.quadrature
+    # nip="auto": the two-level closed form (a cluster's items are jointly normal)
+    assert fit.quadrature.startswith("exact, multivariate normal") and fit.nip == 0
     expected = lavaan_two_level_params()
     assert set(expected) == set(fit.params.index)
     for name, value in expected.items():
@@ -428,13 +428,28 @@ def two_level_cluster_loglik(params: dict[str, float], data: pd.DataFrame) -> np
     return np.array(totals)
 
 
-def test_two_level_loglik_at_lavaans_estimates(two_level_cfa):
+@pytest.mark.parametrize("nip", ["auto", 1])  # the closed form, and one adaptive point per level
+def test_two_level_loglik_at_lavaans_estimates(two_level_cfa, nip):
     reference = REFERENCE["demo_twolevel"]
     params = lavaan_two_level_params()
-    per_cluster = two_level_cfa.loglik_at(params, per_cluster=True)
+    per_cluster = two_level_cfa.loglik_at(params, nip=nip, per_cluster=True)
     assert per_cluster.shape == (200,)
     np.testing.assert_allclose(per_cluster, two_level_cluster_loglik(params, DEMO_TWOLEVEL), rtol=0, atol=1e-8)
     assert per_cluster.sum() == pytest.approx(reference["loglik"], abs=1e-6)
+
+
+def test_two_level_closed_form_equals_the_quadrature_fit(two_level_cfa, two_level_cfa_fit):
+    # Laplace (one adaptive point per level) is exact for gaussian items: the same estimates,
+    # standard errors and EB predictions of both levels' latents
+    exact, quadrature = two_level_cfa_fit, two_level_cfa.fit(nip=1)
+    assert quadrature.quadrature.startswith("Laplace")
+    assert quadrature.loglik == pytest.approx(exact.loglik, abs=1e-6)
+    np.testing.assert_allclose(quadrature.params, exact.params, atol=1e-5)
+    np.testing.assert_allclose(quadrature.se, exact.se, rtol=1e-3)
+    exact_latent, quadrature_latent = exact.latent(), quadrature.latent()
+    assert exact_latent.groupby("level").size().to_dict() == {"cluster": 4 * 200, "unit": 2500}
+    np.testing.assert_allclose(quadrature_latent["mean"], exact_latent["mean"], atol=1e-5)
+    np.testing.assert_allclose(quadrature_latent["sd"], exact_latent["sd"], atol=1e-5)
 
 
 CROSSLEVEL = pd.read_csv(DATA / "crosslevel.csv")
