@@ -149,7 +149,8 @@ def test_map_is_near_ml(toenail):
 
 
 def test_sample_returns_datatree_with_cluster_loglik(toenail):
-    idata = toenail.sample(kind="marginal", draws=15, tune=15, chains=1, random_seed=3, progressbar=False)
+    # with the defaults' progress bar (PyMC's needs matplotlib: a glpp dependency)
+    idata = toenail.sample(kind="marginal", draws=15, tune=15, chains=1, random_seed=3)
     for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
         assert group in idata.children
     log_likelihood = idata["log_likelihood"]["outcome"]
@@ -269,6 +270,22 @@ def test_latent_and_marginal_posteriors_agree(toenail_posteriors):
     difference = np.abs(latent["mean"].astype(float) - marginal["mean"].astype(float))
     print((difference / standard_error).round(2).to_dict())
     assert np.all(difference <= 3 * standard_error), pd.DataFrame({"difference": difference, "se": standard_error})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["latent", "marginal"])
+def test_nutpie_samples_both_kinds(toenail, toenail_posteriors, kind):
+    """``nuts_sampler="nutpie"`` (a test dependency; the marginal kind's mode-search Ops run
+    in numba's object mode): no divergences, and posterior means within 5 Monte Carlo SEs
+    (of the difference) of PyMC's NUTS with the same kind."""
+    idata = toenail.sample(kind=kind, draws=500, tune=500, chains=2, random_seed=13, nuts_sampler="nutpie", progressbar=False)
+    assert idata["log_likelihood"]["outcome"].shape == (2, 500, 294)
+    assert int(idata["sample_stats"]["diverging"].sum()) == 0
+    summaries = _summaries({"nutpie": idata, "pymc": toenail_posteriors[kind]}, list(TOENAIL_ML))
+    nutpie, pymc_nuts = summaries["nutpie"], summaries["pymc"]
+    standard_error = np.sqrt(nutpie["mcse_mean"].astype(float) ** 2 + pymc_nuts["mcse_mean"].astype(float) ** 2)
+    difference = np.abs(nutpie["mean"].astype(float) - pymc_nuts["mean"].astype(float))
+    assert np.all(difference <= 5 * standard_error), pd.DataFrame({"difference": difference, "se": standard_error})
 
 
 #: flat-ish priors: wide normals on the coefficients, a wide half-normal on the SD
