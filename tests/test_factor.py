@@ -505,6 +505,21 @@ def test_factors_at_two_levels_of_long_data_match_lavaan():
     assert fit.params["sigma"] == pytest.approx(np.sqrt(est["y1 ~~ y1 [level 1]"]), abs=1e-3)
 
 
+def test_two_level_closed_form_with_paths_equals_the_quadrature():
+    # paths from a unit-level covariate, a cluster-level covariate and the level above
+    data = CROSSLEVEL.assign(
+        w=CROSSLEVEL.groupby("cluster")["y4"].transform("mean").round(3),
+        x=np.random.default_rng(1).standard_normal(len(CROSSLEVEL)).round(3),
+    )
+    model = glpp.Model(CROSSLEVEL_PATH + "\nfw ~ x\nfb ~ w", data)
+    fit = model.fit()
+    assert fit.converged and fit.quadrature.startswith("exact")
+    assert {"path[fw~fb]", "path[fw~x]", "path[fb~w]"} <= set(fit.params.index)
+    exact = model.loglik_at(fit.params, per_cluster=True)
+    np.testing.assert_allclose(model.loglik_at(fit.params, nip=1, per_cluster=True), exact, rtol=0, atol=1e-8)
+    assert exact.sum() == pytest.approx(fit.loglik, abs=1e-8)
+
+
 @pytest.mark.parametrize(
     "model",
     [
