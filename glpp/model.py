@@ -325,7 +325,7 @@ class Model:
         n_points = objective.rule.n_points
         hessian = forward_hessian(objective, theta, result.gradient)
         objective.loglik(theta)
-        converged = warn_if_not_converged(result, hessian)
+        converged = warn_if_not_converged(result, hessian, list(self.layout.natural_names))
         quadrature = _quadrature_text(kind, adaptive, n_points)
         seconds = time.perf_counter() - started
         return self._result(objective, result, theta, hessian, converged, n_points, quadrature, nip_path, seconds)
@@ -346,7 +346,7 @@ class Model:
         start[: self.layout.n_fixed] = np.linalg.lstsq(design.fixed, design.response - design.offset, rcond=None)[0]
         result = maximise(objective, start, callback=callback)
         hessian = numerical_hessian(objective, result.theta)
-        return result, hessian, warn_if_not_converged(result, hessian)
+        return result, hessian, warn_if_not_converged(result, hessian, list(self.layout.natural_names))
 
     def loglik_at(
         self,

@@ -326,7 +326,7 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
             break
     hessian = forward_hessian(objective, theta, result.gradient)
     objective(theta)
-    converged = warn_if_not_converged(result, hessian)
+    converged = warn_if_not_converged(result, hessian, list(layout.natural_names))
     seconds = time.perf_counter() - started
     n_points = objective.n_points
     if all(p == 1 for p in n_points):

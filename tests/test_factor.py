@@ -520,6 +520,16 @@ def test_two_level_closed_form_with_paths_equals_the_quadrature():
     assert exact.sum() == pytest.approx(fit.loglik, abs=1e-8)
 
 
+def test_a_path_that_duplicates_loadings_is_reported_as_not_identified():
+    # fw ~ fb with fb measured by fw's own items: b * lambda_w trades off against fb's loadings
+    model = glpp.Model("level: 1\nfw =~ y1 + y2 + y3\nfw ~ fb\nlevel: cluster\nfb =~ y1 + y2 + y3", DEMO_TWOLEVEL)
+    with pytest.warns(glpp.IdentificationWarning, match=r"may not be identified.*path\[fw~fb\]"):
+        fit = model.fit()
+    assert not fit.converged
+    # the likelihood is that of the model without the path (the same covariances)
+    assert fit.loglik == pytest.approx(REFERENCE["demo_twolevel"]["loglik"], abs=0.01)
+
+
 @pytest.mark.parametrize(
     "model",
     [
