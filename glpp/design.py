@@ -418,6 +418,7 @@ def _measurement_design(
     fixed = np.eye(n_items)[item_index]
     fixed_names = list(items)
     parameter_names = [f"nu[{item}]" for item in items]
+    direct_covariates: set[str] = set()
     for regression in spec.regressions:
         # a direct effect of covariates on one item (e.g. differential item functioning)
         item = regression.response.expression
@@ -427,6 +428,7 @@ def _measurement_design(
         fixed = np.concatenate([fixed, matrix], axis=1)
         fixed_names += [f"{item}~{name}" for name in names]
         parameter_names += [f"path[{item}~{name}]" for name in names]
+        direct_covariates.update(names)
     has_dispersion = bool(dispersion_items)
     n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
     n_covariance = sum(
@@ -443,13 +445,16 @@ def _measurement_design(
     # means, unit-level covariances and one between-cluster covariance matrix per grouping level
     n_grouping_levels = sum(level.name != "unit" for level in levels)
     n_moments = n_items * (n_items + 3) // 2 + n_grouping_levels * n_items * (n_items + 1) // 2
+    # observed covariates (of latents or direct effects on items) are fixed, as lavaan's fixed.x:
+    # the items' conditional means add one slope per item and covariate
+    n_moments += n_items * len(direct_covariates | set(covariate_names))
     dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
     identify(
         latents,
         scaled,
         unit_variance | (set(latents) if std_lv else set()),
         n_free,
-        n_moments if all_gaussian and not paths else None,
+        n_moments if all_gaussian else None,
     )
     return Design(
         response=response,

@@ -309,7 +309,7 @@ def identify(latents: list[str], scaled: set[str], unit_variance: set[str], n_fr
     if n_moments is not None and n_free > n_moments:
         raise IdentificationError(
             f"the model has {n_free} free parameters but the data give only {n_moments} means, variances and "
-            "covariances of the items: fix or equate parameters, or drop some"
+            "covariances of the items (and slopes on the observed covariates): fix or equate parameters, or drop some"
         )
 
 

@@ -312,7 +312,26 @@ def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray, names
     (``names``, in the order of ``theta``).
     """
     gradient_norm = float(np.max(np.abs(result.gradient))) if result.gradient.size else 0.0
-    eigenvalues = np.linalg.eigvalsh(-hessian) if hessian.size else np.array([1.0])
+    information = -hessian
+    eigenvalues = np.linalg.eigvalsh(information) if hessian.size else np.array([1.0])
+    diagonal = np.diag(information)
+    if gradient_norm < 1e-3 and information.size and np.all(diagonal > 0):
+        # a flat direction: an eigenvalue ~0 on the correlation scale, of either sign (rounding)
+        scale = 1.0 / np.sqrt(diagonal)
+        values, vectors = np.linalg.eigh(information * scale[:, None] * scale[None, :])
+        if abs(values[0]) < IDENTIFICATION_TOLERANCE:
+            direction = np.abs(vectors[:, 0])
+            involved = [int(k) for k in np.argsort(-direction) if direction[k] > 0.1]
+            labels = [names[k] if names is not None else f"theta[{k}]" for k in involved]
+            warnings.warn(
+                f"the model may not be identified: the information matrix is singular (smallest eigenvalue "
+                f"{values[0]:.2g} on the correlation scale) in a direction that moves {', '.join(labels)}; the "
+                "data cannot tell these parameters apart, so their estimates are arbitrary and their standard "
+                "errors meaningless. Fix one of them, or drop a path or loading that duplicates another",
+                IdentificationWarning,
+                stacklevel=3,
+            )
+            return False
     converged = gradient_norm < 1e-3 and bool(np.all(eigenvalues > 0))
     if not converged:
         warnings.warn(
@@ -322,24 +341,4 @@ def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray, names
             ConvergenceWarning,
             stacklevel=3,
         )
-        return False
-    information = -hessian
-    diagonal = np.diag(information)
-    if information.size == 0 or np.any(diagonal <= 0):
-        return converged
-    scale = 1.0 / np.sqrt(diagonal)
-    values, vectors = np.linalg.eigh(information * scale[:, None] * scale[None, :])
-    if values[0] < IDENTIFICATION_TOLERANCE:
-        direction = np.abs(vectors[:, 0])
-        involved = [int(k) for k in np.argsort(-direction) if direction[k] > 0.1]
-        labels = [names[k] if names is not None else f"theta[{k}]" for k in involved]
-        warnings.warn(
-            f"the model may not be identified: the information matrix is singular (smallest eigenvalue "
-            f"{values[0]:.2g} on the correlation scale) in a direction that moves {', '.join(labels)}; the data "
-            "cannot tell these parameters apart, so their estimates are arbitrary and their standard errors "
-            "meaningless. Fix one of them, or drop a path or loading that duplicates another",
-            IdentificationWarning,
-            stacklevel=3,
-        )
-        return False
     return converged
