@@ -171,6 +171,13 @@ class LevelDesign:
     def n_latents(self) -> int:
         return self.covariates.shape[1]
 
+    @property
+    def full_loading_index(self) -> np.ndarray:
+        """``loading_index``, or all ``-1`` (no free or fixed loading) for a level without factors."""
+        if self.loading_index is None:
+            return np.full(self.covariates.shape, -1, dtype=np.int64)
+        return self.loading_index
+
 
 @dataclass(frozen=True)
 class Design:

@@ -123,30 +123,46 @@ def gaussian_data_arguments(design: Design) -> list[np.ndarray]:
     if not design.jointly_normal or design.item_index is None:
         raise ValueError("the closed form needs wide data whose items are all gaussian with identity link")
     level = design.levels[0]
-    n_units, n_items = level.n_clusters, len(design.item_names)
-    cell_rows = np.full((n_units, n_items), -1, dtype=np.int64)
-    cell_rows[level.cluster_index, design.item_index] = np.arange(design.n_rows)
-    if np.any(cell_rows < 0):
-        raise ValueError("every unit must have every item (wide designs drop units with a missing item)")
+    cell_rows = _unit_cells(design)
     first_rows = cell_rows[0]
-    loading_index = level.loading_index
-    if loading_index is None:
-        loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
-    dispersion_index = design.dispersion_index
-    if dispersion_index is None:
-        dispersion_index = np.zeros(design.n_rows, dtype=np.int64)
     arguments = [
         design.response[cell_rows],
         design.fixed,
         design.offset,
         cell_rows,
         level.covariates[first_rows],
-        loading_index[first_rows] + 1,
-        dispersion_index[first_rows],
+        level.full_loading_index[first_rows] + 1,
+        _item_dispersion_index(design, first_rows),
     ]
     if design.latent_covariates is not None:
         arguments.append(design.latent_covariates[cell_rows[:, 0]])
     return arguments
+
+
+def _unit_cells(design: Design) -> np.ndarray:
+    """``cell_rows[j, k]``: the design row of item ``k`` of unit ``j`` (units: the clusters of level 0)."""
+    units = design.levels[0]
+    cell_rows = np.full((units.n_clusters, len(design.item_names)), -1, dtype=np.int64)
+    cell_rows[units.cluster_index, design.item_index] = np.arange(design.n_rows)
+    if np.any(cell_rows < 0):
+        raise ValueError("every unit must have every item (wide designs drop units with a missing item)")
+    return cell_rows
+
+
+def _item_dispersion_index(design: Design, first_rows: np.ndarray) -> np.ndarray:
+    """Each item's position among the dispersion parameters (0 with one dispersion)."""
+    if design.dispersion_index is None:
+        return np.zeros(first_rows.size, dtype=np.int64)
+    return design.dispersion_index[first_rows]
+
+
+def _residual_variances(log_dispersion: TensorVariable, item_dispersion_index: TensorVariable) -> TensorVariable:
+    """Diagonal matrix of the items' residual variances (an SD per item, or one for all items)."""
+    if log_dispersion.ndim == 1:
+        log_sigma = log_dispersion[item_dispersion_index]
+    else:
+        log_sigma = pt.zeros(item_dispersion_index.shape) + log_dispersion
+    return pt.eye(item_dispersion_index.shape[0]) * pt.exp(2.0 * log_sigma)[None, :]
 
 
 def _correlation_scale(covariance: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
@@ -207,12 +223,7 @@ def make_gaussian_marginal(layout: ParameterLayout) -> tuple[TensorVariable, Gau
         mean = mean + pt.dot(pt.dot(unit_covariates, covariate_paths.T), loadings.T)
     # loadings of the standardised latents u ~ N(0, I): y = mu + A u + e
     scaled_loadings = pt.dot(loadings, factors[0])  # (p, d)
-    if log_dispersion.ndim == 1:
-        log_sigma = log_dispersion[item_dispersion_index]
-    else:
-        log_sigma = pt.zeros(item_dispersion_index.shape) + log_dispersion
-    n_items = item_dispersion_index.shape[0]
-    residual = pt.eye(n_items) * pt.exp(2.0 * log_sigma)[None, :]
+    residual = _residual_variances(log_dispersion, item_dispersion_index)
     for left, right, value in layout.unpack_residual_covariances(theta):
         residual = pt.set_subtensor(residual[left, right], value)
         residual = pt.set_subtensor(residual[right, left], value)
@@ -250,29 +261,19 @@ def two_level_data_arguments(design: Design) -> tuple[list[np.ndarray], np.ndarr
     """
     if not design.two_level_normal:
         raise ValueError("the two-level closed form needs wide data, gaussian items with identity link, latents at the units and one grouping level")
-    unit_level, cluster_level = design.levels
-    n_units, n_items = unit_level.n_clusters, len(design.item_names)
-    cell_rows = np.full((n_units, n_items), -1, dtype=np.int64)
-    cell_rows[unit_level.cluster_index, design.item_index] = np.arange(design.n_rows)
-    if np.any(cell_rows < 0):
-        raise ValueError("every unit must have every item (wide designs drop units with a missing item)")
+    cluster_level = design.levels[1]
+    cell_rows = _unit_cells(design)
     unit_cluster = cluster_level.cluster_index[cell_rows[:, 0]]
     order = np.argsort(unit_cluster, kind="stable")
     cell_rows, unit_cluster = cell_rows[order], unit_cluster[order]
     sizes = np.bincount(unit_cluster, minlength=cluster_level.n_clusters)
     distinct_sizes, size_index = np.unique(sizes, return_inverse=True)
     first_rows = cell_rows[0]
-    dispersion_index = design.dispersion_index
-    if dispersion_index is None:
-        dispersion_index = np.zeros(design.n_rows, dtype=np.int64)
     arguments = [design.response[cell_rows], design.fixed, design.offset, cell_rows]
     for level in design.levels:
-        loading_index = level.loading_index
-        if loading_index is None:
-            loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
-        arguments += [level.covariates[first_rows], loading_index[first_rows] + 1]
+        arguments += [level.covariates[first_rows], level.full_loading_index[first_rows] + 1]
     arguments += [
-        dispersion_index[first_rows],
+        _item_dispersion_index(design, first_rows),
         unit_cluster,
         np.cumsum(sizes) - 1,
         sizes.astype(float),
@@ -315,12 +316,8 @@ def make_gaussian_two_level(layout: ParameterLayout) -> tuple[TensorVariable, li
             if covariate_paths is not None:
                 mean = mean + pt.dot(pt.dot(unit_covariates, covariate_paths.T), loadings.T)
     unit_loadings, cluster_loadings = (pt.dot(loadings, factor) for (loadings, _), factor in zip(level_loadings, factors))
-    if log_dispersion.ndim == 1:
-        log_sigma = log_dispersion[item_dispersion_index]
-    else:
-        log_sigma = pt.zeros(item_dispersion_index.shape) + log_dispersion
     n_items = item_dispersion_index.shape[0]
-    within = pt.dot(unit_loadings, unit_loadings.T) + pt.eye(n_items) * pt.exp(2.0 * log_sigma)[None, :]
+    within = pt.dot(unit_loadings, unit_loadings.T) + _residual_variances(log_dispersion, item_dispersion_index)
     between = pt.dot(cluster_loadings, cluster_loadings.T)
     residuals = response - mean
     within_precision = _precision(within)

@@ -185,10 +185,7 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
     # the optional inputs, in the order of ``_Graph.extra_inputs``
     if design.loadings:
         for level in design.levels:
-            loading_index = level.loading_index
-            if loading_index is None:
-                loading_index = np.full(level.covariates.shape, -1, dtype=np.int64)
-            arrays.append(loading_index[rows] + 1)
+            arrays.append(level.full_loading_index[rows] + 1)
     return arrays + optional_row_arrays(design, rows)
 
 

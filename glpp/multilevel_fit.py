@@ -353,15 +353,14 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
 
 def _fit_exact_two_level(model, verbose: bool, started: float) -> MLResult:
     """ML by the closed-form likelihood of a two-level jointly normal model (:func:`compile_gaussian_two_level`)."""
-    objective = two_level_objective(model)
+    objective, order = two_level_objective(model)
     callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
     result, hessian, converged = model._maximise_exact(objective, callback)
     seconds = time.perf_counter() - started
-    data, order = objective.data, objective.unit_order
 
     def moments() -> list[tuple[np.ndarray, np.ndarray]]:
         unit_mean, unit_covariance, cluster_mean, cluster_covariance = (
-            np.asarray(values) for values in objective.functions.posterior_moments(result.theta, *data)
+            np.asarray(values) for values in objective.functions.posterior_moments(result.theta, *objective.data)
         )
         design_order = np.empty_like(order)
         design_order[order] = np.arange(order.size)
@@ -371,15 +370,14 @@ def _fit_exact_two_level(model, verbose: bool, started: float) -> MLResult:
     return _result(model, result, result.theta, hessian, converged, {}, seconds, quadrature, 0, moments)
 
 
-def two_level_objective(model) -> ExactObjective:
-    """The closed-form objective of a two-level jointly normal model (``unit_order`` attached)."""
+def two_level_objective(model) -> tuple[ExactObjective, np.ndarray]:
+    """The closed-form objective of a two-level jointly normal model, and its unit order
+    (see :func:`glpp.gaussian_marginal.two_level_data_arguments`)."""
     key = model.layout.structure_key
     if key not in _COMPILED_TWO_LEVEL:
         _COMPILED_TWO_LEVEL[key] = compile_gaussian_two_level(model.layout)
     data, order = two_level_data_arguments(model.design)
-    objective = ExactObjective(_COMPILED_TWO_LEVEL[key], data)
-    objective.unit_order = order
-    return objective
+    return ExactObjective(_COMPILED_TWO_LEVEL[key], data), order
 
 
 #: ``Model.loglik_at``'s points per dimension and level when ``nip="auto"`` and Laplace is not exact
@@ -392,7 +390,7 @@ def loglik_at_multilevel(
     """The log-likelihood at ``theta`` (total, or per top-level cluster) of a model with two or more latent levels."""
     n_levels = len(model.layout.level_sizes)
     if nip == "auto" and model.design.two_level_normal:
-        total, _, clusters = two_level_objective(model).loglik(theta)
+        total, _, clusters = two_level_objective(model)[0].loglik(theta)
         return clusters if per_cluster else total
     if nip == "auto":
         nip = 1 if laplace_is_exact(model.family, model.link) else LOGLIK_AT_NIP

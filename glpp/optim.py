@@ -312,10 +312,11 @@ def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray, names
     (``names``, in the order of ``theta``).
     """
     gradient_norm = float(np.max(np.abs(result.gradient))) if result.gradient.size else 0.0
+    stationary = gradient_norm < 1e-3
     information = -hessian
     eigenvalues = np.linalg.eigvalsh(information) if hessian.size else np.array([1.0])
     diagonal = np.diag(information)
-    if gradient_norm < 1e-3 and information.size and np.all(diagonal > 0):
+    if stationary and information.size and np.all(diagonal > 0):
         # a flat direction: an eigenvalue ~0 on the correlation scale, of either sign (rounding)
         scale = 1.0 / np.sqrt(diagonal)
         values, vectors = np.linalg.eigh(information * scale[:, None] * scale[None, :])
@@ -332,7 +333,7 @@ def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray, names
                 stacklevel=3,
             )
             return False
-    converged = gradient_norm < 1e-3 and bool(np.all(eigenvalues > 0))
+    converged = stationary and bool(np.all(eigenvalues > 0))
     if not converged:
         warnings.warn(
             f"the fit may not have converged: max |gradient| = {gradient_norm:.2g}, "

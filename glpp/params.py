@@ -198,10 +198,6 @@ class ParameterLayout:
         return self.path_predictor_levels or self._path_levels
 
     @property
-    def has_cross_level_paths(self) -> bool:
-        return self._path_predictor_levels != self._path_levels
-
-    @property
     def has_latent_paths(self) -> bool:
         return any(kind == "latent" for kind, _, _ in self.path_positions)
 
@@ -283,42 +279,29 @@ class ParameterLayout:
             values.append(pt.constant(float(fixed)) if fixed is not None else theta[loadings_start + parameter])
         return pt.stack(values)
 
-    def unpack_structure(self, theta: TensorVariable, level: int = 0):
-        """Symbolic paths ``B`` among the latents of ``level`` and covariate paths ``Gamma`` of
-        them (``None`` where the level has none)."""
-        _, _, paths_start, _ = self._offsets
-        size = self.level_sizes[level] if self.level_sizes else 0
-        here = [
-            (k, position)
-            for k, (position, at, predictor_at) in enumerate(
-                zip(self.path_positions, self._path_levels, self._path_predictor_levels)
-            )
-            if at == level and predictor_at == level
-        ]
-        kinds = {kind for _, (kind, _, _) in here}
-        latent_paths = pt.zeros((size, size)) if "latent" in kinds else None
-        covariate_paths = pt.zeros((size, self.n_latent_covariates)) if "covariate" in kinds else None
-        for k, (kind, dependent, predictor) in here:
-            value = theta[paths_start + k]
-            if kind == "latent":
-                latent_paths = pt.set_subtensor(latent_paths[dependent, predictor], value)
-            else:
-                covariate_paths = pt.set_subtensor(covariate_paths[dependent, predictor], value)
-        return latent_paths, covariate_paths
-
-    def cross_level_paths(self, theta: TensorVariable, level: int, higher: int) -> TensorVariable | None:
-        """Symbolic paths ``B`` (latents of ``level`` x latents of ``higher``) from latents of a
-        higher level to latents of ``level``; ``None`` where there are none."""
-        _, _, paths_start, _ = self._offsets
-        paths = None
-        for k, ((kind, dependent, predictor), at, predictor_at) in enumerate(
+    def _path_matrix(self, theta: TensorVariable, kind: str, level: int, predictor_level: int):
+        """Symbolic coefficients of the paths of ``kind`` from predictors of ``predictor_level``
+        to the latents of ``level`` (latents x predictors); ``None`` where there are none."""
+        paths_start = self._offsets[2]
+        matrix = None
+        for k, ((path_kind, dependent, predictor), at, predictor_at) in enumerate(
             zip(self.path_positions, self._path_levels, self._path_predictor_levels)
         ):
-            if kind == "latent" and at == level and predictor_at == higher:
-                if paths is None:
-                    paths = pt.zeros((self.level_sizes[level], self.level_sizes[higher]))
-                paths = pt.set_subtensor(paths[dependent, predictor], theta[paths_start + k])
-        return paths
+            if path_kind == kind and at == level and predictor_at == predictor_level:
+                if matrix is None:
+                    columns = self.level_sizes[predictor_level] if kind == "latent" else self.n_latent_covariates
+                    matrix = pt.zeros((self.level_sizes[level], columns))
+                matrix = pt.set_subtensor(matrix[dependent, predictor], theta[paths_start + k])
+        return matrix
+
+    def latent_paths(self, theta: TensorVariable, level: int, predictor_level: int) -> TensorVariable | None:
+        """Symbolic paths ``B`` from the latents of ``predictor_level`` (the same or a higher level)
+        to the latents of ``level``; ``None`` where there are none."""
+        return self._path_matrix(theta, "latent", level, predictor_level)
+
+    def covariate_paths(self, theta: TensorVariable, level: int) -> TensorVariable | None:
+        """Symbolic paths ``Gamma`` from the observed latent covariates to the latents of ``level``."""
+        return self._path_matrix(theta, "covariate", level, level)
 
     def latent_loadings(
         self, theta: TensorVariable, covariates: TensorVariable, loading_index: TensorVariable | None, level: int = 0
@@ -360,7 +343,7 @@ class ParameterLayout:
         for level in range(len(self.level_sizes)):
             loadings = self._direct_loadings(theta, covariates[level], loading_index[level])
             for lower, (lower_loadings, _) in enumerate(reduced):
-                paths = self.cross_level_paths(theta, lower, level)
+                paths = self.latent_paths(theta, lower, level)
                 if paths is not None:
                     loadings = loadings + pt.dot(lower_loadings, paths)
             reduced.append(self._reduced_loadings(theta, loadings, level))
@@ -373,10 +356,10 @@ class ParameterLayout:
         return covariates * loading_values[loading_index]
 
     def _reduced_loadings(self, theta, loadings, level):
-        latent_paths, covariate_paths = self.unpack_structure(theta, level)
+        latent_paths = self.latent_paths(theta, level, level)
         if latent_paths is not None:
             loadings = pt.dot(loadings, pt.linalg.inv(pt.eye(self.level_sizes[level]) - latent_paths))
-        return loadings, covariate_paths
+        return loadings, self.covariate_paths(theta, level)
 
     def unpack_residual_covariances(self, theta: TensorVariable) -> list[tuple[int, int, TensorVariable]]:
         """Symbolic ``(left item, right item, covariance)`` of each residual covariance."""
