@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 
 import glpp  # noqa: E402
 from glpp.model import _compiled, _compiled_exact  # noqa: E402
-from glpp.multilevel_fit import compiled_multilevel, two_level_objective  # noqa: E402
+from glpp.fitting.multilevel import compiled_multilevel, two_level_objective  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started
 #: repeat fits per model; the fastest is reported (the machine may be shared)

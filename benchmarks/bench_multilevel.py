@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import glpp  # noqa: E402
-from glpp.multilevel_fit import MultilevelObjective, compiled_multilevel  # noqa: E402
+from glpp.fitting.multilevel import MultilevelObjective, compiled_multilevel  # noqa: E402
 
 FORMULA = (
     "immun ~ kid2p + mom25p + ord23 + ord46 + ord7p + ethnN + ethnS + momEdP + momEdS"
@@ -92,7 +92,7 @@ def main(quick: bool) -> None:
     end_to_end()
     reference = json.loads((ROOT / "tests" / "reference" / "reference.json").read_text())["guimmun_3level_laplace"]
     data = pd.read_csv(ROOT / "model_library" / "data" / "guimmun.csv")
-    print(f"cores available: {os.cpu_count()}; pytensor mode: {glpp.marginal.COMPILE_MODE}")
+    print(f"cores available: {os.cpu_count()}; pytensor mode: {glpp.likelihood.two_level.COMPILE_MODE}")
     model = glpp.Model(FORMULA, data, family="binomial")
     started = time.perf_counter()
     functions = compiled_multilevel(model.layout, model.family, model.link)

@@ -2,7 +2,7 @@
 
 A :class:`Spec` is what the model string (plus the ``family``/``link``
 keywords) means, independent of any data set.  It is produced by
-:func:`glpp.spec.resolve.resolve` and consumed by :mod:`glpp.design`.
+:func:`glpp.syntax.resolve.resolve` and consumed by :mod:`glpp.design.build`.
 Expressions of observed variables are kept as formula strings (formulaic
 syntax) so that categorical expansion, interactions and transformations are
 done by one well-kept library when the design matrices are built.

@@ -9,22 +9,22 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from glpp.design import Design, build_design
+from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import LINKS, Link, MixedFamily, resolve_family_link
-from glpp.gaussian_marginal import (
+from glpp.likelihood.gaussian import (
     EXACT_DESCRIPTION,
     GaussianMarginalFunctions,
     compile_gaussian_marginal,
     gaussian_data_arguments,
 )
-from glpp.marginal import TwoLevelFunctions, compile_two_level, data_arguments
-from glpp.multilevel_fit import fit_multilevel, loglik_at_multilevel
-from glpp.optim import AdaptiveObjective, ExactObjective, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
+from glpp.likelihood.two_level import TwoLevelFunctions, compile_two_level, data_arguments
+from glpp.fitting.multilevel import fit_multilevel, loglik_at_multilevel
+from glpp.fitting.optim import AdaptiveObjective, ExactObjective, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
 from glpp.params import ParameterLayout
-from glpp.quadrature import make_rule
+from glpp.likelihood.quadrature import make_rule
 from glpp.results.ml import MLResult, latent_table, variance_components
-from glpp.spec import build_spec
+from glpp.syntax import build_spec
 
 __all__ = ["Model", "NIP_SEQUENCES"]
 
@@ -331,7 +331,7 @@ class Model:
         return self._result(objective, result, theta, hessian, converged, n_points, quadrature, nip_path, seconds)
 
     def _fit_exact(self, callback, started: float) -> MLResult:
-        """ML by the closed-form multivariate normal likelihood (see :mod:`glpp.gaussian_marginal`)."""
+        """ML by the closed-form multivariate normal likelihood (see :mod:`glpp.likelihood.gaussian`)."""
         objective = ExactObjective(_compiled_exact(self.layout), gaussian_data_arguments(self.design))
         result, hessian, converged = self._maximise_exact(objective, callback)
         seconds = time.perf_counter() - started

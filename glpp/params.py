@@ -26,7 +26,7 @@ import numpy as np
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
 
-from glpp.design import Design, LevelDesign
+from glpp.design.build import Design, LevelDesign
 from glpp.families import Family
 
 __all__ = ["ParameterLayout", "CholeskyEntry"]

@@ -16,7 +16,7 @@ from scipy import stats
 
 import glpp
 from glpp import bayes
-from glpp.marginal import COMPILE_MODE
+from glpp.likelihood.two_level import COMPILE_MODE
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
 TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"

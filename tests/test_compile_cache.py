@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytensor.tensor as pt
 
-from glpp import compile_cache
+from glpp.likelihood import compile_cache
 
 CALLS: list[int] = []
 

@@ -1,4 +1,4 @@
-"""Three- and four-level models: glpp.multilevel against lme4 and independent numpy computations."""
+"""Three- and four-level models: glpp.likelihood.multilevel against lme4 and independent numpy computations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from scipy.special import expit, logsumexp
 
 import glpp
-from glpp.multilevel_fit import MultilevelObjective, compiled_multilevel
+from glpp.fitting.multilevel import MultilevelObjective, compiled_multilevel
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "reference.json").read_text())

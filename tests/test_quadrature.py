@@ -15,7 +15,7 @@ import pytest
 from scipy import integrate, special, stats
 
 import glpp
-from glpp.quadrature import gauss_hermite, product_rule, sparse_rule
+from glpp.likelihood.quadrature import gauss_hermite, product_rule, sparse_rule
 
 ROOT = Path(__file__).resolve().parents[1]
 TOENAIL = pd.read_csv(ROOT / "model_library" / "data" / "toenail.csv")

@@ -36,10 +36,10 @@ import pytensor.tensor as pt
 from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.compile_cache import cached_functions, lazy_cached_function
-from glpp.design import Design
-from glpp.marginal import COMPILE_MODE
-from glpp.multilevel import group_sum
+from glpp.likelihood.compile_cache import cached_functions, lazy_cached_function
+from glpp.design.build import Design
+from glpp.likelihood.two_level import COMPILE_MODE
+from glpp.likelihood.multilevel import group_sum
 from glpp.params import ParameterLayout
 
 __all__ = [
@@ -59,7 +59,7 @@ EXACT_DESCRIPTION = "exact, multivariate normal"
 
 
 def _compile_mode():
-    """:data:`glpp.marginal.COMPILE_MODE` without pytensor's ``inv(A) @ B -> solve(A, B)`` rewrite.
+    """:data:`glpp.likelihood.two_level.COMPILE_MODE` without pytensor's ``inv(A) @ B -> solve(A, B)`` rewrite.
 
     With (units x items) right-hand sides the solve (scipy, per evaluation)
     costs far more than multiplying by the small inverse once.

@@ -1,4 +1,4 @@
-"""Tests of glpp.spec.resolve: every statement kind and every meaning error."""
+"""Tests of glpp.syntax.resolve: every statement kind and every meaning error."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from glpp.ir import (
     Response,
     Spec,
 )
-from glpp.spec import build_spec, parse, resolve
+from glpp.syntax import build_spec, parse, resolve
 
 
 def regression(source: str) -> Regression:

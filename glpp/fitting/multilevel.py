@@ -1,7 +1,7 @@
 """ML fitting of models with three or more levels (two or more latent levels).
 
 :class:`MultilevelObjective` turns the compiled functions of
-:mod:`glpp.multilevel` into ``theta -> (-loglik, -gradient)``. Before each
+:mod:`glpp.likelihood.multilevel` into ``theta -> (-loglik, -gradient)``. Before each
 evaluation it finds, by vectorised Newton with step-halving (warm-started,
 converged to |score| < 1e-9 so the objective is a deterministic function of
 ``theta``):
@@ -24,10 +24,10 @@ import numpy as np
 import pandas as pd
 
 from glpp.errors import SpecError
-from glpp.gaussian_marginal import EXACT_DESCRIPTION, compile_gaussian_two_level, two_level_data_arguments
-from glpp.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-from glpp.optim import SCORE_TOLERANCE, ExactObjective, forward_hessian, maximise, warn_if_not_converged
-from glpp.quadrature import make_rule
+from glpp.likelihood.gaussian import EXACT_DESCRIPTION, compile_gaussian_two_level, two_level_data_arguments
+from glpp.likelihood.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
+from glpp.fitting.optim import SCORE_TOLERANCE, ExactObjective, forward_hessian, maximise, warn_if_not_converged
+from glpp.likelihood.quadrature import make_rule
 from glpp.results.ml import MLResult, latent_table, variance_components
 
 __all__ = [
@@ -263,7 +263,7 @@ def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose:
     identity link the Laplace approximation is exact (every integrand is a
     normal density), and ``nip="auto"`` stops there; a two-level measurement
     model on wide data with such items (``Design.two_level_normal``) is then
-    fitted by its closed form instead (:func:`glpp.gaussian_marginal.compile_gaussian_two_level`).
+    fitted by its closed form instead (:func:`glpp.likelihood.gaussian.compile_gaussian_two_level`).
     """
     started = time.perf_counter()
     if nip == "auto" and model.design.two_level_normal:
@@ -372,7 +372,7 @@ def _fit_exact_two_level(model, verbose: bool, started: float) -> MLResult:
 
 def two_level_objective(model) -> tuple[ExactObjective, np.ndarray]:
     """The closed-form objective of a two-level jointly normal model, and its unit order
-    (see :func:`glpp.gaussian_marginal.two_level_data_arguments`)."""
+    (see :func:`glpp.likelihood.gaussian.two_level_data_arguments`)."""
     key = model.layout.structure_key
     if key not in _COMPILED_TWO_LEVEL:
         _COMPILED_TWO_LEVEL[key] = compile_gaussian_two_level(model.layout)

@@ -60,23 +60,26 @@ def cache_directory() -> Path | None:
 #: they unpack, the families and links they call, this module); their source is part of
 #: every key. A module that starts building or shaping cached graphs must be added here.
 GRAPH_MODULES: tuple[str, ...] = (
-    "compile_cache.py",
-    "families.py",
+    "likelihood/compile_cache.py",
+    "families",
     "params.py",
-    "marginal.py",
-    "multilevel.py",
-    "gaussian_marginal.py",
+    "likelihood/two_level.py",
+    "likelihood/multilevel.py",
+    "likelihood/gaussian.py",
 )
 
 
 @cache
 def _source_digest() -> str:
-    """Digest of the graph modules' source: graphs built by other code never match."""
+    """Digest of the graph modules' source (every ``.py`` file of a listed folder):
+    graphs built by other code never match."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     for name in GRAPH_MODULES:
-        digest.update(name.encode())
-        digest.update((package / name).read_bytes())
+        path = package / name
+        for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            digest.update(str(source.relative_to(package)).encode())
+            digest.update(source.read_bytes())
     return digest.hexdigest()
 
 

@@ -1,7 +1,7 @@
 """ML driver: per-cluster mode search, the objective, BFGS, the Hessian.
 
 :class:`AdaptiveObjective` turns the compiled functions of
-:mod:`glpp.marginal` into ``theta -> (-loglik, -gradient)``: before each
+:mod:`glpp.likelihood.two_level` into ``theta -> (-loglik, -gradient)``: before each
 evaluation it moves every cluster's quadrature centre to the mode of its
 integrand by Newton's method with step-halving (vectorised over clusters,
 warm-started from the previous evaluation, converged to |score| < 1e-9 so
@@ -18,8 +18,8 @@ import numpy as np
 from scipy import optimize
 
 from glpp.errors import ConvergenceWarning, IdentificationWarning
-from glpp.marginal import TwoLevelFunctions
-from glpp.quadrature import QuadratureRule
+from glpp.likelihood.two_level import TwoLevelFunctions
+from glpp.likelihood.quadrature import QuadratureRule
 
 __all__ = ["AdaptiveObjective", "ExactObjective", "OptimisationResult", "maximise", "numerical_hessian", "forward_hessian"]
 
@@ -34,7 +34,7 @@ class AdaptiveObjective:
     ----------
     functions : TwoLevelFunctions
     data : list of ndarray
-        :func:`glpp.marginal.data_arguments` of the design.
+        :func:`glpp.likelihood.two_level.data_arguments` of the design.
     n_clusters : int
     rule : QuadratureRule
     """
@@ -128,9 +128,9 @@ class ExactObjective:
     Parameters
     ----------
     functions : GaussianMarginalFunctions
-        From :func:`glpp.gaussian_marginal.compile_gaussian_marginal`.
+        From :func:`glpp.likelihood.gaussian.compile_gaussian_marginal`.
     data : list of ndarray
-        :func:`glpp.gaussian_marginal.gaussian_data_arguments` of the design.
+        :func:`glpp.likelihood.gaussian.gaussian_data_arguments` of the design.
     """
 
     def __init__(self, functions, data: list[np.ndarray]):

@@ -19,7 +19,7 @@ from formulaic import Formula, model_matrix
 from glpp.errors import DataError, SpecError
 from glpp.families import Family, MixedFamily, validate_response
 from glpp.ir import Measurement, RandomTerm, Regression, Spec
-from glpp.measurement import (
+from glpp.design.measurement import (
     RESIDUAL_COVARIANCE_SCOPE,
     grouping_columns,
     identify,
@@ -205,7 +205,7 @@ class Design:
     jointly_normal : bool
         Wide data whose items are all gaussian with identity link: a unit's
         items are multivariate normal, so the marginal likelihood has a
-        closed form (:mod:`glpp.gaussian_marginal`).
+        closed form (:mod:`glpp.likelihood.gaussian`).
     two_level_normal : bool
         The same with latents at the units and at one grouping level above
         them (a two-level factor model): a cluster's items of all its units

@@ -1,11 +1,11 @@
-"""Tests of glpp.spec.lexer: tokens, spans and lexical errors."""
+"""Tests of glpp.syntax.lexer: tokens, spans and lexical errors."""
 
 from __future__ import annotations
 
 import pytest
 
 from glpp.errors import SpecError
-from glpp.spec.lexer import Token, tokenize
+from glpp.syntax.lexer import Token, tokenize
 
 
 def kinds_and_texts(source: str) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ as in the ML output (``beta[x]``, ``sd[patient]``, ``sd[days|subject]``,
 and one definition of each family and link (:meth:`glpp.families.Family.logp`).
 The variables are assembled into the ML parameter vector ``theta`` of
 :class:`glpp.params.ParameterLayout`, and both kinds evaluate the likelihood
-through the same graph as the ML path, :class:`glpp.marginal._Graph`
+through the same graph as the ML path, :class:`glpp.likelihood.two_level._Graph`
 (loadings, structural paths and item-specific dispersions included):
 
 - ``kind="latent"``: every latent variable is a PyMC variable. By default
@@ -19,14 +19,14 @@ through the same graph as the ML path, :class:`glpp.marginal._Graph`
   :class:`pymc.CustomDist` whose log-density is the family's. With
   structural paths ``b`` are the disturbances ``zeta``, not the latents.
 - ``kind="marginal"``: the latents are integrated out by the adaptive
-  Gauss-Hermite graph of :mod:`glpp.marginal`; its per-cluster
+  Gauss-Hermite graph of :mod:`glpp.likelihood.two_level`; its per-cluster
   log-likelihood is added as a :func:`pymc.Potential`. Each cluster's mode
   is found inside the compiled graph: :data:`GRAPH_NEWTON_STEPS` undamped,
   vectorised Newton steps from a warm start extrapolated from earlier
   evaluations (:class:`WarmStartOp`); :class:`ModeOp` checks convergence and,
   when it is not reached (the first evaluation, a far jump), completes the
   search with the damped Newton method of
-  :meth:`glpp.optim.AdaptiveObjective.find_modes`. The modes carry no
+  :meth:`glpp.fitting.optim.AdaptiveObjective.find_modes`. The modes carry no
   gradient: the graph takes one more Newton step from them, which carries
   ``dm/dtheta``, so the gradient of the approximation is exact; and the
   density does not depend on the warm start (to ~1e-12).
@@ -115,9 +115,9 @@ from pytensor.graph.traversal import ancestors
 from scipy import optimize
 
 from glpp.errors import SpecError
-from glpp.marginal import COMPILE_MODE, _cholesky, _Graph, _solve_lower, _solve_lower_transposed, data_arguments
-from glpp.optim import AdaptiveObjective
-from glpp.quadrature import make_rule
+from glpp.likelihood.two_level import COMPILE_MODE, _cholesky, _Graph, _solve_lower, _solve_lower_transposed, data_arguments
+from glpp.fitting.optim import AdaptiveObjective
+from glpp.likelihood.quadrature import make_rule
 
 __all__ = [
     "DEFAULT_NIP",
@@ -241,7 +241,7 @@ if "glpp_flat_scatter_add" not in optdb["specialize"]:  # (module reloads)
 
 
 def compile_mode() -> Mode:
-    """:data:`glpp.marginal.COMPILE_MODE` with matrix scatter-adds compiled to C
+    """:data:`glpp.likelihood.two_level.COMPILE_MODE` with matrix scatter-adds compiled to C
     (:func:`_flat_scatter_add`): the mode of every PyMC function glpp compiles."""
     return get_mode(COMPILE_MODE).including(FLAT_SCATTER_TAG)
 
@@ -559,7 +559,7 @@ class ModeOp(Op):
     compiled graph, ``score`` is the score before the last of them. When every cluster's
     largest |score| is below :data:`MODE_SCORE_TOLERANCE` the candidate is the mode;
     otherwise (the first evaluation, a far jump of the sampler, a non-concave
-    integrand) the robust Newton search of :meth:`glpp.optim.AdaptiveObjective.find_modes`
+    integrand) the robust Newton search of :meth:`glpp.fitting.optim.AdaptiveObjective.find_modes`
     runs from it. The result is the next evaluation's warm start. The gradient is
     zero: the quadrature graph takes one more Newton step from these modes, which
     carries the derivative of the mode.
@@ -716,7 +716,7 @@ def build_pymc_model(
 def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str) -> None:
     """Latents as PyMC variables and the responses given them (the latent kind).
 
-    The rows' linear predictors come from the quadrature graph :class:`glpp.marginal._Graph`
+    The rows' linear predictors come from the quadrature graph :class:`glpp.likelihood.two_level._Graph`
     itself (fixed part, loadings, structural paths, item dispersions), evaluated at the
     standardised latents ``u`` of each row's cluster instead of at quadrature nodes:
     ``eta_r = fixed_eta_r + loadings_r' u_j``. ``b[level] = L u`` are the latent

@@ -22,7 +22,7 @@ the name must touch its ``(``.  :func:`render` turns a tree back into text.
 A line ``level: <name>`` (lavaan's level blocks; no statement operator on the
 line) is a :class:`LevelDeclaration`: the statements after it, up to the next
 declaration, belong to that level.  What the level means is the resolver's
-business (:mod:`glpp.spec.resolve`).
+business (:mod:`glpp.syntax.resolve`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glpp.errors import SpecError
-from glpp.spec.lexer import Token, tokenize
+from glpp.syntax.lexer import Token, tokenize
 
 __all__ = [
     "STATEMENT_OPERATORS",

@@ -4,7 +4,7 @@ Latent levels are numbered ``l = 0 .. T-1`` from the lowest (``Design.levels``
 order; ``T = 2`` for a three-level model). Cluster ``j`` of level ``l`` has
 standardised latents ``u_j ~ N(0, I)`` with effects ``L_l u_j``, and row ``r``
 has linear predictor ``x_r' beta + offset_r + sum_l (z_r^(l)' L_l) u^(l)``.
-As in :mod:`glpp.marginal`, ``z_r^(l)`` is the row's covariate times its
+As in :mod:`glpp.likelihood.two_level`, ``z_r^(l)`` is the row's covariate times its
 factor loading, through the level's structural model
 (:meth:`glpp.params.ParameterLayout.latent_loadings`: the same definition),
 and the family's dispersion may be per item (``Design.dispersion_index``).
@@ -31,7 +31,7 @@ the objective is smooth and its gradient exact):
   curvature.
 
 With one node per level this is the Laplace approximation of the joint
-integral (lme4's ``nAGQ = 1``). As in :mod:`glpp.marginal`, the modes enter
+integral (lme4's ``nAGQ = 1``). As in :mod:`glpp.likelihood.two_level`, the modes enter
 the quadrature graph as inputs, and one Newton step from them inside the graph
 carries the implicit derivative of the modes with respect to ``theta``.
 
@@ -57,10 +57,10 @@ from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import DisconnectedType, zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.compile_cache import cached_functions, family_key, lazy_cached_function
-from glpp.design import Design
+from glpp.likelihood.compile_cache import cached_functions, family_key, lazy_cached_function
+from glpp.design.build import Design
 from glpp.families import Family, Link, MixedFamily
-from glpp.marginal import COMPILE_MODE, _solve_lower, _solve_lower_transposed, optional_row_arrays
+from glpp.likelihood.two_level import COMPILE_MODE, _solve_lower, _solve_lower_transposed, optional_row_arrays
 from glpp.params import ParameterLayout
 
 __all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
@@ -240,7 +240,7 @@ def group_gather(values: TensorVariable, last: TensorVariable, index: TensorVari
 
 # ------------------------------------------------------- small batched matrices
 # Matrices are nested lists of tensors (one tensor per entry, batched over
-# clusters), as in glpp.marginal: cheap for the few latents of a level.
+# clusters), as in glpp.likelihood.two_level: cheap for the few latents of a level.
 
 
 def _cholesky(matrix: Matrix) -> Matrix:

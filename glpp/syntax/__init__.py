@@ -4,8 +4,8 @@ Each stage is a pure function usable alone: :func:`tokenize`, :func:`parse`,
 :func:`resolve`; :func:`build_spec` chains the last two.
 """
 
-from glpp.spec.lexer import tokenize
-from glpp.spec.parser import parse
-from glpp.spec.resolve import build_spec, resolve
+from glpp.syntax.lexer import tokenize
+from glpp.syntax.parser import parse
+from glpp.syntax.resolve import build_spec, resolve
 
 __all__ = ["build_spec", "parse", "resolve", "tokenize"]

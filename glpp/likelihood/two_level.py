@@ -15,7 +15,7 @@ Two compiled functions share one graph builder (see LIKELIHOOD-NOTES.md):
 
 - ``mode_terms(theta, modes)``: per-cluster log-posterior, its gradient and
   negative Hessian in ``u``; a Newton search with step-halving in numpy
-  (:mod:`glpp.optim`) finds the modes, vectorised over clusters.
+  (:mod:`glpp.fitting.optim`) finds the modes, vectorised over clusters.
 - ``loglik(theta, modes, rule)``: the quadrature log-likelihood and its exact
   gradient. Inside the graph one Newton step is taken from the (input,
   hence constant) modes: at convergence it does not move them, and it
@@ -40,8 +40,8 @@ import pytensor.tensor as pt
 from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.design import Design
-from glpp.compile_cache import cached_functions, family_key, lazy_cached_function
+from glpp.design.build import Design
+from glpp.likelihood.compile_cache import cached_functions, family_key, lazy_cached_function
 from glpp.families import Family, Link, MixedFamily
 from glpp.params import ParameterLayout
 

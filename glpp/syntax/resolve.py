@@ -34,7 +34,7 @@ from glpp.ir import (
     Response,
     Spec,
 )
-from glpp.spec.parser import (
+from glpp.syntax.parser import (
     At,
     Bar,
     BinaryOp,
@@ -101,7 +101,7 @@ def resolve(
     Parameters
     ----------
     ast : tuple of Statement or LevelDeclaration
-        The output of :func:`glpp.spec.parser.parse`.
+        The output of :func:`glpp.syntax.parser.parse`.
     family, link : str
         Passed through unchanged.
     source : str

@@ -1,11 +1,11 @@
-"""Tests of glpp.spec.parser: tree shapes, precedence, rendering, syntax errors."""
+"""Tests of glpp.syntax.parser: tree shapes, precedence, rendering, syntax errors."""
 
 from __future__ import annotations
 
 import pytest
 
 from glpp.errors import SpecError
-from glpp.spec.parser import (
+from glpp.syntax.parser import (
     Argument,
     At,
     Bar,

@@ -1,0 +1,1 @@
+"""Objective -> estimates: optimisers, the nip schedule, multilevel fits."""
