@@ -81,3 +81,25 @@ def test_missing_values_are_dropped_and_counted(toenail):
     model = glpp.Model("outcome ~ month + (1 | patient)", toenail, family="binomial")
     assert model.design.n_dropped == 3
     assert model.design.n_rows == len(toenail) - 3
+
+
+@pytest.mark.parametrize(
+    "statement, data_file",
+    [
+        ("patient ~~ masspoints(4)", "toenail.csv"),
+        ("C ~~ classes(3)", "toenail.csv"),
+    ],
+)
+def test_discrete_latents_are_refused_until_available(statement, data_file):
+    """Parsed but not fitted yet: an error naming the statement, never a normal latent in its place."""
+    data = pd.read_csv(DATA / data_file)
+    source = f"outcome ~ treatment + month + (1 | patient)\n{statement}"
+    with pytest.raises(glpp.SpecError, match=r"not available yet") as error:
+        glpp.Model(source, data, family="binomial")
+    assert statement in str(error.value)
+
+
+def test_latent_class_model_on_wide_data_is_refused():
+    wide = pd.read_csv(DATA / "verbagg_wide.csv")
+    with pytest.raises(glpp.SpecError, match=r"'C ~~ classes\(2\)'.*not available yet"):
+        glpp.Model("C =~ i1 + i2 + i3 + i4\nC ~~ classes(2)", wide, family="binomial")

@@ -634,6 +634,17 @@ def _is_wide(spec: Spec) -> bool:
     return all(regression.response.expression in items for regression in spec.regressions)
 
 
+def _refuse_discrete_latents(spec: Spec) -> None:
+    """``classes(k)`` and ``masspoints(k)`` are parsed but not fitted yet: refuse them
+    rather than fit an ordinary normal latent in their place."""
+    for distribution in spec.distributions:
+        raise SpecError(
+            f"'{distribution.latent} ~~ {distribution.kind}({distribution.n_points})': discrete latent "
+            f"distributions ({distribution.kind}()) are not available yet; remove the statement to give "
+            f"{distribution.latent!r} a normal distribution"
+        )
+
+
 def build_design(
     spec: Spec,
     data: pd.DataFrame,
@@ -660,6 +671,7 @@ def build_design(
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
     """
+    _refuse_discrete_latents(spec)
     if _is_wide(spec):
         return _measurement_design(spec, data, family, std_lv, item_families)
     if isinstance(family, MixedFamily):
