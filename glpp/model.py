@@ -11,7 +11,7 @@ import pandas as pd
 
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
-from glpp.families import LINKS, Link, MixedFamily, resolve_family_link
+from glpp.families import MixedFamily, mixed_family, resolve_family_link
 from glpp.likelihood.gaussian import (
     EXACT_DESCRIPTION,
     GaussianMarginalFunctions,
@@ -64,20 +64,6 @@ def _quadrature_text(kind: str, adaptive: bool, n_points: int) -> str:
     return f"{'adaptive' if adaptive else 'non-adaptive'} Gauss-Hermite quadrature, " + (
         f"{n_points} points per dimension" if kind == "product" else f"sparse grid level {n_points}"
     )
-
-
-def _mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamily, Link, dict[str, int]]:
-    """A family (and link) per item: ``{"y1": "gaussian", "d": ("binomial", "probit")}``."""
-    components: list[tuple] = []
-    item_families: dict[str, int] = {}
-    for item, value in families.items():
-        name, link = (value, None) if isinstance(value, str) else value
-        pair = resolve_family_link(name, link)
-        if pair not in components:
-            components.append(pair)
-        item_families[item] = components.index(pair)
-    label = "mixed(" + ", ".join(f"{f.name}/{l.name}" for f, l in components) + ")"
-    return MixedFamily(tuple(components), name=label), LINKS["identity"], item_families
 
 
 def _check_bayes_supported(model: "Model") -> None:
@@ -136,7 +122,7 @@ class Model:
         self.formula = formula
         item_families = None
         if isinstance(family, dict):
-            self.family, self.link, item_families = _mixed_family(family)
+            self.family, self.link, item_families = mixed_family(family)
         else:
             self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name)
@@ -148,33 +134,30 @@ class Model:
     # ------------------------------------------------------------------ fit
     def _start(self) -> np.ndarray:
         """Starting values: a GLM-like fit comes first, inside :meth:`fit`."""
-        design = self.design
-        theta = np.zeros(self.layout.n_theta)
-        proportion = design.response / (design.trials if design.trials is not None else 1.0)
-        mean = float(np.clip(np.mean(proportion), 1e-3, None))
-        if self.family.name == "binomial":
-            mean = float(np.clip(mean, 0.02, 0.98))
+        design, layout = self.design, self.layout
+        theta = np.zeros(layout.n_theta)
         intercept = [i for i, name in enumerate(design.fixed_names) if name == "(Intercept)"]
         if intercept:
-            with np.errstate(all="ignore"):
-                value = float(self.link.forward(np.array(mean)))
-            theta[intercept[0]] = value if np.isfinite(value) else 0.0
-        scale = 1.0
-        if self.family.name == "gaussian" or "gaussian" in self.family.name:
-            rows = slice(None) if design.family_index is None else design.family_index == self._gaussian_component()
-            scale = float(np.std(design.response[rows])) or 1.0
-            theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(scale)
-        elif self.family.name == "gamma":
-            theta[self.layout.n_theta - self.layout.n_dispersion :] = np.log(2.0)
-        loadings_start = self.layout.n_fixed + len(self.layout.cholesky_entries)
-        theta[loadings_start : loadings_start + len(self.layout.loading_parameters)] = 1.0
-        for offset, entry in enumerate(self.layout.cholesky_entries, start=self.layout.n_fixed):
+            theta[intercept[0]] = self.family.start_eta(self.link, design.response, design.trials)
+        if isinstance(self.family, MixedFamily):
+            scale = self.family.eta_scale(design.response, design.family_index)
+        else:
+            scale = self.family.eta_scale(design.response)
+        scale = 1.0 if scale is None else scale
+        if layout.n_dispersion:
+            theta[layout.n_theta - layout.n_dispersion :] = np.log(self._aux_start(scale))
+        loadings_start = layout.n_fixed + len(layout.cholesky_entries)
+        theta[loadings_start : loadings_start + len(layout.loading_parameters)] = 1.0
+        for offset, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed):
             if entry.row == entry.column:
                 theta[offset] = np.log(scale)
         return theta
 
-    def _gaussian_component(self) -> int:
-        return next(i for i, (family, _) in enumerate(self.family.components) if family.name == "gaussian")
+    def _aux_start(self, scale: float) -> float:
+        """Start of the auxiliary parameters: the family's, or for a family per item the first
+        component's that has one (one value for every item, on the responses' scale)."""
+        families = [family for family, _ in getattr(self.family, "components", ((self.family, self.link),))]
+        return next(family.aux.start(scale) for family in families if family.aux is not None)
 
     def _rules(self, nip: int | str, rule: str | None):
         n_latents = self.layout.level_sizes[0]
@@ -400,7 +383,7 @@ class Model:
         with np.errstate(invalid="ignore"):
             standard_errors = np.sqrt(np.diag(covariance))
         level = self.design.levels[0]
-        components = variance_components([level], layout.covariances(theta)[:1], theta, layout.dispersion_names)
+        components = variance_components([level], layout.covariances(theta)[:1], layout.residual_sd(theta))
 
         def latent() -> pd.DataFrame:
             mean, posterior_covariance = objective.posterior_moments(theta)
@@ -425,6 +408,7 @@ class Model:
             nip_path=nip_path,
             n_iterations=result.n_iterations,
             fit_seconds=seconds,
+            aux_names=layout.dispersion_names,
             _latent=latent,
         )
 

@@ -76,6 +76,7 @@ class ParameterLayout:
     fixed_prefix: str = "beta"
     residual_covariance_names: tuple[str, ...] = ()  # free residual covariances of items, in theta order
     residual_covariance_sources: tuple[tuple[int, int, int], ...] = ()  # (left item, right item, parameter)
+    has_residual_sd: bool = False  # the one dispersion parameter is the level-1 residual SD (gaussian)
 
     @classmethod
     def from_design(cls, design: Design, family: Family) -> "ParameterLayout":
@@ -151,6 +152,9 @@ class ParameterLayout:
             fixed_prefix=prefix,
             residual_covariance_names=tuple(residual_names),
             residual_covariance_sources=tuple(residual_sources),
+            has_residual_sd=family.aux is not None
+            and family.aux.is_residual_sd
+            and dispersion_names == (family.dispersion,),
         )
 
     @property
@@ -365,6 +369,10 @@ class ParameterLayout:
         """Symbolic ``(left item, right item, covariance)`` of each residual covariance."""
         start = self.residual_covariance_start
         return [(left, right, theta[start + parameter]) for left, right, parameter in self.residual_covariance_sources]
+
+    def residual_sd(self, theta: np.ndarray) -> float | None:
+        """The level-1 residual SD (one gaussian dispersion parameter), else ``None``."""
+        return float(np.exp(theta[-1])) if self.has_residual_sd else None
 
     def cholesky_factors(self, theta: np.ndarray) -> list[np.ndarray]:
         """Numeric Cholesky factor of each level's latent covariance."""

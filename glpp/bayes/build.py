@@ -150,7 +150,7 @@ def default_nip(model) -> int:
     """Points per dimension of :func:`build_pymc_model`'s marginal kind: 1 (Laplace,
     exact) for a gaussian identity-link model, whose integrand is gaussian, else
     :data:`DEFAULT_NIP`."""
-    if model.family.name == "gaussian" and model.link.name == "identity":
+    if model.family.is_linear_gaussian(model.link):
         return 1
     return DEFAULT_NIP
 
@@ -175,7 +175,7 @@ def choose_nip(model) -> int:
     sd[patient]`` by 0.1 posterior SD). Falls back to :data:`DEFAULT_NIP` when the
     fit fails.
     """
-    if model.family.name == "gaussian" and model.link.name == "identity":
+    if model.family.is_linear_gaussian(model.link):
         return 1
     level = model.design.levels[0]
     candidates = NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)
@@ -253,12 +253,12 @@ def _scale(values: np.ndarray) -> float:
 
 
 def _response_scale(model) -> float:
-    return _scale(model.design.response) if model.family.name == "gaussian" else 1.0
+    return _scale(model.design.response) if model.family.has_response_scale else 1.0
 
 
 def _item_scale(model, rows: np.ndarray) -> float:
     """SD of the responses of ``rows`` (gaussian models; 1 otherwise)."""
-    if model.family.name != "gaussian" or not np.any(rows):
+    if not model.family.has_response_scale or not np.any(rows):
         return 1.0
     return _scale(model.design.response[rows])
 
@@ -304,16 +304,14 @@ def _path_priors(model) -> dict[str, object]:
 
 
 def _dispersion_priors(model) -> dict[str, object]:
-    """``sigma``/``sigma[item]``: ``HalfNormal(5 s_y)`` (``s_y`` of the item's rows); ``shape``: Gamma(0.01, 0.01)."""
+    """The family's default prior of its auxiliary parameter (:attr:`AuxParameter.prior`), on the
+    scale of the item's rows: ``sigma``: ``HalfNormal(5 s_y)``; ``shape``: ``Gamma(0.01, 0.01)``."""
     design, layout = model.design, model.layout
     priors: dict[str, object] = {}
     single = layout.dispersion_names == (layout.dispersion,)
     for k, name in enumerate(layout.dispersion_names):
-        if layout.dispersion == "shape":
-            priors[name] = pm.Gamma.dist(0.01, 0.01)
-        else:
-            rows = np.ones(design.n_rows, dtype=bool) if single else design.dispersion_index == k
-            priors[name] = pm.HalfNormal.dist(5.0 * _item_scale(model, rows))
+        rows = np.ones(design.n_rows, dtype=bool) if single else design.dispersion_index == k
+        priors[name] = model.family.aux.prior(pm, _item_scale(model, rows))
     return priors
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from formulaic import Formula, model_matrix
 
 from glpp.errors import DataError, SpecError
-from glpp.families import Family, MixedFamily, validate_response
+from glpp.families import LINKS, Family, MixedFamily, validate_response
 from glpp.ir import Measurement, RandomTerm, Regression, Spec
 from glpp.design.measurement import (
     RESIDUAL_COVARIANCE_SCOPE,
@@ -343,22 +343,24 @@ def _measurement_design(
     blocks vary over the clusters of grouping column ``g`` (levels nested,
     lowest first). A level without latents is left out.
     """
-    complete, items, n_dropped = reshape_wide(spec, data, family.name)
+    complete, items, n_dropped = reshape_wide(spec, data)
     if isinstance(family, MixedFamily):
         missing = [item for item in items if item not in (item_families or {})]
         if missing:
             raise SpecError(f"family is given by item but not for {missing}; give every item a family")
         component = np.array([item_families[item] for item in items])
-        item_family = [family.components[c][0] for c in component]
-        item_distributions = [(family.components[c][0].name, family.components[c][1].name) for c in component]
+        item_pairs = [family.components[c] for c in component]
     else:
         component = np.zeros(len(items), dtype=np.int64)
-        item_family = [family] * len(items)
-        item_distributions = [(family.name, spec.link)] * len(items)
-    jointly_normal = all(pair == ("gaussian", "identity") for pair in item_distributions)
+        item_pairs = [(family, LINKS[spec.link])] * len(items)
+    item_family = [pair[0] for pair in item_pairs]
+    linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
+    jointly_normal = all(linear_gaussian)
     residual_entries = [
         ResidualCovariance(items[left], items[right], left, right, label)
-        for left, right, label in residual_covariances(spec, items, item_distributions)
+        for left, right, label in residual_covariances(
+            spec, items, [f"{member.name}/{link.name}" for member, link in item_pairs], linear_gaussian
+        )
     ]
     if len(complete) < 2:
         raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
@@ -367,10 +369,9 @@ def _measurement_design(
     unit_index = np.repeat(np.arange(n_units), n_items)
     item_index = np.tile(np.arange(n_items), n_units)
     response = values.ravel()
-    has_binomial = any(f.name == "binomial" for f in item_family)
-    trials = np.ones_like(response) if has_binomial else None
+    trials = np.ones_like(response) if any(f.uses_trials for f in item_family) else None
     for k, item in enumerate(items):
-        validate_response(item_family[k], values[:, k], np.ones(n_units) if item_family[k].name == "binomial" else None, item)
+        validate_response(item_family[k], values[:, k], np.ones(n_units) if item_family[k].uses_trials else None, item)
     dispersion_items = [item for item, f in zip(items, item_family) if f.dispersion is not None]
 
     latents = [m.latent for m in spec.measurements]
@@ -448,7 +449,8 @@ def _measurement_design(
     n_free = (
         fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items) + n_residual_covariances
     )
-    all_gaussian = all(f.name == "gaussian" for f in item_family)
+    # the moment count (means, variances, covariances) identifies models of gaussian items
+    all_gaussian = all(f.has_response_scale for f in item_family)
     # means, unit-level covariances and one between-cluster covariance matrix per grouping level
     n_grouping_levels = sum(level.name != "unit" for level in levels)
     n_moments = n_items * (n_items + 3) // 2 + n_grouping_levels * n_items * (n_items + 1) // 2
@@ -733,7 +735,7 @@ def build_design(
 
     response = _evaluate(regression.response.expression, data, response_term)
     trials = None
-    if family.name == "binomial":
+    if family.uses_trials:
         if regression.response.failures is not None:
             failures = _evaluate(regression.response.failures, data, response_term)
             if np.any(failures < 0):
@@ -746,7 +748,7 @@ def build_design(
         else:
             trials = np.ones_like(response)
     elif regression.response.failures is not None:
-        raise SpecError(f"cbind(successes, failures) is only meaningful for the binomial family, not {family.name!r}")
+        raise SpecError(f"cbind(successes, failures) is only meaningful for families of counts out of trials (binomial), not {family.name!r}")
     validate_response(family, response, trials, regression.response.label)
 
     fixed, fixed_names = _model_matrix(regression.fixed, data, fixed_term)

@@ -180,7 +180,7 @@ def _covariance_text(covariance: Covariance) -> str:
 
 
 def residual_covariances(
-    spec: Spec, items: list[str], item_distributions: list[tuple[str, str]]
+    spec: Spec, items: list[str], item_distributions: list[str], linear_gaussian: list[bool]
 ) -> list[tuple[int, int, str | None]]:
     """Residual covariances ``y1 ~~ y5`` between items of a wide-data measurement model.
 
@@ -189,8 +189,10 @@ def residual_covariances(
     spec : Spec
     items : list of str
         The items, in design order.
-    item_distributions : list of (family name, link name)
-        Of each item.
+    item_distributions : list of str
+        Each item's ``family/link``, for messages.
+    linear_gaussian : list of bool
+        Whether each item is gaussian with identity link (jointly normal items).
 
     Returns
     -------
@@ -230,9 +232,9 @@ def residual_covariances(
         if covariance.left == covariance.right:
             continue
         other = [
-            f"{items[k]} ({family}/{link})"
-            for k, (family, link) in enumerate(item_distributions)
-            if (family, link) != ("gaussian", "identity")
+            f"{items[k]} ({distribution})"
+            for k, (distribution, normal) in enumerate(zip(item_distributions, linear_gaussian))
+            if not normal
         ]
         if other:
             raise SpecError(
@@ -334,7 +336,7 @@ def _grouping_statement(spec: Spec, column: str) -> str:
     return f"'{latent}@{column} =~ ...'"
 
 
-def reshape_wide(spec: Spec, data: pd.DataFrame, family_name: str) -> tuple[pd.DataFrame, list[str], int]:
+def reshape_wide(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
     """Check the item, covariate and grouping columns and drop incomplete units (listwise)."""
     items: list[str] = []
     for measurement in spec.measurements:

@@ -402,10 +402,7 @@ def loglik_at_multilevel(
 
 def laplace_is_exact(family, link) -> bool:
     """Gaussian responses with identity link (every item, for a family per item): one adaptive point is exact."""
-    components = getattr(family, "components", None)
-    if components is None:
-        return (family.name, link.name) == ("gaussian", "identity")
-    return all((member.name, member_link.name) == ("gaussian", "identity") for member, member_link in components)
+    return family.is_linear_gaussian(link)
 
 
 def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrature, nip, moments) -> MLResult:
@@ -416,7 +413,7 @@ def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrat
     covariance = layout.natural_covariance(theta, hessian)
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
-    components = variance_components(design.levels, layout.covariances(theta), theta, layout.dispersion_names)
+    components = variance_components(design.levels, layout.covariances(theta), layout.residual_sd(theta))
 
     def latent() -> pd.DataFrame:
         factors = layout.cholesky_factors(theta)
@@ -447,5 +444,6 @@ def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrat
         nip_path=nip_path,
         n_iterations=result.n_iterations,
         fit_seconds=seconds,
+        aux_names=layout.dispersion_names,
         _latent=latent,
     )

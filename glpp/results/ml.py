@@ -57,7 +57,8 @@ class MLResult:
     ----------
     params : Series
         Estimates: fixed effects ``beta[...]``, latent SDs ``sd[...]`` and
-        correlations ``cor[...]``, dispersion (``sigma`` or ``shape``).
+        correlations ``cor[...]``, the family's auxiliary parameter (``sigma``,
+        ``shape``; per item ``sigma[y1]``).
     se : Series
         Standard errors (inverse observed information, delta method for
         SDs, correlations and dispersion), same index as ``params``.
@@ -81,6 +82,8 @@ class MLResult:
     nip_path : dict
         Log-likelihood at the estimate for each number of points tried (keys
         are tuples, one entry per latent level, for three or more levels).
+    aux_names : tuple of str
+        Names of the families' auxiliary parameters among ``params``.
     """
 
     params: pd.Series
@@ -101,6 +104,7 @@ class MLResult:
     nip_path: dict[int | tuple[int, ...], float] = field(default_factory=dict)
     n_iterations: int = 0
     fit_seconds: float = 0.0
+    aux_names: tuple[str, ...] = ()
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -172,8 +176,7 @@ class MLResult:
             table = self._table(prefixes)
             if len(table):
                 lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
-        dispersions = [name for name in self.params.index if name.startswith(("sigma", "shape"))]
-        for name in dispersions:
+        for name in self.aux_names:
             lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
         if not self.converged:
             lines.append("\nWARNING: the optimiser did not converge (see ConvergenceWarning).")
@@ -183,12 +186,13 @@ class MLResult:
         return self.summary()
 
 
-def variance_components(levels, covariances: list[np.ndarray], theta: np.ndarray, dispersion_names: tuple[str, ...]) -> tuple[VarianceComponent, ...]:
+def variance_components(levels, covariances: list[np.ndarray], residual_sd: float | None) -> tuple[VarianceComponent, ...]:
     """Variances, SDs and correlations of each level's latents (and the residual SD), as lme4 prints them.
 
     ``levels`` are the design's levels, ``covariances`` their latent
     covariance matrices at the estimate; correlations are reported within a
-    block of correlated latents only.
+    block of correlated latents only; ``residual_sd`` is the level-1 residual SD
+    of a gaussian model (``None`` for other families).
     """
     components = []
     for level, level_covariance in zip(levels, covariances):
@@ -200,7 +204,6 @@ def variance_components(levels, covariances: list[np.ndarray], theta: np.ndarray
             components.append(
                 VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations)
             )
-    if dispersion_names == ("sigma",):
-        sigma = float(np.exp(theta[-1]))
-        components.append(VarianceComponent("Residual", "", sigma**2, sigma))
+    if residual_sd is not None:
+        components.append(VarianceComponent("Residual", "", residual_sd**2, residual_sd))
     return tuple(components)

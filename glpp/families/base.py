@@ -1,0 +1,201 @@
+"""The family protocol: what a response distribution declares about itself.
+
+A :class:`Family` declares everything family-specific, so that no code outside
+this package asks which family it has: its links, its auxiliary parameter
+(name, start, default prior), its conditional log-density, its support check,
+a start for the linear predictor and a safe response for masked rows. A new
+family is one :class:`Family` registered with :func:`register` (see
+:mod:`glpp.families.builtin`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from pytensor.tensor import TensorVariable
+
+from glpp.errors import DataError, SpecError
+from glpp.families.links import LINK_ALIASES, LINKS, Link
+
+__all__ = [
+    "AuxParameter",
+    "Family",
+    "FAMILIES",
+    "register",
+    "get_family",
+    "resolve_family_link",
+    "validate_response",
+]
+
+
+@dataclass(frozen=True)
+class AuxParameter:
+    """A family's auxiliary parameter, estimated on the log scale.
+
+    One per family (or one per item of a wide measurement model).
+
+    Attributes
+    ----------
+    name : str
+        Its name in every output: ``"sigma"``, ``"shape"``, ``"size"``.
+    start : callable
+        ``response_scale -> value`` on the natural scale; ``response_scale``
+        is :meth:`Family.eta_scale` of the model's responses (1 where the
+        family has none).
+    prior : callable
+        ``(pm, response_scale) -> unregistered PyMC distribution`` (``.dist()``),
+        the default prior on the natural scale; ``pm`` is the ``pymc``
+        module, passed in so that this package does not import PyMC.
+    is_residual_sd : bool
+        The parameter is the level-1 residual SD (reported with the
+        variance components, as lme4 prints ``Residual``).
+    """
+
+    name: str
+    start: Callable[[float], float]
+    prior: Callable[[object, float], TensorVariable]
+    is_residual_sd: bool = False
+
+
+@dataclass(frozen=True)
+class Family:
+    """A response distribution given its linear predictor.
+
+    Attributes
+    ----------
+    name : str
+    default_link : str
+        The canonical (or customary) link.
+    links : tuple of str
+        Links allowed with this family.
+    aux : AuxParameter or None
+        The auxiliary (dispersion) parameter, ``None`` if the family has none.
+    log_density : callable
+        ``(y, eta, link, log_aux, trials) -> log f(y | eta)`` element-wise (pytensor).
+    support_problem : callable
+        ``(y, trials) -> message or None``: why ``y`` is outside the support.
+    safe_response : float
+        A response inside the support, used on masked rows of other families.
+    uses_trials : bool
+        Responses are counts of successes out of trials (``cbind(s, f)``).
+    mean_bounds : (float, float)
+        The response mean is clipped to these bounds for the intercept's start.
+    has_response_scale : bool
+        The linear predictor is on the responses' scale (gaussian): start
+        values and default priors scale with the responses' SD.
+    """
+
+    name: str
+    default_link: str
+    links: tuple[str, ...]
+    aux: AuxParameter | None
+    log_density: Callable[..., TensorVariable]
+    support_problem: Callable[[np.ndarray, np.ndarray | None], str | None]
+    safe_response: float = 0.0
+    uses_trials: bool = False
+    mean_bounds: tuple[float, float] = (1e-3, np.inf)
+    has_response_scale: bool = False
+
+    @property
+    def dispersion(self) -> str | None:
+        """Name of the auxiliary parameter, ``None`` without one."""
+        return None if self.aux is None else self.aux.name
+
+    def logp(
+        self,
+        y: TensorVariable,
+        eta: TensorVariable,
+        link: Link,
+        log_aux: TensorVariable | None = None,
+        trials: TensorVariable | None = None,
+    ) -> TensorVariable:
+        """Element-wise conditional log-density of ``y`` given ``eta``.
+
+        Parameters
+        ----------
+        y : tensor
+            Responses (successes for binomial), broadcastable with ``eta``.
+        eta : tensor
+            Linear predictor.
+        link : Link
+        log_aux : tensor, optional
+            Log of the auxiliary parameter (log sigma, log shape, log size).
+        trials : tensor, optional
+            Binomial number of trials (1 for Bernoulli responses).
+        """
+        return self.log_density(y, eta, link, log_aux, trials)
+
+    def validate(self, y: np.ndarray, trials: np.ndarray | None) -> str | None:
+        """Return a message if ``y`` is outside the family's support."""
+        return self.support_problem(y, trials)
+
+    def start_eta(self, link: Link, y: np.ndarray, trials: np.ndarray | None) -> float:
+        """A start for the intercept: the link of the responses' (clipped) mean."""
+        proportion = y / (trials if trials is not None else 1.0)
+        mean = float(np.clip(np.mean(proportion), *self.mean_bounds))
+        with np.errstate(all="ignore"):
+            value = float(link.forward(np.array(mean)))
+        return value if np.isfinite(value) else 0.0
+
+    def eta_scale(self, y: np.ndarray) -> float | None:
+        """The responses' SD where the linear predictor is on their scale, else ``None``."""
+        if not self.has_response_scale:
+            return None
+        return float(np.std(y)) or 1.0
+
+    def is_linear_gaussian(self, link: Link) -> bool:
+        """Normal responses with identity link: latents integrate out exactly."""
+        return self.has_response_scale and link.name == "identity"
+
+
+FAMILIES: dict[str, Family] = {}
+_FAMILY_ALIASES: dict[str, str] = {}
+
+
+def register(family: Family, aliases: tuple[str, ...] = ()) -> Family:
+    """Make ``family`` available by its name and ``aliases`` (case-insensitive)."""
+    FAMILIES[family.name] = family
+    for alias in aliases:
+        _FAMILY_ALIASES[alias.lower()] = family.name
+    return family
+
+
+def get_family(name: str) -> Family:
+    """Look up a family by name (case-insensitive; aliases allowed)."""
+    key = name.lower()
+    key = _FAMILY_ALIASES.get(key, key)
+    if key not in FAMILIES:
+        raise SpecError(f"unknown family {name!r}; choose one of {sorted(FAMILIES)}")
+    return FAMILIES[key]
+
+
+def resolve_family_link(family: str, link: str | None) -> tuple[Family, Link]:
+    """Validate a family/link pair; ``link=None`` gives the family's default.
+
+    Raises
+    ------
+    SpecError
+        Unknown family or link, or a link that does not map onto the
+        family's mean space.
+    """
+    resolved_family = get_family(family)
+    if link is None:
+        return resolved_family, LINKS[resolved_family.default_link]
+    link_name = LINK_ALIASES.get(link.lower(), link.lower())
+    if link_name not in LINKS:
+        raise SpecError(f"unknown link {link!r}; choose one of {sorted(LINKS)}")
+    if link_name not in resolved_family.links:
+        raise SpecError(
+            f"link {link!r} is not available for family {resolved_family.name!r}; "
+            f"use one of {list(resolved_family.links)}"
+        )
+    return resolved_family, LINKS[link_name]
+
+
+def validate_response(family: Family, y: np.ndarray, trials: np.ndarray | None, label: str) -> None:
+    """Raise :class:`DataError` if ``y`` is outside the family's support."""
+    message = family.validate(y, trials)
+    if message is not None:
+        raise DataError(f"response {label!r} does not fit family {family.name!r}: {message}")
