@@ -1,4 +1,4 @@
-"""The built-in families: gaussian, binomial, poisson, gamma.
+"""The built-in families: gaussian, binomial, poisson, gamma, negative binomial (NB2).
 
 Each is one :class:`~glpp.families.base.Family`: its pytensor log-density
 (written once, used by ML, MAP and both PyMC kinds), its support check, its
@@ -14,7 +14,7 @@ import pytensor.tensor as pt
 
 from glpp.families.base import AuxParameter, Family, register
 
-__all__ = ["GAUSSIAN", "BINOMIAL", "POISSON", "GAMMA"]
+__all__ = ["GAUSSIAN", "BINOMIAL", "POISSON", "GAMMA", "NEGATIVE_BINOMIAL"]
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -113,6 +113,37 @@ def _poisson_logp(y, eta, link, log_aux, trials):
 
 POISSON = register(
     Family("poisson", "log", ("log", "identity", "sqrt"), None, _poisson_logp, _count_problem("poisson"))
+)
+
+
+def _negative_binomial_logp(y, eta, link, log_size, trials):
+    """NB2: Var(y) = mu + mu^2 / size; ``log(size + mu)`` by logaddexp, never from a rounded sum."""
+    size = pt.exp(log_size)
+    log_mu = link.log_mean(eta)
+    log_total = pt.logaddexp(log_size, log_mu)
+    return (
+        pt.gammaln(y + size)
+        - pt.gammaln(size)
+        - pt.gammaln(y + 1.0)
+        + size * (log_size - log_total)
+        + y * (log_mu - log_total)
+    )
+
+
+NEGATIVE_BINOMIAL = register(
+    Family(
+        "negbinomial",
+        "log",
+        ("log", "identity", "sqrt"),
+        AuxParameter(
+            "size",
+            start=lambda scale: 1.0,
+            prior=lambda pm, scale: pm.Gamma.dist(0.01, 0.01),
+        ),
+        _negative_binomial_logp,
+        _count_problem("negative binomial"),
+    ),
+    aliases=("nbinom2", "negative_binomial", "negativebinomial", "nb2"),
 )
 
 

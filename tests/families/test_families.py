@@ -140,6 +140,7 @@ def test_mixed_family_uses_each_rows_own_family():
 
 
 def test_aliases_and_unknown_names():
+    assert get_family("nbinom2") is get_family("negbinomial")
     assert get_family("Gamma") is get_family("gamma")
     assert get_family("normal") is get_family("gaussian")
     with pytest.raises(Exception, match=r"unknown family 'weibull'.*gaussian"):
@@ -150,7 +151,8 @@ def test_aliases_and_unknown_names():
 
 
 def test_response_support_is_checked():
-    for name, bad in [("poisson", np.array([-2.0])), ("gamma", np.array([0.0])), ("binomial", np.array([2.0]))]:
+    for name, bad in [("negbinomial", np.array([1.0, -1.0])), ("negbinomial", np.array([0.5])),
+                      ("poisson", np.array([-2.0])), ("gamma", np.array([0.0])), ("binomial", np.array([2.0]))]:
         family = get_family(name)
         assert family.validate(bad, np.ones_like(bad)) is not None, name
-    assert get_family("poisson").validate(np.array([0.0, 3.0, 10.0]), None) is None
+    assert get_family("negbinomial").validate(np.array([0.0, 3.0, 10.0]), None) is None
