@@ -21,6 +21,7 @@ from glpp.likelihood.gaussian import (
 from glpp.likelihood.two_level import TwoLevelFunctions, compile_two_level, data_arguments
 from glpp.fitting.multilevel import fit_multilevel, loglik_at_multilevel
 from glpp.fitting.optim import AdaptiveObjective, ExactObjective, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
+from glpp.identification import check_parameter_count
 from glpp.params import ParameterLayout
 from glpp.likelihood.quadrature import make_rule
 from glpp.results.ml import MLResult, latent_table, variance_components
@@ -130,6 +131,7 @@ class Model:
         if len(self.design.levels) == 0:
             raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
         self.layout = ParameterLayout.from_design(self.design, self.family)
+        check_parameter_count(self.design, self.layout)
 
     # ------------------------------------------------------------------ fit
     def _start(self) -> np.ndarray:
@@ -408,7 +410,7 @@ class Model:
             nip_path=nip_path,
             n_iterations=result.n_iterations,
             fit_seconds=seconds,
-            aux_names=layout.dispersion_names,
+            parameter_kinds=layout.kinds,
             _latent=latent,
         )
 

@@ -424,23 +424,39 @@ def _level_factor(model, pm_model, priors, level_number) -> pt.TensorVariable:
 
 
 def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Parameters:
-    """Register every parameter under its ML name and assemble the ML vector ``theta``
-    (the layout's unconstrained parameterisation) from them."""
+    """Register every free row of the parameter table under its ML name and assemble the ML
+    vector ``theta`` (each row on its unconstrained scale) from them.
+
+    The ``sd`` and ``cor`` rows of a level are one PyMC block (SDs and an LKJ
+    Cholesky factor, :func:`_level_factor`); theta holds their Cholesky entries.
+    """
     layout = model.layout
-    pieces = [pt.stack([_register(pm_model, priors[name], name) for name in layout.fixed_names])]
-    factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
+    entries: list[pt.TensorVariable] = []
+    factors: list[pt.TensorVariable] = []
+    for parameter in layout.free:
+        if parameter.transform == "cholesky":
+            if not factors:
+                factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
+                entries.extend(_cholesky_entries(layout, factors))
+            continue
+        value = _register(pm_model, priors[parameter.name], parameter.name)
+        entries.append(pt.log(value) if parameter.transform == "log" else value)
+    if not factors:
+        factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
+    return _Parameters(factors, pt.stack(entries))
+
+
+def _cholesky_entries(layout, factors: list[pt.TensorVariable]) -> list[pt.TensorVariable]:
+    """theta's entries of the levels' Cholesky factors: lower triangles, log diagonals."""
     unit_rows = set(layout.unit_variance_rows)
+    entries = []
     for entry in layout.cholesky_entries:
         factor = factors[entry.level]
         value = factor[entry.row, entry.column]
         if (entry.level, entry.row) in unit_rows:  # theta holds the row before normalisation
             value = value / factor[entry.row, entry.row]
-        pieces.append(pt.log(value)[None] if entry.row == entry.column else value[None])
-    for name in layout.loading_parameters + layout.path_names:
-        pieces.append(_register(pm_model, priors[name], name)[None])
-    for name in layout.dispersion_names:
-        pieces.append(pt.log(_register(pm_model, priors[name], name))[None])
-    return _Parameters(factors, pt.concatenate(pieces))
+        entries.append(pt.log(value) if entry.row == entry.column else value)
+    return entries
 
 
 # ------------------------------------------------------------- mode search

@@ -210,6 +210,10 @@ class Design:
         The same with latents at the units and at one grouping level above
         them (a two-level factor model): a cluster's items of all its units
         are multivariate normal, with a closed form too.
+    n_moments : int or None
+        Means, variances and covariances of the items (and slopes on observed
+        covariates) that a model of gaussian items can identify parameters
+        from (:mod:`glpp.identification`); ``None`` for other models.
     """
 
     response: np.ndarray
@@ -226,7 +230,6 @@ class Design:
     latent_covariate_names: tuple[str, ...] = ()
     dispersion_index: np.ndarray | None = None
     dispersion_names: tuple[str, ...] = ()
-    n_dropped_units: int = 0
     fixed_prefix: str = "beta"
     fixed_parameter_names: tuple[str, ...] = ()
     family_index: np.ndarray | None = None
@@ -236,6 +239,7 @@ class Design:
     residual_covariances: tuple[ResidualCovariance, ...] = ()
     jointly_normal: bool = False
     two_level_normal: bool = False
+    n_moments: int | None = None
 
     @property
     def n_rows(self) -> int:
@@ -438,17 +442,6 @@ def _measurement_design(
         parameter_names += [f"path[{item}~{name}]" for name in names]
         direct_covariates.update(names)
     has_dispersion = bool(dispersion_items)
-    n_free_loadings = len({(e.label or f"{e.latent},{e.indicator}") for e in loadings if e.fixed is None})
-    n_covariance = sum(
-        len(block.latent_positions) * (len(block.latent_positions) + 1) // 2
-        - (len(block.latent_positions) if block.unit_variance else 0)
-        for level in levels
-        for block in level.blocks
-    )
-    n_residual_covariances = len({entry.label or (entry.left, entry.right) for entry in residual_entries})
-    n_free = (
-        fixed.shape[1] + n_free_loadings + n_covariance + len(paths) + len(dispersion_items) + n_residual_covariances
-    )
     # the moment count (means, variances, covariances) identifies models of gaussian items
     all_gaussian = all(f.has_response_scale for f in item_family)
     # means, unit-level covariances and one between-cluster covariance matrix per grouping level
@@ -458,13 +451,7 @@ def _measurement_design(
     # the items' conditional means add one slope per item and covariate
     n_moments += n_items * len(direct_covariates | set(covariate_names))
     dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
-    identify(
-        latents,
-        scaled,
-        unit_variance | (set(latents) if std_lv else set()),
-        n_free,
-        n_moments if all_gaussian else None,
-    )
+    identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()))
     return Design(
         response=response,
         trials=trials,
@@ -485,13 +472,13 @@ def _measurement_design(
             f"{f.dispersion}[{item}]" for item, f in zip(items, item_family) if f.dispersion is not None
         ),
         family_index=component[item_index] if isinstance(family, MixedFamily) else None,
-        n_dropped_units=n_dropped,
         fixed_prefix="nu",
         item_names=tuple(items),
         item_index=item_index,
         residual_covariances=tuple(residual_entries),
         jointly_normal=jointly_normal and single_level,
         two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
+        n_moments=n_moments if all_gaussian else None,
     )
 
 

@@ -24,7 +24,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from glpp.errors import DataError, IdentificationError, SpecError
@@ -57,16 +56,14 @@ class LatentStructure:
     blocks : list of (tuple of latent positions, unit_variance)
     paths : list of (dependent position, predictor name, kind, predictor position, label)
         ``kind`` is ``"latent"`` (position among the level's latents),
-        ``"covariate"`` (position in ``covariate_names``) or
+        ``"covariate"`` (position among the level's observed predictors, in
+        order of appearance) or
         ``"higher"``: a latent of a higher level (position ``-1``, resolved by
         the caller, which knows the other levels' latents).
-    covariate_names : tuple of str
-        Observed predictors of latents, in column order.
     """
 
     blocks: list[tuple[tuple[int, ...], bool]]
     paths: list[tuple[int, str, str, int, str | None]]
-    covariate_names: tuple[str, ...]
 
 
 def latent_structure(
@@ -167,7 +164,7 @@ def latent_structure(
                 f"(fixed: {[n for n, f in zip(group, fixed) if f]})"
             )
         blocks.append((tuple(sorted(position[name] for name in group)), all(fixed)))
-    return LatentStructure(blocks, paths, tuple(covariates))
+    return LatentStructure(blocks, paths)
 
 
 def _covariance_text(covariance: Covariance) -> str:
@@ -286,8 +283,8 @@ def loading_entries(measurement: Measurement, indicators: list[str], std_lv: boo
     return entries
 
 
-def identify(latents: list[str], scaled: set[str], unit_variance: set[str], n_free: int, n_moments: int | None) -> None:
-    """Raise :class:`IdentificationError` for a latent without a scale or too many parameters.
+def identify(latents: list[str], scaled: set[str], unit_variance: set[str]) -> None:
+    """Raise :class:`IdentificationError` for a latent without a scale.
 
     Parameters
     ----------
@@ -296,10 +293,6 @@ def identify(latents: list[str], scaled: set[str], unit_variance: set[str], n_fr
         Latents with a loading fixed at a non-zero value.
     unit_variance : set of str
         Latents whose (disturbance) variance is fixed at 1.
-    n_free : int
-        Free parameters of the model.
-    n_moments : int or None
-        Means, variances and covariances of the items (all-gaussian models).
     """
     for latent in latents:
         if latent not in scaled and latent not in unit_variance:
@@ -308,11 +301,6 @@ def identify(latents: list[str], scaled: set[str], unit_variance: set[str], n_fr
                 f"free. Fix one loading (e.g. '{latent} =~ 1*item + ...'), fix its variance ('{latent} ~~ 1*{latent}'), "
                 "or fit with std_lv=True"
             )
-    if n_moments is not None and n_free > n_moments:
-        raise IdentificationError(
-            f"the model has {n_free} free parameters but the data give only {n_moments} means, variances and "
-            "covariances of the items (and slopes on the observed covariates): fix or equate parameters, or drop some"
-        )
 
 
 def _formula_variables(rhs: str) -> set[str]:

@@ -77,5 +77,5 @@ def mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamil
         if pair not in components:
             components.append(pair)
         item_families[item] = components.index(pair)
-    label = "mixed(" + ", ".join(f"{f.name}/{l.name}" for f, l in components) + ")"
+    label = "mixed(" + ", ".join(f"{member.name}/{link.name}" for member, link in components) + ")"
     return MixedFamily(tuple(components), name=label), LINKS["identity"], item_families

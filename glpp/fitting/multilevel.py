@@ -444,6 +444,6 @@ def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrat
         nip_path=nip_path,
         n_iterations=result.n_iterations,
         fit_seconds=seconds,
-        aux_names=layout.dispersion_names,
+        parameter_kinds=layout.kinds,
         _latent=latent,
     )

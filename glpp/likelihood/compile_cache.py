@@ -62,7 +62,7 @@ def cache_directory() -> Path | None:
 GRAPH_MODULES: tuple[str, ...] = (
     "likelihood/compile_cache.py",
     "families",
-    "params.py",
+    "params",
     "likelihood/two_level.py",
     "likelihood/multilevel.py",
     "likelihood/gaussian.py",

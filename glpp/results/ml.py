@@ -82,8 +82,10 @@ class MLResult:
     nip_path : dict
         Log-likelihood at the estimate for each number of points tried (keys
         are tuples, one entry per latent level, for three or more levels).
-    aux_names : tuple of str
-        Names of the families' auxiliary parameters among ``params``.
+    parameter_kinds : Series
+        The kind of each parameter of ``params`` (its row of the parameter
+        table: ``fixed``, ``sd``, ``cor``, ``loading``, ``path``,
+        ``residual_covariance``, ``aux``), same index.
     """
 
     params: pd.Series
@@ -104,7 +106,7 @@ class MLResult:
     nip_path: dict[int | tuple[int, ...], float] = field(default_factory=dict)
     n_iterations: int = 0
     fit_seconds: float = 0.0
-    aux_names: tuple[str, ...] = ()
+    parameter_kinds: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -118,10 +120,13 @@ class MLResult:
     @property
     def fixed_effects(self) -> pd.DataFrame:
         """Estimate, SE, z, p and 95% interval of the fixed effects (item intercepts ``nu``)."""
-        return self._table(("beta[", "nu["))
+        return self._table("fixed")
 
-    def _table(self, prefixes: tuple[str, ...]) -> pd.DataFrame:
-        names = [name for name in self.params.index if name.startswith(prefixes)]
+    def _names(self, kind: str) -> list[str]:
+        return [name for name in self.params.index if self.parameter_kinds.get(name) == kind]
+
+    def _table(self, kind: str) -> pd.DataFrame:
+        names = self._names(kind)
         estimate = self.params[names]
         se = self.se[names]
         z = estimate / se
@@ -171,12 +176,12 @@ class MLResult:
         if self.n_dropped:
             lines.append(f"Rows dropped for missing values: {self.n_dropped}")
         lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
-        tables = (("Loadings", ("lambda[",)), ("Structural paths", ("path[",)), ("Residual covariances", ("cov[",)))
-        for title, prefixes in tables:
-            table = self._table(prefixes)
+        tables = (("Loadings", "loading"), ("Structural paths", "path"), ("Residual covariances", "residual_covariance"))
+        for title, kind in tables:
+            table = self._table(kind)
             if len(table):
                 lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
-        for name in self.aux_names:
+        for name in self._names("aux"):
             lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
         if not self.converged:
             lines.append("\nWARNING: the optimiser did not converge (see ConvergenceWarning).")

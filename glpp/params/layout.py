@@ -1,184 +1,150 @@
-"""Parameters: names, the unconstrained vector and its map to model terms.
-
-The optimiser works on one unconstrained vector ``theta``:
-
-- ``beta``: fixed effects, as they are;
-- for each covariance block of each level, the lower triangle of its
-  Cholesky factor, row by row, with the diagonal on the log scale;
-- factor loadings, structural paths and residual covariances of items
-  (``y1 ~~ y5``), as they are;
-- ``log(sigma)`` (gaussian) or ``log(shape)`` (gamma).
-
-:class:`ParameterLayout` knows where each piece lives, unpacks a symbolic
-``theta`` into the pieces the likelihood needs (``beta``, one Cholesky
-factor per level, ``log_dispersion``), and maps an estimate to the reported
-natural parameters (fixed effects, SDs, correlations, dispersion) with their
-names: ``beta[x1]``, ``sd[patient]``, ``sd[days|subject]``,
-``cor[(Intercept),days|subject]``, ``lambda[F,y2]``, ``path[F~x]``,
-``cov[y1,y5]``, ``sigma``.
-"""
+"""ParameterLayout: the parameter table of a model, its theta map and the pieces the graphs unpack."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
 
-from glpp.design.build import Design, LevelDesign
+from glpp.design import Design
 from glpp.families import Family
+from glpp.params.table import KIND_ORDER, CholeskyEntry, LatentBlock, Parameter, table_rows
 
-__all__ = ["ParameterLayout", "CholeskyEntry"]
-
-
-@dataclass(frozen=True)
-class CholeskyEntry:
-    """One free element of a level's Cholesky factor."""
-
-    level: int
-    row: int
-    column: int
+__all__ = ["ParameterLayout"]
 
 
 @dataclass(frozen=True)
 class ParameterLayout:
-    """Where each parameter lives in ``theta`` and what it is called.
+    """The parameter table of a model and the structure its likelihood graphs need.
 
     Attributes
     ----------
-    fixed_names : tuple of str
+    table : tuple of Parameter
+        Every parameter, free rows in ``theta`` order (kinds in :data:`KIND_ORDER`).
     level_sizes : tuple of int
         Number of latents per level (lowest level first).
-    cholesky_entries : tuple of CholeskyEntry
-        In ``theta`` order, after the fixed effects.
+    blocks : tuple of LatentBlock
+        Covariance blocks of every level, in table order.
+    loading_rows : tuple of int
+        The table row of each design loading (``Design.loadings`` order).
+    residual_covariance_sources : tuple of (int, int, int)
+        ``(left item, right item, residual covariance parameter)`` per design entry.
+    n_latent_covariates : int
+        Columns of ``Design.latent_covariates`` (predictors of covariate paths).
     dispersion : str or None
-        ``"sigma"``, ``"shape"`` or ``None``.
-    natural_names : tuple of str
-        Names of the reported parameters.
+        The family's auxiliary parameter name (``"sigma"``, ...), ``None`` without one.
+    has_residual_sd : bool
+        The one auxiliary parameter is the level-1 residual SD (gaussian).
     """
 
-    fixed_names: tuple[str, ...]
+    table: tuple[Parameter, ...]
     level_sizes: tuple[int, ...]
-    cholesky_entries: tuple[CholeskyEntry, ...]
-    dispersion: str | None
-    natural_names: tuple[str, ...]
-    variance_names: tuple[tuple[str, int, int, int], ...]  # (name, level, i, j) of sd/cor entries
-    unit_variance_rows: tuple[tuple[int, int], ...] = ()  # (level, row) of unit-variance latents
-    loading_parameters: tuple[str, ...] = ()  # names of free loadings, in theta order
-    loading_sources: tuple[tuple[float | None, int], ...] = ()  # per design loading: (fixed, parameter)
-    path_names: tuple[str, ...] = ()
-    path_positions: tuple[tuple[str, int, int], ...] = ()  # (kind, dependent, predictor)
-    path_levels: tuple[int, ...] = ()  # level of each path's dependent latent; () = all at level 0
-    path_predictor_levels: tuple[int, ...] = ()  # level of each latent predictor (covariates: the path's level); () = same
+    blocks: tuple[LatentBlock, ...] = ()
+    loading_rows: tuple[int, ...] = ()
+    residual_covariance_sources: tuple[tuple[int, int, int], ...] = ()
     n_latent_covariates: int = 0
-    dispersion_names: tuple[str, ...] = ()
-    fixed_prefix: str = "beta"
-    residual_covariance_names: tuple[str, ...] = ()  # free residual covariances of items, in theta order
-    residual_covariance_sources: tuple[tuple[int, int, int], ...] = ()  # (left item, right item, parameter)
-    has_residual_sd: bool = False  # the one dispersion parameter is the level-1 residual SD (gaussian)
+    dispersion: str | None = None
+    has_residual_sd: bool = False
 
     @classmethod
     def from_design(cls, design: Design, family: Family) -> "ParameterLayout":
-        entries: list[CholeskyEntry] = []
-        variance_names: list[tuple[str, int, int, int]] = []
-        unit_rows: list[tuple[int, int]] = []
-        for level_number, level in enumerate(design.levels):
-            for block in level.blocks:
-                positions = block.latent_positions
-                for a, row in enumerate(positions):
-                    for column in positions[: a + 1]:
-                        if block.unit_variance and row == column:
-                            continue
-                        entries.append(CholeskyEntry(level_number, row, column))
-                    if block.unit_variance:
-                        unit_rows.append((level_number, row))
-                variance_names.extend(_block_names(level, positions, level_number, block.unit_variance))
-        loading_parameters: list[str] = []
-        loading_sources: list[tuple[float | None, int]] = []
-        for entry in design.loadings:
-            if entry.fixed is not None:
-                loading_sources.append((entry.fixed, -1))
-                continue
-            name = f"lambda[{entry.label}]" if entry.label else f"lambda[{entry.latent},{entry.indicator}]"
-            if name not in loading_parameters:
-                loading_parameters.append(name)
-            loading_sources.append((None, loading_parameters.index(name)))
-        path_names = tuple(f"path[{p.latent}~{p.predictor}]" for p in design.paths)
-        residual_names: list[str] = []
-        residual_sources: list[tuple[int, int, int]] = []
-        for covariance in design.residual_covariances:
-            name = f"cov[{covariance.label}]" if covariance.label else f"cov[{covariance.left},{covariance.right}]"
-            if name not in residual_names:
-                residual_names.append(name)
-            residual_sources.append((covariance.left_position, covariance.right_position, residual_names.index(name)))
-        dispersion_names: tuple[str, ...] = ()
-        if design.dispersion_labels:
-            dispersion_names = design.dispersion_labels
-        elif family.dispersion is not None:
-            dispersion_names = (
-                tuple(f"{family.dispersion}[{name}]" for name in design.dispersion_names)
-                if design.dispersion_names
-                else (family.dispersion,)
-            )
-        prefix = design.fixed_prefix
-        fixed_parameter_names = design.fixed_parameter_names or tuple(f"{prefix}[{name}]" for name in design.fixed_names)
-        natural = (
-            fixed_parameter_names
-            + tuple(name for name, *_ in variance_names)
-            + tuple(loading_parameters)
-            + path_names
-            + tuple(residual_names)
-            + dispersion_names
-        )
+        """The table of a design (:func:`~glpp.params.table.table_rows`) and its structure."""
+        built = table_rows(design, family)
         return cls(
-            fixed_names=fixed_parameter_names,
+            table=built.rows,
             level_sizes=tuple(level.n_latents for level in design.levels),
-            cholesky_entries=tuple(entries),
-            dispersion=family.dispersion,
-            natural_names=natural,
-            variance_names=tuple(variance_names),
-            unit_variance_rows=tuple(unit_rows),
-            loading_parameters=tuple(loading_parameters),
-            loading_sources=tuple(loading_sources),
-            path_names=path_names,
-            path_positions=tuple((p.kind, p.latent_position, p.predictor_position) for p in design.paths),
-            path_levels=tuple(p.level for p in design.paths),
-            path_predictor_levels=tuple(
-                p.level if p.predictor_level is None else p.predictor_level for p in design.paths
-            ),
+            blocks=built.blocks,
+            loading_rows=built.loading_rows,
+            residual_covariance_sources=built.residual_covariance_sources,
             n_latent_covariates=len(design.latent_covariate_names),
-            dispersion_names=dispersion_names,
-            fixed_prefix=prefix,
-            residual_covariance_names=tuple(residual_names),
-            residual_covariance_sources=tuple(residual_sources),
+            dispersion=family.dispersion,
             has_residual_sd=family.aux is not None
             and family.aux.is_residual_sd
-            and dispersion_names == (family.dispersion,),
+            and built.aux_names == (family.dispersion,),
         )
+
+    # ------------------------------------------------------------ queries
+    @cached_property
+    def free(self) -> tuple[Parameter, ...]:
+        """The free rows: ``theta``'s entries, in order."""
+        return tuple(parameter for parameter in self.table if parameter.free)
+
+    @cached_property
+    def _theta_position(self) -> dict[int, int]:
+        """Table row -> position in ``theta`` (free rows only)."""
+        free_rows = [k for k, parameter in enumerate(self.table) if parameter.free]
+        return {row: position for position, row in enumerate(free_rows)}
+
+    def names(self, *kinds: str) -> tuple[str, ...]:
+        """Names of the free parameters of ``kinds`` (all kinds if none given), in theta order."""
+        return tuple(p.name for p in self.free if not kinds or p.kind in kinds)
+
+    def kind_slice(self, kind: str) -> slice:
+        """Where the free parameters of ``kind`` sit in ``theta``."""
+        positions = [k for k, parameter in enumerate(self.free) if parameter.kind == kind]
+        if not positions:
+            start = sum(1 for parameter in self.free if KIND_ORDER.index(parameter.kind) < KIND_ORDER.index(kind))
+            return slice(start, start)
+        return slice(positions[0], positions[-1] + 1)
+
+    @property
+    def kinds(self) -> pd.Series:
+        """The kind of each free parameter, indexed by name (theta order)."""
+        return pd.Series([p.kind for p in self.free], index=list(self.names()), dtype=object)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The table as a DataFrame (as lavaan's ``parTable``): one row per parameter."""
+        return pd.DataFrame(
+            [
+                {
+                    "name": p.name,
+                    "kind": p.kind,
+                    "level": p.level,
+                    "free": p.free,
+                    "value": p.value,
+                    "label": p.label,
+                    "transform": p.transform,
+                }
+                for p in self.table
+            ]
+        )
+
+    @property
+    def n_theta(self) -> int:
+        """Number of free parameters (lme4's and lavaan's ``df``)."""
+        return len(self.free)
+
+    @property
+    def natural_names(self) -> tuple[str, ...]:
+        return self.names()
+
+    @property
+    def fixed_names(self) -> tuple[str, ...]:
+        return self.names("fixed")
 
     @property
     def n_fixed(self) -> int:
         return len(self.fixed_names)
 
     @property
-    def structure_key(self) -> tuple:
-        """Everything the likelihood graph depends on, and no names: equal keys share compiled code."""
-        return (
-            self.n_fixed,
-            self.level_sizes,
-            self.cholesky_entries,
-            self.unit_variance_rows,
-            self.loading_sources,
-            self.path_positions,
-            self._path_levels,
-            self._path_predictor_levels,
-            self.n_latent_covariates,
-            self.dispersion,
-            self.n_dispersion,
-            self.dispersion_names == (self.dispersion,),
-            self.residual_covariance_sources,
-        )
+    def loading_parameters(self) -> tuple[str, ...]:
+        return self.names("loading")
+
+    @property
+    def path_names(self) -> tuple[str, ...]:
+        return self.names("path")
+
+    @property
+    def residual_covariance_names(self) -> tuple[str, ...]:
+        return self.names("residual_covariance")
+
+    @property
+    def dispersion_names(self) -> tuple[str, ...]:
+        return self.names("aux")
 
     @property
     def n_dispersion(self) -> int:
@@ -190,55 +156,69 @@ class ParameterLayout:
         return self.n_dispersion > 0 and self.dispersion_names != (self.dispersion,)
 
     @property
+    def variance_names(self) -> tuple[tuple[str, int, int, int], ...]:
+        """``(name, level, i, j)`` of every ``sd`` (i == j) and ``cor`` row."""
+        return tuple(
+            (p.name, p.level, p.row, p.row if p.kind == "sd" else p.column)
+            for p in self.free
+            if p.kind in ("sd", "cor")
+        )
+
+    @property
+    def cholesky_entries(self) -> tuple[CholeskyEntry, ...]:
+        """The free Cholesky elements of every block, in theta order (after the fixed effects)."""
+        return tuple(entry for block in self.blocks for entry in block.cholesky_entries)
+
+    @property
+    def unit_variance_rows(self) -> tuple[tuple[int, int], ...]:
+        """``(level, row)`` of the latents whose (disturbance) variance is fixed at 1."""
+        return tuple((block.level, row) for block in self.blocks if block.unit_variance for row in block.positions)
+
+    @property
+    def _paths(self) -> tuple[Parameter, ...]:
+        return tuple(p for p in self.free if p.kind == "path")
+
+    @property
+    def path_positions(self) -> tuple[tuple[str, int, int], ...]:
+        """``(kind, dependent, predictor)`` of each path; kind ``"latent"`` or ``"covariate"``."""
+        return tuple(
+            ("covariate" if p.predictor_level is None else "latent", p.row, p.column) for p in self._paths
+        )
+
+    @property
+    def loading_sources(self) -> tuple[tuple[float | None, int], ...]:
+        """Per design loading: ``(fixed value, -1)`` or ``(None, position among the free loadings)``."""
+        free_loading_rows = [k for k, p in enumerate(self.table) if p.free and p.kind == "loading"]
+        position = {row: k for k, row in enumerate(free_loading_rows)}
+        return tuple(
+            (None, position[row]) if self.table[row].free else (self.table[row].value, -1)
+            for row in self.loading_rows
+        )
+
+    @property
     def has_loadings(self) -> bool:
-        return bool(self.loading_sources)
-
-    @property
-    def _path_levels(self) -> tuple[int, ...]:
-        return self.path_levels or (0,) * len(self.path_positions)
-
-    @property
-    def _path_predictor_levels(self) -> tuple[int, ...]:
-        return self.path_predictor_levels or self._path_levels
-
-    @property
-    def has_latent_paths(self) -> bool:
-        return any(kind == "latent" for kind, _, _ in self.path_positions)
+        return bool(self.loading_rows)
 
     @property
     def has_covariate_paths(self) -> bool:
         return any(kind == "covariate" for kind, _, _ in self.path_positions)
 
     @property
-    def has_residual_covariances(self) -> bool:
-        return bool(self.residual_covariance_sources)
+    def structure_key(self) -> tuple:
+        """Everything the likelihood graph depends on, and no names: equal keys share compiled code."""
+        return (
+            tuple((p.kind, p.level, p.row, p.column, p.predictor_level) for p in self.free),
+            self.level_sizes,
+            self.blocks,
+            self.loading_sources,
+            self.n_latent_covariates,
+            self.dispersion,
+            self.n_dispersion,
+            self.has_item_dispersions,
+            self.residual_covariance_sources,
+        )
 
-    @property
-    def residual_covariance_start(self) -> int:
-        """Start of the residual covariances in theta (after the paths)."""
-        return self._offsets[2] + len(self.path_names)
-
-    @property
-    def _offsets(self) -> tuple[int, int, int, int]:
-        """Start of the Cholesky, loading, path and dispersion parts of theta."""
-        cholesky = self.n_fixed
-        loadings = cholesky + len(self.cholesky_entries)
-        paths = loadings + len(self.loading_parameters)
-        dispersion = paths + len(self.path_names) + len(self.residual_covariance_names)
-        return cholesky, loadings, paths, dispersion
-
-    @property
-    def n_theta(self) -> int:
-        return self._offsets[3] + self.n_dispersion
-
-    @property
-    def theta_names(self) -> tuple[str, ...]:
-        names = list(self.fixed_names)
-        names += [f"chol[{e.level},{e.row},{e.column}]" for e in self.cholesky_entries]
-        names += list(self.loading_parameters) + list(self.path_names) + list(self.residual_covariance_names)
-        names += [f"log_{name}" for name in self.dispersion_names]
-        return tuple(names)
-
+    # ------------------------------------------------------ symbolic theta
     def _factors(self, theta, zeros, exp, set_entry, normalise_row):
         factors = [zeros(size) for size in self.level_sizes]
         for level, row in self.unit_variance_rows:
@@ -264,38 +244,38 @@ class ParameterLayout:
             lambda factor, i, j, value: pt.set_subtensor(factor[i, j], value),
             lambda factor, row: pt.set_subtensor(factor[row], factor[row] / pt.sqrt(pt.sum(factor[row] ** 2))),
         )
-        start = self._offsets[3]
+        aux = self.kind_slice("aux")
         if self.n_dispersion == 0:
             log_dispersion = None
-        elif self.dispersion_names == (self.dispersion,):
-            log_dispersion = theta[start]
+        elif not self.has_item_dispersions:
+            log_dispersion = theta[aux.start]
         else:
-            log_dispersion = theta[start:]
+            log_dispersion = theta[aux]
         return beta, factors, log_dispersion
 
     def loading_values(self, theta: TensorVariable) -> TensorVariable | None:
         """Symbolic values of the design's loadings after the constant 1 (index 0); ``None`` without loadings."""
         if not self.has_loadings:
             return None
-        loadings_start = self._offsets[1]
         values = [pt.constant(1.0)]
-        for fixed, parameter in self.loading_sources:
-            values.append(pt.constant(float(fixed)) if fixed is not None else theta[loadings_start + parameter])
+        for row in self.loading_rows:
+            parameter = self.table[row]
+            values.append(theta[self._theta_position[row]] if parameter.free else pt.constant(parameter.value))
         return pt.stack(values)
 
     def _path_matrix(self, theta: TensorVariable, kind: str, level: int, predictor_level: int):
         """Symbolic coefficients of the paths of ``kind`` from predictors of ``predictor_level``
         to the latents of ``level`` (latents x predictors); ``None`` where there are none."""
-        paths_start = self._offsets[2]
+        paths_start = self.kind_slice("path").start
         matrix = None
-        for k, ((path_kind, dependent, predictor), at, predictor_at) in enumerate(
-            zip(self.path_positions, self._path_levels, self._path_predictor_levels)
-        ):
-            if path_kind == kind and at == level and predictor_at == predictor_level:
+        for k, parameter in enumerate(self._paths):
+            path_kind = "covariate" if parameter.predictor_level is None else "latent"
+            at_predictor = parameter.level if parameter.predictor_level is None else parameter.predictor_level
+            if path_kind == kind and parameter.level == level and at_predictor == predictor_level:
                 if matrix is None:
                     columns = self.level_sizes[predictor_level] if kind == "latent" else self.n_latent_covariates
                     matrix = pt.zeros((self.level_sizes[level], columns))
-                matrix = pt.set_subtensor(matrix[dependent, predictor], theta[paths_start + k])
+                matrix = pt.set_subtensor(matrix[parameter.row, parameter.column], theta[paths_start + k])
         return matrix
 
     def latent_paths(self, theta: TensorVariable, level: int, predictor_level: int) -> TensorVariable | None:
@@ -367,12 +347,13 @@ class ParameterLayout:
 
     def unpack_residual_covariances(self, theta: TensorVariable) -> list[tuple[int, int, TensorVariable]]:
         """Symbolic ``(left item, right item, covariance)`` of each residual covariance."""
-        start = self.residual_covariance_start
+        start = self.kind_slice("residual_covariance").start
         return [(left, right, theta[start + parameter]) for left, right, parameter in self.residual_covariance_sources]
 
+    # ------------------------------------------------------- numeric theta
     def residual_sd(self, theta: np.ndarray) -> float | None:
         """The level-1 residual SD (one gaussian dispersion parameter), else ``None``."""
-        return float(np.exp(theta[-1])) if self.has_residual_sd else None
+        return float(np.exp(theta[self.kind_slice("aux").start])) if self.has_residual_sd else None
 
     def cholesky_factors(self, theta: np.ndarray) -> list[np.ndarray]:
         """Numeric Cholesky factor of each level's latent covariance."""
@@ -391,20 +372,22 @@ class ParameterLayout:
         return [factor @ factor.T for factor in self.cholesky_factors(theta)]
 
     def natural(self, theta: np.ndarray) -> np.ndarray:
-        """Reported parameters: fixed effects, SDs and correlations, loadings,
-        paths and residual covariances (as they are), dispersion."""
+        """Reported values of the free rows: each row's inverse transform (SDs and
+        correlations from the blocks' covariance matrices)."""
         covariances = self.covariances(theta)
-        values = list(theta[: self.n_fixed])
-        for name, level, i, j in self.variance_names:
-            covariance = covariances[level]
-            if i == j:
-                values.append(np.sqrt(covariance[i, i]))
+        values = np.empty(self.n_theta)
+        for k, parameter in enumerate(self.free):
+            if parameter.kind == "sd":
+                values[k] = np.sqrt(covariances[parameter.level][parameter.row, parameter.row])
+            elif parameter.kind == "cor":
+                covariance = covariances[parameter.level]
+                i, j = parameter.row, parameter.column
+                values[k] = covariance[i, j] / np.sqrt(covariance[i, i] * covariance[j, j])
+            elif parameter.transform == "log":
+                values[k] = np.exp(theta[k])
             else:
-                values.append(covariance[i, j] / np.sqrt(covariance[i, i] * covariance[j, j]))
-        _, loadings_start, _, dispersion_start = self._offsets
-        values.extend(theta[loadings_start:dispersion_start])
-        values.extend(np.exp(theta[dispersion_start:]))
-        return np.asarray(values)
+                values[k] = theta[k]
+        return values
 
     def natural_jacobian(self, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
         """d natural / d theta by central differences (for delta-method SEs)."""
@@ -432,14 +415,16 @@ class ParameterLayout:
             raise KeyError(f"parameter values missing for {missing}")
         beta = np.array([values[name] for name in self.fixed_names])
         covariances = [np.eye(size) for size in self.level_sizes]
-        sds = {(level, i): values[name] for name, level, i, j in self.variance_names if i == j}
-        for name, level, i, j in self.variance_names:
-            if i == j:
+        sds = {(p.level, p.row): values[p.name] for p in self.free if p.kind == "sd"}
+        for parameter in self.free:
+            level, i = parameter.level, parameter.row
+            if parameter.kind == "sd":
                 covariances[level][i, i] = sds[(level, i)] ** 2
-            else:
-                value = values[name] * sds.get((level, i), 1.0) * sds.get((level, j), 1.0)
+            elif parameter.kind == "cor":
+                j = parameter.column
+                value = values[parameter.name] * sds.get((level, i), 1.0) * sds.get((level, j), 1.0)
                 covariances[level][i, j] = covariances[level][j, i] = value
-        extra = [values[name] for name in self.loading_parameters + self.path_names + self.residual_covariance_names]
+        extra = [values[name] for name in self.names("loading", "path", "residual_covariance")]
         dispersions = [values[name] for name in self.dispersion_names]
         return self.theta_from_natural(beta, covariances, dispersions, extra)
 
@@ -472,25 +457,3 @@ class ParameterLayout:
             dispersions = np.atleast_1d(np.asarray(dispersion, dtype=float))
             values.extend(np.log(np.broadcast_to(dispersions, (self.n_dispersion,))))
         return np.asarray(values, dtype=float)
-
-
-def _block_names(
-    level: LevelDesign, positions: tuple[int, ...], level_number: int, unit_variance: bool = False
-) -> list[tuple[str, int, int, int]]:
-    names = []
-    only_intercept = len(positions) == 1 and level.latent_names[positions[0]] == "(Intercept)"
-    # latents of factor models are named by themselves; random effects by term and grouping
-    is_factor = all(level.latent_names[i] in level.factors for i in positions)
-    for a, i in enumerate(positions):
-        if unit_variance:
-            continue
-        if is_factor:
-            label = level.latent_names[i]
-        else:
-            label = level.name if only_intercept else f"{level.latent_names[i]}|{level.name}"
-        names.append((f"sd[{label}]", level_number, i, i))
-    for a, i in enumerate(positions):
-        for j in positions[a + 1 :]:
-            suffix = "" if is_factor else f"|{level.name}"
-            names.append((f"cor[{level.latent_names[i]},{level.latent_names[j]}{suffix}]", level_number, i, j))
-    return names
