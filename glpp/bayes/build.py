@@ -76,12 +76,13 @@ reference item, the one whose loading is fixed at 1):
 ``path[F~w]``       ``Normal(0, 5 * s_y / s_w)`` (latent on covariate ``w``)
 ``sigma[item]``     ``HalfNormal(5 * s_item)`` (``sigma``: ``HalfNormal(5 * s_y)``)
 ``shape``           ``Gamma(0.01, 0.01)`` (gamma family)
+``size``            ``Gamma(0.01, 0.01)`` (negative binomial)
 ==================  ==========================================================
 
 Override them with ``priors={name: dist}`` where ``name`` is a parameter name
 (``"sd[patient]"``, ``"beta[month]"``, ``"lambda[F,i2]"``) or a parameter type
 (``"beta"``, ``"nu"``, ``"sd"``, ``"lambda"``, ``"path"``, ``"sigma"``,
-``"shape"``; applies to every parameter of that type not named explicitly),
+``"shape"``, ``"size"``; applies to every parameter of that type not named explicitly),
 and ``dist`` a scalar PyMC distribution made with ``.dist()``, e.g.
 ``pm.HalfNormal.dist(5)``. ``"cor"`` takes the LKJ ``eta`` (a positive
 number); ``"cor[<level>]"`` sets it for one level.
