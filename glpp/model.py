@@ -17,9 +17,11 @@ from glpp.syntax import build_spec
 __all__ = ["Model"]
 
 
-def _check_bayes_supported(model: "Model") -> None:
+def _check_bayes_supported(model: Model) -> None:
     if isinstance(model.family, MixedFamily):
-        raise SpecError("Bayesian fitting of models with a family per item is not supported yet; use fit()")
+        raise SpecError(
+            "Bayesian fitting of models with a family per item is not supported yet; use fit()"
+        )
     if model.design.residual_covariances:
         covariance = model.design.residual_covariances[0]
         raise SpecError(
@@ -72,9 +74,13 @@ class Model:
         else:
             self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name)
-        self.design: Design = build_design(self.spec, data, self.family, std_lv=std_lv, item_families=item_families)
+        self.design: Design = build_design(
+            self.spec, data, self.family, std_lv=std_lv, item_families=item_families
+        )
         if len(self.design.levels) == 0:
-            raise SpecError("the model has no random-effect term such as (1 | group); glpp fits models with latent variables")
+            raise SpecError(
+                "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
+            )
         self.layout = ParameterLayout.from_design(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
@@ -129,7 +135,9 @@ class Model:
             raise SpecError(f"method {method!r} is not available; use method='ml'")
         if se != "model":
             raise SpecError(f"se={se!r} is not available yet; use se='model'")
-        objective = make_objective(self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule)
+        objective = make_objective(
+            self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
+        )
         return fit_ml(objective, formula=self.formula, verbose=verbose)
 
     def loglik_at(
@@ -162,7 +170,9 @@ class Model:
             Return the log-likelihood of each top-level cluster instead of the total.
         """
         theta = self.layout.theta_from_named(dict(params))
-        objective = make_objective(self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule)
+        objective = make_objective(
+            self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
+        )
         if objective.schedule is not None:
             objective.set_points(objective.schedule.evaluation_points)
         total, _, clusters = objective.loglik(theta)
@@ -195,5 +205,14 @@ class Model:
         _check_bayes_supported(self)
         from glpp.bayes import sample
 
-        options = dict(draws=draws, tune=tune, chains=chains, nuts_sampler=nuts_sampler, random_seed=random_seed)
-        return sample(self, kind=kind, priors=priors, **options, **kwargs)
+        return sample(
+            self,
+            kind=kind,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            nuts_sampler=nuts_sampler,
+            random_seed=random_seed,
+            priors=priors,
+            **kwargs,
+        )

@@ -20,16 +20,16 @@ from glpp.fitting.start import start_values, warm_start
 from glpp.results.build import build_result
 
 __all__ = [
-    "make_objective",
-    "Objective",
-    "start_values",
-    "warm_start",
-    "maximise",
-    "maximise_likelihood",
-    "MLEstimate",
-    "fit_ml",
-    "build_result",
-    "NipSchedule",
     "AUTO_TOLERANCE",
     "LOGLIK_AT_NIP",
+    "MLEstimate",
+    "NipSchedule",
+    "Objective",
+    "build_result",
+    "fit_ml",
+    "make_objective",
+    "maximise",
+    "maximise_likelihood",
+    "start_values",
+    "warm_start",
 ]

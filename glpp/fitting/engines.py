@@ -40,16 +40,16 @@ from glpp.likelihood.two_level import compile_two_level, data_arguments
 from glpp.params import ParameterLayout
 
 __all__ = [
-    "Objective",
+    "EB_MIN_POINTS",
     "ClosedFormObjective",
-    "QuadratureObjective",
     "MultilevelQuadratureObjective",
-    "make_objective",
-    "compiled_two_level",
+    "Objective",
+    "QuadratureObjective",
     "compiled_gaussian",
     "compiled_gaussian_two_level",
     "compiled_multilevel",
-    "EB_MIN_POINTS",
+    "compiled_two_level",
+    "make_objective",
 ]
 
 #: fewest points per dimension for empirical Bayes means and SDs of a multilevel model
@@ -67,7 +67,14 @@ def _cached(key: tuple, compile_function, *arguments):
 
 def compiled_two_level(layout: ParameterLayout, family, link, adaptive: bool = True):
     """Compiled quadrature functions of one latent level, shared by every model with the same structure."""
-    return _cached(("quadrature", layout.structure_key, family.name, link.name, adaptive), compile_two_level, layout, family, link, adaptive)
+    return _cached(
+        ("quadrature", layout.structure_key, family.name, link.name, adaptive),
+        compile_two_level,
+        layout,
+        family,
+        link,
+        adaptive,
+    )
 
 
 def compiled_gaussian(layout: ParameterLayout):
@@ -98,7 +105,15 @@ class Objective:
     engine = ""
     closed_form = False
 
-    def __init__(self, inner, design: Design, layout: ParameterLayout, family, link, schedule: NipSchedule | None):
+    def __init__(
+        self,
+        inner,
+        design: Design,
+        layout: ParameterLayout,
+        family,
+        link,
+        schedule: NipSchedule | None,
+    ):
         self.inner = inner
         self.design, self.layout, self.family, self.link = design, layout, family, link
         self.schedule = schedule
@@ -141,7 +156,15 @@ class ClosedFormObjective(Objective):
 
     closed_form = True
 
-    def __init__(self, inner: ExactObjective, design, layout, family, link, unit_order: np.ndarray | None = None):
+    def __init__(
+        self,
+        inner: ExactObjective,
+        design,
+        layout,
+        family,
+        link,
+        unit_order: np.ndarray | None = None,
+    ):
         super().__init__(inner, design, layout, family, link, None)
         self.engine = "exact" if unit_order is None else "exact two-level"
         self.unit_order = unit_order
@@ -160,11 +183,15 @@ class ClosedFormObjective(Objective):
         if self.unit_order is None:
             return [self.inner.posterior_moments(theta)]
         unit_mean, unit_covariance, cluster_mean, cluster_covariance = (
-            np.asarray(values) for values in self.inner.functions.posterior_moments(theta, *self.inner.data)
+            np.asarray(values)
+            for values in self.inner.functions.posterior_moments(theta, *self.inner.data)
         )
         design_order = np.empty_like(self.unit_order)
         design_order[self.unit_order] = np.arange(self.unit_order.size)
-        return [(unit_mean[design_order], unit_covariance[design_order]), (cluster_mean, cluster_covariance)]
+        return [
+            (unit_mean[design_order], unit_covariance[design_order]),
+            (cluster_mean, cluster_covariance),
+        ]
 
 
 class QuadratureObjective(Objective):
@@ -172,7 +199,16 @@ class QuadratureObjective(Objective):
 
     engine = "quadrature"
 
-    def __init__(self, inner: AdaptiveObjective, design, layout, family, link, schedule: NipSchedule, kind: str):
+    def __init__(
+        self,
+        inner: AdaptiveObjective,
+        design,
+        layout,
+        family,
+        link,
+        schedule: NipSchedule,
+        kind: str,
+    ):
         super().__init__(inner, design, layout, family, link, schedule)
         self.kind = kind
 
@@ -191,7 +227,9 @@ class QuadratureObjective(Objective):
         if self.kind == "product" and adaptive and n_points == 1:
             return "Laplace approximation (adaptive quadrature, 1 point)"
         return f"{'adaptive' if adaptive else 'non-adaptive'} Gauss-Hermite quadrature, " + (
-            f"{n_points} points per dimension" if self.kind == "product" else f"sparse grid level {n_points}"
+            f"{n_points} points per dimension"
+            if self.kind == "product"
+            else f"sparse grid level {n_points}"
         )
 
     def latent_moments(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -219,7 +257,9 @@ class MultilevelQuadratureObjective(Objective):
                 text += ", exact for gaussian responses with identity link"
             return text
         parts = [
-            f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
+            f"{p} points per dimension at level {level.name}"
+            if rule.kind == "product"
+            else f"sparse grid level {p} at level {level.name}"
             for level, rule, p in zip(self.design.levels, self.inner.rules, points)
         ]
         return "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
@@ -304,7 +344,13 @@ def make_objective(
         raise SpecError("models with three or more levels use adaptive product quadrature only")
     engine = _closed_form(design, nip)
     if engine == "exact":
-        return ClosedFormObjective(ExactObjective(compiled_gaussian(layout), gaussian_data_arguments(design)), design, layout, family, link)
+        return ClosedFormObjective(
+            ExactObjective(compiled_gaussian(layout), gaussian_data_arguments(design)),
+            design,
+            layout,
+            family,
+            link,
+        )
     if engine == "exact two-level":
         data, order = two_level_data_arguments(design)
         inner = ExactObjective(compiled_gaussian_two_level(layout), data)
@@ -317,5 +363,10 @@ def make_objective(
         inner = MultilevelObjective(compiled_multilevel(layout, family, link), design, points)
         return MultilevelQuadratureObjective(inner, design, layout, family, link, schedule)
     functions = compiled_two_level(layout, family, link, adaptive)
-    inner = AdaptiveObjective(functions, data_arguments(design), design.levels[0].n_clusters, make_rule(points[0], sizes[0], kinds[0]))
+    inner = AdaptiveObjective(
+        functions,
+        data_arguments(design),
+        design.levels[0].n_clusters,
+        make_rule(points[0], sizes[0], kinds[0]),
+    )
     return QuadratureObjective(inner, design, layout, family, link, schedule, kinds[0])

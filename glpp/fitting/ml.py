@@ -21,12 +21,18 @@ import numpy as np
 
 from glpp.fitting.engines import Objective
 from glpp.fitting.nip import path_key, run_schedule
-from glpp.fitting.optim import OptimisationResult, forward_hessian, maximise, numerical_hessian, warn_if_not_converged
+from glpp.fitting.optim import (
+    OptimisationResult,
+    forward_hessian,
+    maximise,
+    numerical_hessian,
+    warn_if_not_converged,
+)
 from glpp.fitting.start import least_squares_start, start_values, warm_start
 from glpp.results.build import build_result
 from glpp.results.ml import MLResult
 
-__all__ = ["MLEstimate", "maximise_likelihood", "fit_ml"]
+__all__ = ["MLEstimate", "fit_ml", "maximise_likelihood"]
 
 
 @dataclass(frozen=True)
@@ -63,29 +69,46 @@ def _progress(verbose: bool):
     return lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")
 
 
-def _maximise_closed_form(objective: Objective, verbose: bool) -> tuple[OptimisationResult, np.ndarray, dict]:
+def _maximise_closed_form(
+    objective: Objective, verbose: bool
+) -> tuple[OptimisationResult, np.ndarray, dict]:
     """BFGS from a least-squares start; a central-difference Hessian (cheap without quadrature)."""
-    start = least_squares_start(objective.design, objective.layout, start_values(objective.design, objective.layout, objective.family, objective.link))
+    start = least_squares_start(
+        objective.design,
+        objective.layout,
+        start_values(objective.design, objective.layout, objective.family, objective.link),
+    )
     result = maximise(objective, start, callback=_progress(verbose))
     return result, numerical_hessian(objective, result.theta), {}
 
 
-def _maximise_quadrature(objective: Objective, verbose: bool) -> tuple[OptimisationResult, np.ndarray, dict]:
+def _maximise_quadrature(
+    objective: Objective, verbose: bool
+) -> tuple[OptimisationResult, np.ndarray, dict]:
     """Warm start, then BFGS at each number of points of the schedule (each fit warm-started from
     the previous one's estimate and inverse Hessian); a forward-difference Hessian."""
     layout, schedule = objective.layout, objective.schedule
     objective.set_points(schedule.first)
-    theta, inverse_hessian = warm_start(objective, layout, start_values(objective.design, layout, objective.family, objective.link))
+    theta, inverse_hessian = warm_start(
+        objective, layout, start_values(objective.design, layout, objective.family, objective.link)
+    )
     nip_path: dict = {}
     state = {"theta": theta, "inverse_hessian": inverse_hessian}
 
     def fit_at(points: tuple[int, ...]) -> OptimisationResult:
         objective.set_points(points)
-        outcome = maximise(objective, state["theta"], callback=_progress(verbose), inverse_hessian=state["inverse_hessian"])
+        outcome = maximise(
+            objective,
+            state["theta"],
+            callback=_progress(verbose),
+            inverse_hessian=state["inverse_hessian"],
+        )
         state["theta"], state["inverse_hessian"] = outcome.theta, outcome.inverse_hessian
         nip_path[path_key(points)] = outcome.loglik
         if verbose:
-            print(f"nip={path_key(points)}: loglik {outcome.loglik:.6f} ({outcome.n_iterations} iterations)")
+            print(
+                f"nip={path_key(points)}: loglik {outcome.loglik:.6f} ({outcome.n_iterations} iterations)"
+            )
         return outcome
 
     def loglik_at(points: tuple[int, ...]) -> float:
@@ -123,7 +146,9 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
     else:
         result, hessian, nip_path = _maximise_quadrature(objective, verbose)
     converged = warn_if_not_converged(result, hessian, list(objective.layout.natural_names))
-    return MLEstimate(result.theta, result, hessian, converged, nip_path, time.perf_counter() - started)
+    return MLEstimate(
+        result.theta, result, hessian, converged, nip_path, time.perf_counter() - started
+    )
 
 
 def fit_ml(objective: Objective, *, formula: str = "", verbose: bool = False) -> MLResult:

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -128,7 +128,11 @@ def _as_points(nip, n_levels: int) -> tuple[int, ...]:
     """``nip`` (one positive integer, or one per latent level) as a tuple per level."""
     if isinstance(nip, (int, np.integer)) and not isinstance(nip, bool):
         points = (int(nip),) * n_levels
-    elif isinstance(nip, tuple) and n_levels > 1 and all(isinstance(p, (int, np.integer)) for p in nip):
+    elif (
+        isinstance(nip, tuple)
+        and n_levels > 1
+        and all(isinstance(p, (int, np.integer)) for p in nip)
+    ):
         points = tuple(int(p) for p in nip)
     else:
         points = ()
@@ -143,7 +147,12 @@ def _as_points(nip, n_levels: int) -> tuple[int, ...]:
 
 
 def make_schedule(
-    nip: int | tuple[int, ...] | str, level_sizes: tuple[int, ...], kinds: tuple[str, ...], *, adaptive: bool, laplace_exact: bool
+    nip: int | tuple[int, ...] | str,
+    level_sizes: tuple[int, ...],
+    kinds: tuple[str, ...],
+    *,
+    adaptive: bool,
+    laplace_exact: bool,
 ) -> NipSchedule:
     """The schedule of ``nip`` for latent levels of ``level_sizes`` latents with rules ``kinds``.
 
@@ -177,7 +186,11 @@ def run_schedule(
     points = schedule.first
     result = fit_at(points)
     if not schedule.auto:
-        return (fit_at(schedule.target), schedule.target) if schedule.target != points else (result, points)
+        return (
+            (fit_at(schedule.target), schedule.target)
+            if schedule.target != points
+            else (result, points)
+        )
     if schedule.laplace_exact:
         return result, points
     every_level = range(len(points))

@@ -17,7 +17,7 @@ from glpp.families import MixedFamily
 from glpp.fitting.optim import maximise
 from glpp.params import ParameterLayout
 
-__all__ = ["start_values", "warm_start", "least_squares_start"]
+__all__ = ["least_squares_start", "start_values", "warm_start"]
 
 
 def _aux_start(family, link, scale: float) -> float:
@@ -54,7 +54,9 @@ def start_values(design: Design, layout: ParameterLayout, family, link) -> np.nd
     return theta
 
 
-def warm_start(objective, layout: ParameterLayout, start: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def warm_start(
+    objective, layout: ParameterLayout, start: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None]:
     """``start`` with the fixed effects and dispersions fitted (the rest held), and an initial
     inverse Hessian for the full fit.
 
@@ -80,5 +82,7 @@ def least_squares_start(design: Design, layout: ParameterLayout, start: np.ndarr
     """``start`` with the fixed part from least squares of the responses on it (item means, direct
     effects): a closed form needs fewer BFGS evaluations from there than after a warm start."""
     theta = start.copy()
-    theta[: layout.n_fixed] = np.linalg.lstsq(design.fixed, design.response - design.offset, rcond=None)[0]
+    theta[: layout.n_fixed] = np.linalg.lstsq(
+        design.fixed, design.response - design.offset, rcond=None
+    )[0]
     return theta

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["build_result"]
 
 
-def build_result(objective: "Objective", estimate: "MLEstimate", *, formula: str = "") -> MLResult:
+def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "") -> MLResult:
     """The :class:`MLResult` of an ML estimate, for every engine.
 
     Parameters
@@ -40,7 +40,9 @@ def build_result(objective: "Objective", estimate: "MLEstimate", *, formula: str
         factors = layout.cholesky_factors(theta)
         tables = [
             latent_table(level, mean, posterior_covariance, factors[number])
-            for number, (level, (mean, posterior_covariance)) in enumerate(zip(design.levels, objective.latent_moments(theta)))
+            for number, (level, (mean, posterior_covariance)) in enumerate(
+                zip(design.levels, objective.latent_moments(theta))
+            )
         ]
         return pd.concat(tables, ignore_index=True)
 
@@ -55,7 +57,9 @@ def build_result(objective: "Objective", estimate: "MLEstimate", *, formula: str
         nip=objective.nip,
         quadrature=objective.quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
-        variance_components=variance_components(design.levels, layout.covariances(theta), layout.residual_sd(theta)),
+        variance_components=variance_components(
+            design.levels, layout.covariances(theta), layout.residual_sd(theta)
+        ),
         n_clusters={level.name: level.n_clusters for level in design.levels},
         family=objective.family.name,
         link=objective.link.name,

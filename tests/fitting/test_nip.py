@@ -8,7 +8,13 @@ from types import SimpleNamespace
 import pytest
 
 import glpp
-from glpp.fitting.nip import AUTO_TOLERANCE, LEVEL_SEQUENCE, ONE_LATENT_SEQUENCE, make_schedule, run_schedule
+from glpp.fitting.nip import (
+    AUTO_TOLERANCE,
+    LEVEL_SEQUENCE,
+    ONE_LATENT_SEQUENCE,
+    make_schedule,
+    run_schedule,
+)
 
 
 def run(schedule, truth):
@@ -48,36 +54,56 @@ def test_laplace_that_settles_is_kept():
 
 
 def test_exact_laplace_stops_without_trying_more_points():
-    schedule = make_schedule("auto", (1, 1), ("product", "product"), adaptive=True, laplace_exact=True)
+    schedule = make_schedule(
+        "auto", (1, 1), ("product", "product"), adaptive=True, laplace_exact=True
+    )
     assert run(schedule, settles_at((99, 99))) == ((1, 1), [(1, 1)], [])
 
 
 def test_levels_are_raised_separately():
     # the lowest level needs 31 points, the top level 7
-    schedule = make_schedule("auto", (1, 1), ("product", "product"), adaptive=True, laplace_exact=False)
+    schedule = make_schedule(
+        "auto", (1, 1), ("product", "product"), adaptive=True, laplace_exact=False
+    )
     points, fits, _ = run(schedule, settles_at((31, 7)))
     assert points == (31, 7)
     assert fits == [(1, 1), (7, 7), (15, 7), (31, 7)]
 
 
 def test_a_fixed_nip_fits_laplace_first_when_adaptive():
-    assert run(make_schedule(15, (1,), ("product",), adaptive=True, laplace_exact=False), settles_at((1,)))[1] == [(1,), (15,)]
-    assert run(make_schedule(15, (1,), ("product",), adaptive=False, laplace_exact=False), settles_at((1,)))[1] == [(15,)]
-    assert run(make_schedule((31, 7), (1, 1), ("product",) * 2, adaptive=True, laplace_exact=False), settles_at((1, 1)))[0] == (31, 7)
+    assert run(
+        make_schedule(15, (1,), ("product",), adaptive=True, laplace_exact=False), settles_at((1,))
+    )[1] == [(1,), (15,)]
+    assert run(
+        make_schedule(15, (1,), ("product",), adaptive=False, laplace_exact=False), settles_at((1,))
+    )[1] == [(15,)]
+    assert run(
+        make_schedule((31, 7), (1, 1), ("product",) * 2, adaptive=True, laplace_exact=False),
+        settles_at((1, 1)),
+    )[0] == (31, 7)
 
 
 def test_unsettled_at_the_largest_rule_warns():
     schedule = make_schedule("auto", (1,), ("product",), adaptive=True, laplace_exact=False)
-    with pytest.warns(UserWarning, match=r"stopped at 127 points without the log-likelihood settling"):
+    with pytest.warns(
+        UserWarning, match=r"stopped at 127 points without the log-likelihood settling"
+    ):
         points, _, _ = run(schedule, settles_at((1000,)))
     assert points == (ONE_LATENT_SEQUENCE[-1],)
 
 
 def test_one_tolerance_and_sequences_per_level():
     assert AUTO_TOLERANCE == 1e-4
-    schedule = make_schedule("auto", (2, 1, 1), ("product",) * 3, adaptive=True, laplace_exact=False)
+    schedule = make_schedule(
+        "auto", (2, 1, 1), ("product",) * 3, adaptive=True, laplace_exact=False
+    )
     assert schedule.sequences == (LEVEL_SEQUENCE,) * 3
-    assert make_schedule("auto", (3,), ("sparse",), adaptive=True, laplace_exact=False).sequences[0][-1] == 7
+    assert (
+        make_schedule("auto", (3,), ("sparse",), adaptive=True, laplace_exact=False).sequences[0][
+            -1
+        ]
+        == 7
+    )
 
 
 @pytest.mark.parametrize("nip", [0, -3, "many", 2.5, (7, 7)])
@@ -94,9 +120,18 @@ def test_bad_nip_of_several_levels_is_a_spec_error():
 def test_loglik_at_auto_uses_one_number():
     from glpp.fitting.nip import LOGLIK_AT_NIP
 
-    assert make_schedule("auto", (1,), ("product",), adaptive=True, laplace_exact=False).evaluation_points == (LOGLIK_AT_NIP,)
-    assert make_schedule("auto", (1, 1), ("product",) * 2, adaptive=True, laplace_exact=False).evaluation_points == (LOGLIK_AT_NIP,) * 2
-    assert make_schedule("auto", (1, 1), ("product",) * 2, adaptive=True, laplace_exact=True).evaluation_points == (1, 1)
+    assert make_schedule(
+        "auto", (1,), ("product",), adaptive=True, laplace_exact=False
+    ).evaluation_points == (LOGLIK_AT_NIP,)
+    assert (
+        make_schedule(
+            "auto", (1, 1), ("product",) * 2, adaptive=True, laplace_exact=False
+        ).evaluation_points
+        == (LOGLIK_AT_NIP,) * 2
+    )
+    assert make_schedule(
+        "auto", (1, 1), ("product",) * 2, adaptive=True, laplace_exact=True
+    ).evaluation_points == (1, 1)
 
 
 def test_no_warning_when_settled():

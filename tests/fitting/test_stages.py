@@ -49,7 +49,10 @@ def test_the_stages_chain_to_the_fit(toenail, toenail_fit):
     pd.testing.assert_series_equal(fit.params, toenail_fit.params, atol=1e-5, rtol=0)
     assert fit.nip == 15 and fit.quadrature == toenail_fit.quadrature
     assert len(fit.latent()) == toenail.design.levels[0].n_clusters
-    again = fit_ml(make_objective(toenail.design, toenail.layout, toenail.family, toenail.link, nip=15), formula=toenail.formula)
+    again = fit_ml(
+        make_objective(toenail.design, toenail.layout, toenail.family, toenail.link, nip=15),
+        formula=toenail.formula,
+    )
     assert again.loglik == pytest.approx(fit.loglik, abs=1e-9)
 
 
@@ -93,16 +96,25 @@ def test_no_import_cycles_between_modules():
         path.name
         for path in package.rglob("*.py")
         if path != package / "__init__.py"
-        and any(isinstance(node, ast.ImportFrom) and node.module == "glpp.model" for node in ast.walk(ast.parse(path.read_text())))
+        and any(
+            isinstance(node, ast.ImportFrom) and node.module == "glpp.model"
+            for node in ast.walk(ast.parse(path.read_text()))
+        )
     ]
     assert not lazy
 
     def reaches(start: str, target: str, seen: set[str]) -> bool:
         for module in modules.get(start, ()):
-            if module == target or (module not in seen and not seen.add(module) and reaches(module, target, seen)):
+            if module == target or (
+                module not in seen and not seen.add(module) and reaches(module, target, seen)
+            ):
                 return True
         return False
 
     # a package's __init__ importing its own modules (and they it) is not a cycle
-    cyclic = [name for name in modules if "." in name and name.count(".") > 1 and reaches(name, name, set())]
+    cyclic = [
+        name
+        for name in modules
+        if "." in name and name.count(".") > 1 and reaches(name, name, set())
+    ]
     assert not cyclic
