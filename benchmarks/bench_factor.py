@@ -22,8 +22,7 @@ started = time.perf_counter()
 import pandas as pd  # noqa: E402
 
 import glpp  # noqa: E402
-from glpp.model import _compiled, _compiled_exact  # noqa: E402
-from glpp.fitting.multilevel import compiled_multilevel, two_level_objective  # noqa: E402
+from glpp.fitting import make_objective  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started
 #: repeat fits per model; the fastest is reported (the machine may be shared)
@@ -54,15 +53,7 @@ def main() -> None:
         data = pd.read_csv(ROOT / "model_library" / "data" / file)
         t0 = time.perf_counter()
         model = glpp.Model(formula, data, family=family)
-        if len(model.design.levels) > 1:
-            if model.design.two_level_normal and "nip" not in options:
-                two_level_objective(model)
-            else:
-                compiled_multilevel(model.layout, model.family, model.link)
-        elif model._uses_closed_form(options.get("nip", "auto")):
-            _compiled_exact(model.layout)
-        else:
-            _compiled(model.layout, model.family, model.link, True)
+        make_objective(model.design, model.layout, model.family, model.link, **options)  # compiles (cached)
         compile_seconds = time.perf_counter() - t0
         t0 = time.perf_counter()
         fit = model.fit(**options)

@@ -117,6 +117,7 @@ from scipy import optimize
 
 from glpp.errors import SpecError
 from glpp.likelihood.two_level import COMPILE_MODE, _cholesky, _Graph, _solve_lower, _solve_lower_transposed, data_arguments
+from glpp.fitting.engines import compiled_two_level
 from glpp.fitting.optim import AdaptiveObjective
 from glpp.likelihood.quadrature import make_rule
 
@@ -617,9 +618,7 @@ def _newton_step(graph: _Graph, modes: pt.TensorVariable) -> tuple[pt.TensorVari
 
 def _objective(model, nip: int) -> AdaptiveObjective:
     """Mode search of the ML path (compiled functions shared with :meth:`Model.fit`)."""
-    from glpp.model import _compiled
-
-    functions = _compiled(model.layout, model.family, model.link, True)
+    functions = compiled_two_level(model.layout, model.family, model.link, True)
     level = model.design.levels[0]
     rule = make_rule(nip, level.n_latents, "product")
     return AdaptiveObjective(functions, data_arguments(model.design), level.n_clusters, rule)

@@ -12,41 +12,21 @@ converged to |score| < 1e-9 so the objective is a deterministic function of
 2. the conditional mode of every lowest-level cluster at every context (the
    node values of its ancestors).
 
-:func:`fit_multilevel` is the fitting chain used by :meth:`glpp.Model.fit`.
+:func:`glpp.fitting.engines.make_objective` chooses this engine for models with
+two or more latent levels; :func:`glpp.fitting.ml.fit_ml` fits it.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
-
 import numpy as np
-import pandas as pd
 
 from glpp.errors import SpecError
-from glpp.likelihood.gaussian import EXACT_DESCRIPTION, compile_gaussian_two_level, two_level_data_arguments
 from glpp.likelihood.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-from glpp.fitting.optim import SCORE_TOLERANCE, ExactObjective, forward_hessian, maximise, warn_if_not_converged
+from glpp.fitting.optim import SCORE_TOLERANCE
 from glpp.likelihood.quadrature import make_rule
-from glpp.results.ml import MLResult, latent_table, variance_components
 
-__all__ = [
-    "MultilevelObjective",
-    "fit_multilevel",
-    "compiled_multilevel",
-    "laplace_is_exact",
-    "loglik_at_multilevel",
-    "MULTILEVEL_NIP_SEQUENCE",
-]
+__all__ = ["MultilevelObjective", "compiled_multilevel", "per_level_points"]
 
-#: points per dimension tried by ``nip="auto"`` (the same at every level). Coarse steps:
-#: the error of the lowest level's rule alternates in sign as points are added (guImmun at
-#: its estimate: 7 -0.31, 11 +0.027, 15 +0.0019, 21 -0.0002, 31 +0.00001), so close
-#: neighbours can agree by chance; each step roughly doubles the points
-MULTILEVEL_NIP_SEQUENCE: tuple[int, ...] = (1, 7, 15, 31, 51)
-AUTO_TOLERANCE = 1e-4
-#: fewest points per dimension for empirical Bayes means and SDs (also after a Laplace fit)
-EB_MIN_POINTS = 7
 MAX_NEWTON = 200
 #: below this score a Newton step is taken without the step-halving test. The log-posteriors
 #: are differences of cumulative sums over all rows, whose rounding grows with the data
@@ -58,7 +38,6 @@ MAX_NEWTON = 200
 NEWTON_TRUST = 1e-3
 
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
-_COMPILED_TWO_LEVEL: dict[tuple, object] = {}
 
 
 def per_level_points(n_points: int | tuple[int, ...], n_levels: int) -> tuple[int, ...]:
@@ -241,209 +220,3 @@ class MultilevelObjective:
             mean[clusters], covariance[clusters] = out[2 * l], out[2 * l + 1]
             moments.append((mean, covariance))
         return moments
-
-
-def _next_points(points: int) -> int | None:
-    """The next number of points of ``MULTILEVEL_NIP_SEQUENCE`` (None after the last)."""
-    larger = [p for p in MULTILEVEL_NIP_SEQUENCE if p > points]
-    return larger[0] if larger else None
-
-
-def fit_multilevel(model, *, nip: int | tuple[int, ...] | str = "auto", verbose: bool = False) -> MLResult:
-    """Fit a model with two or more latent levels (see :meth:`glpp.Model.fit`).
-
-    ``nip="auto"`` chooses the points of each level separately (GLLAMM's
-    levels differ: a level with few, binary responses per cluster needs many
-    points, a level with large clusters few): after the Laplace fit and a
-    fit with 7 points everywhere, the log-likelihood at the estimate is
-    evaluated with each level's points raised to the next number of
-    ``MULTILEVEL_NIP_SEQUENCE``; the levels where it changes by
-    ``AUTO_TOLERANCE`` or more get the larger number and the model is refitted,
-    until no level's change reaches the tolerance. With gaussian responses and
-    identity link the Laplace approximation is exact (every integrand is a
-    normal density), and ``nip="auto"`` stops there; a two-level measurement
-    model on wide data with such items (``Design.two_level_normal``) is then
-    fitted by its closed form instead (:func:`glpp.likelihood.gaussian.compile_gaussian_two_level`).
-    """
-    started = time.perf_counter()
-    if nip == "auto" and model.design.two_level_normal:
-        return _fit_exact_two_level(model, verbose, started)
-    layout = model.layout
-    n_levels = len(layout.level_sizes)
-    laplace = (1,) * n_levels
-    exact = laplace_is_exact(model.family, model.link)
-    if nip == "auto":
-        target = laplace if exact else (MULTILEVEL_NIP_SEQUENCE[1],) * n_levels
-    elif isinstance(nip, str):
-        raise SpecError(f"nip must be 'auto', a positive integer or one per latent level, not {nip!r}")
-    else:
-        target = per_level_points(nip, n_levels)
-    functions = compiled_multilevel(layout, model.family, model.link)
-    objective = MultilevelObjective(functions, model.design, laplace)
-    callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
-    theta, inverse_hessian = model._warm_start(objective)
-    nip_path: dict[tuple[int, ...], float] = {}
-
-    def fit_at(points: tuple[int, ...]):
-        nonlocal theta, inverse_hessian
-        objective.set_rule(points)
-        outcome = maximise(objective, theta, callback=callback, inverse_hessian=inverse_hessian)
-        inverse_hessian = outcome.inverse_hessian
-        theta = outcome.theta
-        nip_path[points] = outcome.loglik
-        if verbose:
-            print(f"nip={points}: loglik {outcome.loglik:.6f} ({outcome.n_iterations} iterations)")
-        return outcome
-
-    # the Laplace fit is a cheap warm start (estimate and inverse Hessian)
-    result = fit_at(laplace)
-    points = laplace
-    if target != laplace:
-        points = target
-        result = fit_at(points)
-    while nip == "auto" and not exact:
-        raised = []
-        for level in range(n_levels):
-            larger = _next_points(points[level])
-            if larger is None:
-                continue
-            trial = points[:level] + (larger,) + points[level + 1 :]
-            objective.set_rule(trial)
-            nip_path[trial] = -objective(theta)[0]
-            if abs(nip_path[trial] - result.loglik) >= AUTO_TOLERANCE:
-                raised.append(level)
-        objective.set_rule(points)
-        if not raised:
-            break
-        points = tuple(_next_points(p) if level in raised else p for level, p in enumerate(points))
-        result = fit_at(points)
-        if all(_next_points(p) is None for p in points):
-            warnings.warn(
-                f"nip='auto' stopped at {points} points per level without the log-likelihood settling to "
-                f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
-                stacklevel=3,
-            )
-            break
-    hessian = forward_hessian(objective, theta, result.gradient)
-    objective(theta)
-    converged = warn_if_not_converged(result, hessian, list(layout.natural_names))
-    seconds = time.perf_counter() - started
-    n_points = objective.n_points
-    if all(p == 1 for p in n_points):
-        quadrature = "Laplace approximation (adaptive quadrature, 1 point per level)"
-        if exact:
-            quadrature += ", exact for gaussian responses with identity link"
-    else:
-        parts = [
-            f"{p} points per dimension at level {level.name}" if rule.kind == "product" else f"sparse grid level {p} at level {level.name}"
-            for level, rule, p in zip(model.design.levels, objective.rules, n_points)
-        ]
-        quadrature = "adaptive Gauss-Hermite quadrature, " + ", ".join(parts)
-
-    def moments() -> list[tuple[np.ndarray, np.ndarray]]:
-        # posterior SDs need more than one node: EB moments use at least EB_MIN_POINTS
-        objective.set_rule(tuple(max(p, EB_MIN_POINTS) for p in n_points))
-        level_moments = objective.posterior_moments(theta)
-        objective.set_rule(n_points)
-        return level_moments
-
-    nip_reported = n_points[0] if len(set(n_points)) == 1 else n_points
-    return _result(model, result, theta, hessian, converged, nip_path, seconds, quadrature, nip_reported, moments)
-
-
-def _fit_exact_two_level(model, verbose: bool, started: float) -> MLResult:
-    """ML by the closed-form likelihood of a two-level jointly normal model (:func:`compile_gaussian_two_level`)."""
-    objective, order = two_level_objective(model)
-    callback = (lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")) if verbose else None
-    result, hessian, converged = model._maximise_exact(objective, callback)
-    seconds = time.perf_counter() - started
-
-    def moments() -> list[tuple[np.ndarray, np.ndarray]]:
-        unit_mean, unit_covariance, cluster_mean, cluster_covariance = (
-            np.asarray(values) for values in objective.functions.posterior_moments(result.theta, *objective.data)
-        )
-        design_order = np.empty_like(order)
-        design_order[order] = np.arange(order.size)
-        return [(unit_mean[design_order], unit_covariance[design_order]), (cluster_mean, cluster_covariance)]
-
-    quadrature = f"{EXACT_DESCRIPTION} (units within clusters of {model.design.levels[1].name})"
-    return _result(model, result, result.theta, hessian, converged, {}, seconds, quadrature, 0, moments)
-
-
-def two_level_objective(model) -> tuple[ExactObjective, np.ndarray]:
-    """The closed-form objective of a two-level jointly normal model, and its unit order
-    (see :func:`glpp.likelihood.gaussian.two_level_data_arguments`)."""
-    key = model.layout.structure_key
-    if key not in _COMPILED_TWO_LEVEL:
-        _COMPILED_TWO_LEVEL[key] = compile_gaussian_two_level(model.layout)
-    data, order = two_level_data_arguments(model.design)
-    return ExactObjective(_COMPILED_TWO_LEVEL[key], data), order
-
-
-#: ``Model.loglik_at``'s points per dimension and level when ``nip="auto"`` and Laplace is not exact
-LOGLIK_AT_NIP = 15
-
-
-def loglik_at_multilevel(
-    model, theta: np.ndarray, nip: int | tuple[int, ...] | str, per_cluster: bool
-) -> float | np.ndarray:
-    """The log-likelihood at ``theta`` (total, or per top-level cluster) of a model with two or more latent levels."""
-    n_levels = len(model.layout.level_sizes)
-    if nip == "auto" and model.design.two_level_normal:
-        total, _, clusters = two_level_objective(model)[0].loglik(theta)
-        return clusters if per_cluster else total
-    if nip == "auto":
-        nip = 1 if laplace_is_exact(model.family, model.link) else LOGLIK_AT_NIP
-    functions = compiled_multilevel(model.layout, model.family, model.link)
-    objective = MultilevelObjective(functions, model.design, per_level_points(nip, n_levels))
-    total, _, clusters = objective.loglik(theta)
-    return clusters if per_cluster else total
-
-
-def laplace_is_exact(family, link) -> bool:
-    """Gaussian responses with identity link (every item, for a family per item): one adaptive point is exact."""
-    return family.is_linear_gaussian(link)
-
-
-def _result(model, result, theta, hessian, converged, nip_path, seconds, quadrature, nip, moments) -> MLResult:
-    """The MLResult of a fit with latents at several levels; ``moments()`` gives each level's
-    posterior means and covariances of the standardised latents (for ``latent()``)."""
-    layout, design = model.layout, model.design
-    names = list(layout.natural_names)
-    covariance = layout.natural_covariance(theta, hessian)
-    with np.errstate(invalid="ignore"):
-        standard_errors = np.sqrt(np.diag(covariance))
-    components = variance_components(design.levels, layout.covariances(theta), layout.residual_sd(theta))
-
-    def latent() -> pd.DataFrame:
-        factors = layout.cholesky_factors(theta)
-        return pd.concat(
-            [
-                latent_table(level, *level_moments, factors[number])
-                for number, (level, level_moments) in enumerate(zip(design.levels, moments()))
-            ],
-            ignore_index=True,
-        )
-
-    return MLResult(
-        params=pd.Series(layout.natural(theta), index=names),
-        se=pd.Series(standard_errors, index=names),
-        loglik=float(result.loglik),
-        n_params=layout.n_theta,
-        n_obs=design.n_rows,
-        n_dropped=design.n_dropped,
-        converged=converged,
-        nip=nip,
-        quadrature=quadrature,
-        covariance=pd.DataFrame(covariance, index=names, columns=names),
-        variance_components=components,
-        n_clusters={level.name: level.n_clusters for level in design.levels},
-        family=model.family.name,
-        link=model.link.name,
-        formula=model.formula,
-        nip_path=nip_path,
-        n_iterations=result.n_iterations,
-        fit_seconds=seconds,
-        parameter_kinds=layout.kinds,
-        _latent=latent,
-    )

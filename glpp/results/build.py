@@ -1,0 +1,72 @@
+"""``build_result``: the one builder of :class:`~glpp.results.ml.MLResult` (lme4's ``mkMerMod``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from glpp.results.ml import MLResult, latent_table, variance_components
+
+if TYPE_CHECKING:
+    from glpp.fitting.engines import Objective
+    from glpp.fitting.ml import MLEstimate
+
+__all__ = ["build_result"]
+
+
+def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "") -> MLResult:
+    """The :class:`MLResult` of an ML estimate, for every engine.
+
+    Parameters
+    ----------
+    objective : Objective
+        The objective that was maximised (:func:`glpp.fitting.engines.make_objective`):
+        its model, its quadrature points and the posterior moments of the latents
+        (for ``latent()``, computed when asked).
+    estimate : MLEstimate
+        From :func:`glpp.fitting.ml.maximise_likelihood`.
+    formula : str
+        The model string, shown by ``summary()``.
+    """
+    design, layout, theta = objective.design, objective.layout, estimate.theta
+    names = list(layout.natural_names)
+    covariance = layout.natural_covariance(theta, estimate.hessian)
+    with np.errstate(invalid="ignore"):
+        standard_errors = np.sqrt(np.diag(covariance))
+
+    def latent() -> pd.DataFrame:
+        factors = layout.cholesky_factors(theta)
+        tables = [
+            latent_table(level, mean, posterior_covariance, factors[number])
+            for number, (level, (mean, posterior_covariance)) in enumerate(
+                zip(design.levels, objective.latent_moments(theta))
+            )
+        ]
+        return pd.concat(tables, ignore_index=True)
+
+    return MLResult(
+        params=pd.Series(layout.natural(theta), index=names),
+        se=pd.Series(standard_errors, index=names),
+        loglik=float(estimate.optimisation.loglik),
+        n_params=layout.n_theta,
+        n_obs=design.n_rows,
+        n_dropped=design.n_dropped,
+        converged=estimate.converged,
+        nip=objective.nip,
+        quadrature=objective.quadrature,
+        covariance=pd.DataFrame(covariance, index=names, columns=names),
+        variance_components=variance_components(
+            design.levels, layout.covariances(theta), layout.residual_sd(theta)
+        ),
+        n_clusters={level.name: level.n_clusters for level in design.levels},
+        family=objective.family.name,
+        link=objective.link.name,
+        formula=formula,
+        nip_path=estimate.nip_path,
+        n_iterations=estimate.optimisation.n_iterations,
+        fit_seconds=estimate.seconds,
+        parameter_kinds=layout.kinds,
+        _latent=latent,
+    )
