@@ -9,12 +9,10 @@ Fixed-effect and random-effect covariates are built by formulaic.
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
 
 from glpp.errors import DataError, SpecError
 from glpp.families import LINKS, Family, MixedFamily, validate_response
@@ -27,6 +25,8 @@ from glpp.design.arrays import (
     PathEntry,
     ResidualCovariance,
 )
+from glpp.design.clusters import cluster_codes, nest_levels, parent_index
+from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
 from glpp.design.measurement import (
     RESIDUAL_COVARIANCE_SCOPE,
     grouping_columns,
@@ -48,95 +48,8 @@ __all__ = [
 ]
 
 
-def _expression_columns(expression: str, term: str) -> set[str]:
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError as error:
-        raise SpecError(f"cannot read expression {expression!r} in {term}: {error.msg}") from None
-    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called - {"np", "log", "exp", "sqrt"}
-
-
-def _formula_columns(rhs: str, term: str) -> set[str]:
-    try:
-        return set(Formula(rhs).required_variables)
-    except Exception as error:  # formulaic raises several parser error types
-        raise SpecError(f"cannot read {term}: {error}") from None
-
-
-def _check_columns(columns: set[str], data: pd.DataFrame, term: str) -> None:
-    missing = sorted(columns - set(data.columns))
-    if missing:
-        available = ", ".join(map(str, data.columns[:20]))
-        raise DataError(
-            f"column {missing[0]!r} used in {term} is not in the data; available columns: {available}"
-        )
-
-
-def _evaluate(expression: str, data: pd.DataFrame, term: str) -> np.ndarray:
-    if expression in data.columns:
-        values = data[expression]
-    else:
-        try:
-            values = data.eval(expression, engine="python")
-        except Exception as error:
-            raise SpecError(f"cannot evaluate {expression!r} in {term}: {error}") from None
-    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        raise DataError(
-            f"{term}: {expression!r} is not numeric (dtype {values.dtype}); "
-            "recode it to numbers (e.g. 0/1) before fitting"
-        )
-    return np.asarray(values, dtype=float)
-
-
-def _model_matrix(rhs: str, data: pd.DataFrame, term: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    try:
-        matrix = model_matrix(rhs, data, na_action="raise")
-    except Exception as error:
-        raise SpecError(f"cannot build the design matrix of {term}: {error}") from None
-    names = tuple("(Intercept)" if name == "Intercept" else str(name) for name in matrix.columns)
-    return np.asarray(matrix, dtype=float), names
-
-
 def _random_term_label(term: RandomTerm) -> str:
     return f"({term.expression} | {term.group_label})"
-
-
-def _cluster_codes(data: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarray, list]:
-    keys = data[list(group)]
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize() if len(group) > 1 else pd.factorize(keys.iloc[:, 0], sort=True)
-    labels = list(uniques)
-    return np.asarray(codes, dtype=np.int64), labels
-
-
-def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]], wide: bool = False) -> list[tuple[str, ...]]:
-    """Order groupings from lowest to highest level and check nesting.
-
-    ``wide``: the groupings are columns of a wide-data measurement model
-    (the remedy for ids that repeat across clusters is different).
-    """
-    order = sorted(groups, key=lambda group: (-len(groups[group][1]), -len(group)))
-    for lower, upper in zip(order[:-1], order[1:]):
-        lower_codes, lower_labels = groups[lower]
-        upper_codes, _ = groups[upper]
-        parents = np.full(len(lower_labels), -1, dtype=np.int64)
-        parents[lower_codes] = upper_codes
-        conflict = parents[lower_codes] != upper_codes
-        if np.any(conflict):
-            row = int(np.flatnonzero(conflict)[0])
-            remedy = (
-                f"give the {':'.join(lower)!r} clusters ids that are unique across {':'.join(upper)!r} "
-                f"(e.g. join the two columns' values)"
-                if wide
-                else f"write ({':'.join(upper)}/{lower[-1]})"
-            )
-            raise DataError(
-                f"grouping {':'.join(lower)!r} is not nested in {':'.join(upper)!r}: "
-                f"cluster {lower_labels[lower_codes[row]]!r} appears in more than one "
-                f"{':'.join(upper)!r} unit. Crossed random effects are not supported; "
-                f"if ids repeat across {':'.join(upper)!r} units, {remedy}."
-            )
-    return order
 
 
 def _measurement_design(
@@ -213,10 +126,7 @@ def _measurement_design(
         unit_variance |= level_unit_variance
     for number in range(len(levels) - 1):
         # cluster -> its cluster one level up (nesting checked by _wide_groupings)
-        (codes, labels), (upper_codes, _) = kept[number], kept[number + 1]
-        parent_index = np.zeros(len(labels), dtype=np.int64)
-        parent_index[codes] = upper_codes
-        levels[number] = replace(levels[number], parent_index=parent_index)
+        levels[number] = replace(levels[number], parent_index=parent_index(kept[number], kept[number + 1][0]))
     paths = _resolve_higher_paths(paths, levels)
     single_level = len(levels) == 1 and levels[0].name == "unit"
     if residual_entries and not single_level:
@@ -237,7 +147,7 @@ def _measurement_design(
         # a direct effect of covariates on one item (e.g. differential item functioning)
         item = regression.response.expression
         rhs = regression.fixed.replace("1 + ", "0 + ", 1) if regression.fixed.startswith("1 + ") else regression.fixed
-        matrix, names = _model_matrix(rhs, complete, f"direct effect '{item} ~ {regression.fixed}'")
+        matrix, names = design_matrix(rhs, complete, f"direct effect '{item} ~ {regression.fixed}'")
         matrix = matrix[unit_index] * (item_index == items.index(item))[:, None]
         fixed = np.concatenate([fixed, matrix], axis=1)
         fixed_names += [f"{item}~{name}" for name in names]
@@ -295,14 +205,14 @@ def _wide_groupings(spec: Spec, units: pd.DataFrame) -> list[tuple[str, np.ndarr
     """
     groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
     for column in grouping_columns(spec):
-        codes, labels = _cluster_codes(units, (column,))
+        codes, labels = cluster_codes(units, (column,))
         if len(labels) < 2:
             raise DataError(
                 f"grouping column {column!r} has {len(labels)} cluster; a latent varying over its clusters needs "
                 "at least two"
             )
         groups[(column,)] = (codes, labels)
-    order = _nest_levels(groups, wide=True) if len(groups) > 1 else list(groups)
+    order = nest_levels(groups, wide=True) if len(groups) > 1 else list(groups)
     return [(group[0], *groups[group]) for group in order]
 
 
@@ -480,23 +390,23 @@ def build_design(
     regression: Regression = spec.regressions[0]
     response_term = f"response {regression.response.label!r}"
     used: set[str] = set()
-    response_columns = _expression_columns(regression.response.expression, response_term)
+    response_columns = expression_columns(regression.response.expression, response_term)
     if regression.response.failures is not None:
-        response_columns |= _expression_columns(regression.response.failures, response_term)
-    _check_columns(response_columns, data, response_term)
+        response_columns |= expression_columns(regression.response.failures, response_term)
+    check_columns(response_columns, data, response_term)
     used |= response_columns
     fixed_term = f"fixed part {regression.fixed!r}"
-    fixed_columns = _formula_columns(regression.fixed, fixed_term)
-    _check_columns(fixed_columns, data, fixed_term)
+    fixed_columns = formula_columns(regression.fixed, fixed_term)
+    check_columns(fixed_columns, data, fixed_term)
     used |= fixed_columns
     for offset in regression.offsets:
-        offset_columns = _expression_columns(offset, f"offset({offset})")
-        _check_columns(offset_columns, data, f"offset({offset})")
+        offset_columns = expression_columns(offset, f"offset({offset})")
+        check_columns(offset_columns, data, f"offset({offset})")
         used |= offset_columns
     for term in regression.random:
         label = f"random term {_random_term_label(term)}"
-        term_columns = _formula_columns(term.expression, label) | set(term.group)
-        _check_columns(term_columns, data, label)
+        term_columns = formula_columns(term.expression, label) | set(term.group)
+        check_columns(term_columns, data, label)
         used |= term_columns
     long_measurements = [m for m in spec.measurements if m.level is not None]
     for measurement in spec.measurements:
@@ -506,13 +416,13 @@ def build_design(
                 f"with a regression statement, a measurement statement must give the latent's level and one "
                 f"categorical item column, e.g. 'F@id =~ item' (got '{measurement.latent} =~ ...')"
             )
-        _check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
+        check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
         used |= {measurement.level, measurement.indicators[0].name}
     latent_covariate_names: list[str] = []
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:
             if predictor.name not in {m.latent for m in spec.measurements}:
-                _check_columns({predictor.name}, data, f"structural regression '{latent_regression.latent} ~ ...'")
+                check_columns({predictor.name}, data, f"structural regression '{latent_regression.latent} ~ ...'")
                 used.add(predictor.name)
 
     used_ordered = [column for column in data.columns if column in used]
@@ -522,11 +432,11 @@ def build_design(
     if len(data) == 0:
         raise DataError("no rows left after dropping rows with missing values in the used columns")
 
-    response = _evaluate(regression.response.expression, data, response_term)
+    response = evaluate(regression.response.expression, data, response_term)
     trials = None
     if family.uses_trials:
         if regression.response.failures is not None:
-            failures = _evaluate(regression.response.failures, data, response_term)
+            failures = evaluate(regression.response.failures, data, response_term)
             if np.any(failures < 0):
                 row = int(np.flatnonzero(failures < 0)[0])
                 raise DataError(
@@ -540,15 +450,15 @@ def build_design(
         raise SpecError(f"cbind(successes, failures) is only meaningful for families of counts out of trials (binomial), not {family.name!r}")
     validate_response(family, response, trials, regression.response.label)
 
-    fixed, fixed_names = _model_matrix(regression.fixed, data, fixed_term)
+    fixed, fixed_names = design_matrix(regression.fixed, data, fixed_term)
     offset = np.zeros(len(data))
     for expression in regression.offsets:
-        offset += _evaluate(expression, data, f"offset({expression})")
+        offset += evaluate(expression, data, f"offset({expression})")
 
     groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
     for term in regression.random:
         if term.group not in groups:
-            codes, labels = _cluster_codes(data, term.group)
+            codes, labels = cluster_codes(data, term.group)
             if len(labels) < 2:
                 raise DataError(
                     f"grouping {term.group_label!r} in random term {_random_term_label(term)} has "
@@ -558,8 +468,8 @@ def build_design(
     for measurement in long_measurements:
         group = (measurement.level,)
         if group not in groups:
-            groups[group] = _cluster_codes(data, group)
-    order = _nest_levels(groups) if groups else []
+            groups[group] = cluster_codes(data, group)
+    order = nest_levels(groups) if groups else []
     loadings: list[LoadingEntry] = []
     paths: list[PathEntry] = []
     latent_covariates = None
@@ -572,7 +482,7 @@ def build_design(
             if term.group != group:
                 continue
             label = _random_term_label(term)
-            matrix, term_names = _model_matrix(term.expression, data, f"random term {label}")
+            matrix, term_names = design_matrix(term.expression, data, f"random term {label}")
             if matrix.shape[1] == 0:
                 raise SpecError(f"random term {label} has no latent variable")
             duplicated = set(term_names) & set(names)
@@ -618,17 +528,15 @@ def build_design(
                     predictor = latent_covariate_names.index(predictor_name)
                 dependent += first_factor
                 paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, position))
-        parent_index = None
+        parents = None
         if position + 1 < len(order):
-            upper_codes, _ = groups[order[position + 1]]
-            parent_index = np.zeros(len(labels), dtype=np.int64)
-            parent_index[codes] = upper_codes
+            parents = parent_index(groups[group], groups[order[position + 1]][0])
         levels.append(
             LevelDesign(
                 name=":".join(group),
                 cluster_index=codes,
                 cluster_labels=labels,
-                parent_index=parent_index,
+                parent_index=parents,
                 covariates=np.concatenate(covariate_blocks, axis=1),
                 latent_names=tuple(names),
                 blocks=tuple(blocks),
