@@ -27,14 +27,14 @@ from glpp.design.arrays import (
 )
 from glpp.design.clusters import cluster_codes, nest_levels, parent_index
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
-from glpp.design.measurement import (
+from glpp.design.measurement import grouping_columns, loading_entries, reshape_wide
+from glpp.design.structure import (
     RESIDUAL_COVARIANCE_SCOPE,
-    grouping_columns,
+    check_cluster_covariates,
     identify,
     latent_structure,
-    loading_entries,
-    reshape_wide,
     residual_covariances,
+    resolve_higher_paths,
 )
 
 __all__ = [
@@ -127,7 +127,7 @@ def _measurement_design(
     for number in range(len(levels) - 1):
         # cluster -> its cluster one level up (nesting checked by _wide_groupings)
         levels[number] = replace(levels[number], parent_index=parent_index(kept[number], kept[number + 1][0]))
-    paths = _resolve_higher_paths(paths, levels)
+    paths = resolve_higher_paths(paths, levels)
     single_level = len(levels) == 1 and levels[0].name == "unit"
     if residual_entries and not single_level:
         raise SpecError(
@@ -138,7 +138,7 @@ def _measurement_design(
     latent_covariates = None
     if covariate_names:
         latent_covariates = complete[covariate_names].to_numpy(dtype=float)[unit_index]
-        _check_cluster_covariates(paths, levels, latent_covariates, covariate_names)
+        check_cluster_covariates(paths, levels, latent_covariates)
     fixed = np.eye(n_items)[item_index]
     fixed_names = list(items)
     parameter_names = [f"nu[{item}]" for item in items]
@@ -280,44 +280,6 @@ def _wide_level(
         factors=tuple(names),
     )
     return level, paths, unit_variance
-
-
-def _resolve_higher_paths(paths: list[PathEntry], levels: list[LevelDesign]) -> list[PathEntry]:
-    """Paths from latents of higher levels (kind ``"higher"``) as latent paths with the predictor's level."""
-    where = {name: (number, position) for number, level in enumerate(levels) for position, name in enumerate(level.latent_names)}
-    resolved = []
-    for path in paths:
-        if path.kind == "higher":
-            number, position = where[path.predictor]
-            path = replace(path, kind="latent", predictor_position=position, predictor_level=number)
-        resolved.append(path)
-    return resolved
-
-
-def _check_cluster_covariates(
-    paths: list[PathEntry],
-    levels: list[LevelDesign],
-    latent_covariates: np.ndarray,
-    names: list[str],
-    rows_are_units: bool = True,
-) -> None:
-    """A latent varying over clusters can depend only on covariates constant within its clusters.
-
-    With ``rows_are_units`` (wide data) the unit level's latents vary by row and need no check.
-    """
-    for path in paths:
-        level = levels[path.level]
-        if path.kind != "covariate" or (rows_are_units and level.name == "unit"):
-            continue
-        values = latent_covariates[:, path.predictor_position]
-        varies = pd.Series(values).groupby(level.cluster_index).nunique() > 1
-        if varies.any():
-            cluster = level.cluster_labels[int(varies.index[varies.to_numpy()][0])]
-            raise DataError(
-                f"structural regression '{path.latent} ~ {path.predictor}': {path.latent!r} varies over the clusters "
-                f"of {level.name!r} but {path.predictor!r} varies within them (e.g. in cluster {cluster!r}); a "
-                "cluster-level latent can only depend on cluster-level covariates"
-            )
 
 
 def _is_wide(spec: Spec) -> bool:
@@ -544,10 +506,10 @@ def build_design(
                 factors=tuple(m.latent for m in factors),
             )
         )
-    paths = _resolve_higher_paths(paths, levels)
+    paths = resolve_higher_paths(paths, levels)
     if latent_covariate_names:
         latent_covariates = data[latent_covariate_names].to_numpy(dtype=float)
-        _check_cluster_covariates(paths, levels, latent_covariates, latent_covariate_names, rows_are_units=False)
+        check_cluster_covariates(paths, levels, latent_covariates, rows_are_units=False)
     return Design(
         response=response,
         trials=trials,
