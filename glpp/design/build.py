@@ -9,14 +9,13 @@ Fixed-effect and random-effect covariates are built by formulaic.
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from glpp.errors import DataError, SpecError
-from glpp.families import LINKS, Family, MixedFamily, validate_response
-from glpp.ir import Measurement, RandomTerm, Regression, Spec
+from glpp.families import Family, MixedFamily, validate_response
+from glpp.ir import RandomTerm, Regression, Spec
 from glpp.design.arrays import (
     CovarianceBlock,
     Design,
@@ -27,13 +26,11 @@ from glpp.design.arrays import (
 )
 from glpp.design.clusters import cluster_codes, nest_levels, parent_index
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
-from glpp.design.measurement import grouping_columns, loading_entries, reshape_wide
+from glpp.design.wide import build_wide_design
 from glpp.design.structure import (
     RESIDUAL_COVARIANCE_SCOPE,
     check_cluster_covariates,
-    identify,
     latent_structure,
-    residual_covariances,
     resolve_higher_paths,
 )
 
@@ -50,236 +47,6 @@ __all__ = [
 
 def _random_term_label(term: RandomTerm) -> str:
     return f"({term.expression} | {term.group_label})"
-
-
-def _measurement_design(
-    spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, std_lv: bool, item_families: dict[str, int] | None
-) -> Design:
-    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows.
-
-    The units are the lowest level; latents of ``F@g =~ ...`` (or of a
-    ``level: g`` block) and the between-level item residuals of ``level: g``
-    blocks vary over the clusters of grouping column ``g`` (levels nested,
-    lowest first). A level without latents is left out.
-    """
-    complete, items, n_dropped = reshape_wide(spec, data)
-    if isinstance(family, MixedFamily):
-        missing = [item for item in items if item not in (item_families or {})]
-        if missing:
-            raise SpecError(f"family is given by item but not for {missing}; give every item a family")
-        component = np.array([item_families[item] for item in items])
-        item_pairs = [family.components[c] for c in component]
-    else:
-        component = np.zeros(len(items), dtype=np.int64)
-        item_pairs = [(family, LINKS[spec.link])] * len(items)
-    item_family = [pair[0] for pair in item_pairs]
-    linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
-    jointly_normal = all(linear_gaussian)
-    residual_entries = [
-        ResidualCovariance(items[left], items[right], left, right, label)
-        for left, right, label in residual_covariances(
-            spec, items, [f"{member.name}/{link.name}" for member, link in item_pairs], linear_gaussian
-        )
-    ]
-    if len(complete) < 2:
-        raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
-    n_units, n_items = len(complete), len(items)
-    values = complete[items].to_numpy(dtype=float)
-    unit_index = np.repeat(np.arange(n_units), n_items)
-    item_index = np.tile(np.arange(n_items), n_units)
-    response = values.ravel()
-    trials = np.ones_like(response) if any(f.uses_trials for f in item_family) else None
-    for k, item in enumerate(items):
-        validate_response(item_family[k], values[:, k], np.ones(n_units) if item_family[k].uses_trials else None, item)
-    dispersion_items = [item for item, f in zip(items, item_family) if f.dispersion is not None]
-
-    latents = [m.latent for m in spec.measurements]
-    if len(set(latents)) != len(latents):
-        raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
-    # units, then the grouping columns' clusters (nested, lowest first): codes and labels per unit
-    clusterings: list[tuple[str | None, np.ndarray, list]] = [(None, np.arange(n_units), list(range(n_units)))]
-    clusterings += _wide_groupings(spec, complete)
-    level_names = {column: "unit" if column is None else column for column, _, _ in clusterings}
-    level_of = {m.latent: level_names[m.level] for m in spec.measurements}
-    level_rank = {level_names[column]: rank for rank, (column, _, _) in enumerate(clusterings)}
-    loadings: list[LoadingEntry] = []
-    paths: list[PathEntry] = []
-    covariate_names: list[str] = []
-    scaled: set[str] = set()
-    unit_variance: set[str] = set()
-    levels: list[LevelDesign] = []
-    kept: list[tuple[np.ndarray, list]] = []
-    for column, codes, labels in clusterings:
-        factors = [m for m in spec.measurements if m.level == column]
-        residual_items = [residual.item for residual in spec.level_residuals if residual.level == column]
-        if not factors and not residual_items:
-            continue
-        elsewhere = {latent: level for latent, level in level_of.items() if level != level_names[column]}
-        higher = {latent for latent, level in level_of.items() if level_rank[level] > level_rank[level_names[column]]}
-        level, level_paths, level_unit_variance = _wide_level(
-            spec, factors, residual_items, items, item_index, std_lv, elsewhere, higher, len(levels),
-            loadings, covariate_names, scaled,
-        )
-        levels.append(replace(level, name=level_names[column], cluster_index=codes[unit_index], cluster_labels=labels))
-        kept.append((codes, labels))
-        paths += level_paths
-        unit_variance |= level_unit_variance
-    for number in range(len(levels) - 1):
-        # cluster -> its cluster one level up (nesting checked by _wide_groupings)
-        levels[number] = replace(levels[number], parent_index=parent_index(kept[number], kept[number + 1][0]))
-    paths = resolve_higher_paths(paths, levels)
-    single_level = len(levels) == 1 and levels[0].name == "unit"
-    if residual_entries and not single_level:
-        raise SpecError(
-            f"'{residual_entries[0].left} ~~ {residual_entries[0].right}': residual covariances of items are "
-            "available in measurement models with latents at the unit level only; this model has latents at "
-            f"levels {', '.join(level.name for level in levels)}"
-        )
-    latent_covariates = None
-    if covariate_names:
-        latent_covariates = complete[covariate_names].to_numpy(dtype=float)[unit_index]
-        check_cluster_covariates(paths, levels, latent_covariates)
-    fixed = np.eye(n_items)[item_index]
-    fixed_names = list(items)
-    parameter_names = [f"nu[{item}]" for item in items]
-    direct_covariates: set[str] = set()
-    for regression in spec.regressions:
-        # a direct effect of covariates on one item (e.g. differential item functioning)
-        item = regression.response.expression
-        rhs = regression.fixed.replace("1 + ", "0 + ", 1) if regression.fixed.startswith("1 + ") else regression.fixed
-        matrix, names = design_matrix(rhs, complete, f"direct effect '{item} ~ {regression.fixed}'")
-        matrix = matrix[unit_index] * (item_index == items.index(item))[:, None]
-        fixed = np.concatenate([fixed, matrix], axis=1)
-        fixed_names += [f"{item}~{name}" for name in names]
-        parameter_names += [f"path[{item}~{name}]" for name in names]
-        direct_covariates.update(names)
-    has_dispersion = bool(dispersion_items)
-    # the moment count (means, variances, covariances) identifies models of gaussian items
-    all_gaussian = all(f.has_response_scale for f in item_family)
-    # means, unit-level covariances and one between-cluster covariance matrix per grouping level
-    n_grouping_levels = sum(level.name != "unit" for level in levels)
-    n_moments = n_items * (n_items + 3) // 2 + n_grouping_levels * n_items * (n_items + 1) // 2
-    # observed covariates (of latents or direct effects on items) are fixed, as lavaan's fixed.x:
-    # the items' conditional means add one slope per item and covariate
-    n_moments += n_items * len(direct_covariates | set(covariate_names))
-    dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
-    identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()))
-    return Design(
-        response=response,
-        trials=trials,
-        fixed=fixed,
-        fixed_names=tuple(fixed_names),
-        fixed_parameter_names=tuple(parameter_names),
-        offset=np.zeros(len(response)),
-        levels=tuple(levels),
-        n_dropped=n_dropped,
-        response_label="items",
-        loadings=tuple(loadings),
-        paths=tuple(paths),
-        latent_covariates=latent_covariates,
-        latent_covariate_names=tuple(covariate_names),
-        dispersion_index=dispersion_position[item_index] if has_dispersion else None,
-        dispersion_names=tuple(dispersion_items),
-        dispersion_labels=tuple(
-            f"{f.dispersion}[{item}]" for item, f in zip(items, item_family) if f.dispersion is not None
-        ),
-        family_index=component[item_index] if isinstance(family, MixedFamily) else None,
-        fixed_prefix="nu",
-        item_names=tuple(items),
-        item_index=item_index,
-        residual_covariances=tuple(residual_entries),
-        jointly_normal=jointly_normal and single_level,
-        two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
-        n_moments=n_moments if all_gaussian else None,
-    )
-
-
-def _wide_groupings(spec: Spec, units: pd.DataFrame) -> list[tuple[str, np.ndarray, list]]:
-    """``(column, cluster of each unit, cluster labels)`` of each grouping column, lowest level first.
-
-    Raises
-    ------
-    DataError
-        A grouping with fewer than two clusters, or groupings that are not
-        nested (a cluster of one inside two clusters of another).
-    """
-    groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
-    for column in grouping_columns(spec):
-        codes, labels = cluster_codes(units, (column,))
-        if len(labels) < 2:
-            raise DataError(
-                f"grouping column {column!r} has {len(labels)} cluster; a latent varying over its clusters needs "
-                "at least two"
-            )
-        groups[(column,)] = (codes, labels)
-    order = nest_levels(groups, wide=True) if len(groups) > 1 else list(groups)
-    return [(group[0], *groups[group]) for group in order]
-
-
-def _wide_level(
-    spec: Spec,
-    factors: list[Measurement],
-    residual_items: list[str],
-    items: list[str],
-    item_index: np.ndarray,
-    std_lv: bool,
-    elsewhere: dict[str, str],
-    higher: set[str],
-    level_number: int,
-    loadings: list[LoadingEntry],
-    covariate_names: list[str],
-    scaled: set[str],
-) -> tuple[LevelDesign, list[PathEntry], set[str]]:
-    """The latents of one level of a wide-data measurement model: its factors, then its item residuals.
-
-    Appends the level's loadings to ``loadings``, its observed latent
-    predictors to ``covariate_names`` and its latents with a fixed loading
-    to ``scaled``. Returns the level (clusters still unset), its paths and
-    its latents with a unit variance.
-    """
-    names = [m.latent for m in factors]
-    structure = latent_structure(spec, names, items=set(items), elsewhere=elsewhere, higher=higher)
-    unit_variance = {names[p] for positions, unit in structure.blocks if unit for p in positions}
-    covariates = np.zeros((len(item_index), len(names) + len(residual_items)))
-    loading_index = np.full(covariates.shape, -1, dtype=np.int64)
-    for a, measurement in enumerate(factors):
-        indicators = [indicator.name for indicator in measurement.indicators]
-        standardised = std_lv or measurement.latent in unit_variance
-        for item, fixed, label in loading_entries(measurement, indicators, standardised):
-            rows = item_index == items.index(item)
-            covariates[rows, a] = 1.0
-            if fixed not in (None, 0.0):
-                scaled.add(measurement.latent)
-            if fixed == 1.0:
-                continue
-            loading_index[rows, a] = len(loadings)
-            loadings.append(LoadingEntry(measurement.latent, item, fixed, label))
-    for b, item in enumerate(residual_items):
-        covariates[item_index == items.index(item), len(names) + b] = 1.0
-    blocks = [
-        CovarianceBlock(f"({', '.join(names[p] for p in positions)})", positions, unit or std_lv)
-        for positions, unit in structure.blocks
-    ]
-    blocks += [CovarianceBlock(f"({item})", (len(names) + b,)) for b, item in enumerate(residual_items)]
-    paths = []
-    for dependent, predictor_name, kind, predictor, path_label in structure.paths:
-        if kind == "covariate":
-            if predictor_name not in covariate_names:
-                covariate_names.append(predictor_name)
-            predictor = covariate_names.index(predictor_name)
-        paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, level_number))
-    level = LevelDesign(
-        name="",
-        cluster_index=item_index,
-        cluster_labels=[],
-        parent_index=None,
-        covariates=covariates,
-        latent_names=tuple(names + residual_items),
-        blocks=tuple(blocks),
-        loading_index=loading_index,
-        factors=tuple(names),
-    )
-    return level, paths, unit_variance
 
 
 def _is_wide(spec: Spec) -> bool:
@@ -336,7 +103,7 @@ def build_design(
     """
     _refuse_discrete_latents(spec)
     if _is_wide(spec):
-        return _measurement_design(spec, data, family, std_lv, item_families)
+        return build_wide_design(spec, data, family, std_lv, item_families)
     if isinstance(family, MixedFamily):
         raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
     latent_names = {m.latent for m in spec.measurements} | {d.latent for d in spec.distributions}
