@@ -17,7 +17,7 @@ import pandas as pd
 from glpp.design.arrays import Design, LevelDesign, ResidualCovariance
 from glpp.design.columns import design_matrix, formula_variables
 from glpp.design.structure import check_cluster_covariates, identify, residual_covariances
-from glpp.design.wide_levels import grouping_columns, wide_levels
+from glpp.design.wide_levels import WideLevels, grouping_columns, wide_levels
 from glpp.errors import DataError, SpecError
 from glpp.families import LINKS, Family, Link, MixedFamily, validate_response
 from glpp.ir import Spec
@@ -29,40 +29,36 @@ def build_wide_design(
     spec: Spec,
     data: pd.DataFrame,
     family: Family | MixedFamily,
-    std_lv: bool = False,
-    item_families: dict[str, int] | None = None,
+    *,
+    std_lv: bool,
+    item_families: dict[str, int] | None,
 ) -> Design:
-    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows.
+    """Reshape wide data with ``F =~ y1 + ...`` statements to (unit, item) rows and build their arrays.
 
     Parameters
     ----------
     spec : Spec
-        Measurement statements (a wide-data model, see
-        :func:`glpp.design.build_design`).
+        Measurement statements, with direct effects ``y3 ~ x`` and ``F@g``
+        or ``level: g`` latents, if any.
     data : DataFrame
         One row per unit.
     family : Family or MixedFamily
-        The items' family, or a family per item.
+        The items' family, or each item's.
     std_lv : bool
         Fix every latent's variance at 1 and free all loadings.
     item_families : dict of str to int, optional
-        Each item's component of a ``MixedFamily``.
+        The component of ``family`` of each item, for a ``MixedFamily``.
 
     Returns
     -------
     Design
-        The units are the lowest level; latents of ``F@g =~ ...`` (or of a
-        ``level: g`` block) and the between-level item residuals of
-        ``level: g`` blocks vary over the clusters of grouping column ``g``
-        (levels nested, lowest first).
 
     Raises
     ------
     DataError
-        Missing or non-numeric columns, fewer than two complete units,
-        responses outside an item's family, groupings with one cluster or
-        not nested, covariates of cluster-level latents that vary within
-        clusters.
+        Missing or non-numeric columns, fewer than two complete units, responses
+        outside an item's family, groupings with one cluster or not nested,
+        covariates of cluster-level latents that vary within clusters.
     SpecError
         Statements that do not fit a wide-data model.
     IdentificationError
@@ -72,33 +68,16 @@ def build_wide_design(
     component, item_pairs = _item_distributions(spec, items, family, item_families)
     item_family = [pair[0] for pair in item_pairs]
     linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
-    residual_entries = [
-        ResidualCovariance(items[left], items[right], left, right, label)
-        for left, right, label in residual_covariances(
-            spec, items, [f"{member.name}/{link.name}" for member, link in item_pairs], linear_gaussian
-        )
-    ]
-    if len(units) < 2:
-        raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
+    residual_entries = _residual_entries(spec, items, item_pairs, linear_gaussian)
+    response, trials = _item_responses(units, items, item_family)
     unit_index = np.repeat(np.arange(len(units)), len(items))
     item_index = np.tile(np.arange(len(items)), len(units))
-    response, trials = _item_responses(units, items, item_family)
     latents = [m.latent for m in spec.measurements]
-    if len(set(latents)) != len(latents):
-        raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
     latent = wide_levels(spec, units, items, unit_index, item_index, std_lv)
     levels = latent.levels
     single_level = len(levels) == 1 and levels[0].name == "unit"
-    if residual_entries and not single_level:
-        raise SpecError(
-            f"'{residual_entries[0].left} ~~ {residual_entries[0].right}': residual covariances of items are "
-            "available in measurement models with latents at the unit level only; this model has latents at "
-            f"levels {', '.join(level.name for level in levels)}"
-        )
-    latent_covariates = None
-    if latent.covariate_names:
-        latent_covariates = units[latent.covariate_names].to_numpy(dtype=float)[unit_index]
-        check_cluster_covariates(latent.paths, levels, latent_covariates)
+    _check_residual_levels(residual_entries, levels, single_level)
+    latent_covariates = _latent_covariates(units, latent, unit_index)
     fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(spec, units, items, unit_index, item_index)
     identify(latents, latent.scaled, latent.unit_variance | (set(latents) if std_lv else set()))
     jointly_normal = all(linear_gaussian)
@@ -126,6 +105,38 @@ def build_wide_design(
         two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
         n_moments=_moment_count(items, item_family, levels, direct_covariates | set(latent.covariate_names)),
     )
+
+
+def _residual_entries(
+    spec: Spec, items: list[str], item_pairs: list[tuple[Family, Link]], linear_gaussian: list[bool]
+) -> list[ResidualCovariance]:
+    """The residual covariances ``y1 ~~ y5`` of the items (:func:`glpp.design.structure.residual_covariances`)."""
+    distributions = [f"{member.name}/{link.name}" for member, link in item_pairs]
+    return [
+        ResidualCovariance(items[left], items[right], left, right, label)
+        for left, right, label in residual_covariances(spec, items, distributions, linear_gaussian)
+    ]
+
+
+def _check_residual_levels(
+    residual_entries: list[ResidualCovariance], levels: list[LevelDesign], single_level: bool
+) -> None:
+    """Residual covariances of items need a model with latents at the unit level only."""
+    if residual_entries and not single_level:
+        raise SpecError(
+            f"'{residual_entries[0].left} ~~ {residual_entries[0].right}': residual covariances of items are "
+            "available in measurement models with latents at the unit level only; this model has latents at "
+            f"levels {', '.join(level.name for level in levels)}"
+        )
+
+
+def _latent_covariates(units: pd.DataFrame, latent: WideLevels, unit_index: np.ndarray) -> np.ndarray | None:
+    """Each (unit, item) row's observed predictors of latents, checked against the latents' levels."""
+    if not latent.covariate_names:
+        return None
+    latent_covariates = units[latent.covariate_names].to_numpy(dtype=float)[unit_index]
+    check_cluster_covariates(latent.paths, latent.levels, latent_covariates)
+    return latent_covariates
 
 
 def complete_units(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
@@ -227,6 +238,8 @@ def _item_responses(
     units: pd.DataFrame, items: list[str], item_family: list[Family]
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """The (unit, item) responses, unit by unit, and their trials; each item checked against its family."""
+    if len(units) < 2:
+        raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
     values = units[items].to_numpy(dtype=float)
     response = values.ravel()
     trials = np.ones_like(response) if any(f.uses_trials for f in item_family) else None

@@ -20,7 +20,7 @@ import pandas as pd
 from glpp.design.arrays import CovarianceBlock, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
 from glpp.design.structure import latent_structure, resolve_higher_paths
-from glpp.errors import DataError
+from glpp.errors import DataError, SpecError
 from glpp.ir import Measurement, Spec
 
 __all__ = ["WideLevels", "grouping_columns", "loading_entries", "wide_levels"]
@@ -100,13 +100,16 @@ def wide_levels(
     DataError
         A grouping with fewer than two clusters, groupings that are not nested.
     SpecError
-        A structural statement that does not fit the levels
-        (:func:`glpp.design.structure.latent_structure`).
+        A latent defined twice, a structural statement that does not fit the
+        levels (:func:`glpp.design.structure.latent_structure`).
 
     Notes
     -----
     A level without latents (neither factors nor item residuals) is left out.
     """
+    latents = [m.latent for m in spec.measurements]
+    if len(set(latents)) != len(latents):
+        raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
     clusterings: list[tuple[str | None, np.ndarray, list]] = [(None, np.arange(len(units)), list(range(len(units))))]
     clusterings += _wide_groupings(spec, units)
     level_names = {column: "unit" if column is None else column for column, _, _ in clusterings}
