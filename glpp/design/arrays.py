@@ -32,6 +32,8 @@ class CovarianceBlock:
         The term as written, e.g. ``"(1 + days | subject)"``.
     latent_positions : tuple of int
         Positions of the block's latents among its level's latents.
+    unit_variance : bool
+        The latents' variances are fixed at 1 (``F ~~ 1*F`` or ``std_lv``).
     """
 
     term: str
@@ -133,6 +135,12 @@ class LevelDesign:
     latent_names : tuple of str
         Model-matrix column names of the latents (``"(Intercept)"``, ``"days"``).
     blocks : tuple of CovarianceBlock
+    loading_index : ndarray of int or None, shape (n_rows, n_latents)
+        Each row's loading of each latent (position in ``Design.loadings``),
+        ``-1`` where the loading is fixed at 1 or absent; ``None`` for a
+        level without factors.
+    factors : tuple of str
+        The level's latents of measurement statements.
     """
 
     name: str
@@ -178,6 +186,23 @@ class Design:
     n_dropped : int
         Rows dropped for missing values in used columns.
     response_label : str
+    loadings : tuple of LoadingEntry
+    paths : tuple of PathEntry
+    latent_covariates : ndarray or None, shape (n_rows, n_covariates)
+        Observed predictors of latents in structural regressions.
+    latent_covariate_names : tuple of str
+    dispersion_index : ndarray of int or None, shape (n_rows,)
+        Each row's dispersion parameter (items with their own dispersion).
+    dispersion_names, dispersion_labels : tuple of str
+        The items with a dispersion parameter, and the parameters' names.
+    fixed_prefix : str
+        Prefix of the fixed part's parameter names (``beta``, or ``nu`` for
+        item intercepts).
+    fixed_parameter_names : tuple of str
+        The fixed part's parameter names where they are not
+        ``{fixed_prefix}[{name}]`` (wide data).
+    family_index : ndarray of int or None, shape (n_rows,)
+        Each row's component of a family per item.
     item_names : tuple of str
         Items of a measurement model on wide data, in the order of
         ``item_index`` (empty otherwise).
