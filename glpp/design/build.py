@@ -4,30 +4,28 @@ All checks of the data against the model happen here, so that every later
 stage can trust its input: columns exist, the response is in the family's
 support, grouping columns define properly nested clusters, and rows with
 missing values in any used column are dropped and counted (never silently).
-Fixed-effect and random-effect covariates are built by formulaic.
+:func:`build_design` chooses the layout of the data: one regression on long
+data (:mod:`glpp.design.long`) or a measurement model on wide data, one row
+per unit (:mod:`glpp.design.wide`).
 """
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass, replace
-
-import numpy as np
 import pandas as pd
-from formulaic import Formula, model_matrix
 
-from glpp.errors import DataError, SpecError
-from glpp.families import LINKS, Family, MixedFamily, validate_response
-from glpp.ir import Measurement, RandomTerm, Regression, Spec
-from glpp.design.measurement import (
-    RESIDUAL_COVARIANCE_SCOPE,
-    grouping_columns,
-    identify,
-    latent_structure,
-    loading_entries,
-    reshape_wide,
-    residual_covariances,
+from glpp.design.arrays import (
+    CovarianceBlock,
+    Design,
+    LevelDesign,
+    LoadingEntry,
+    PathEntry,
+    ResidualCovariance,
 )
+from glpp.design.long import build_long_design
+from glpp.design.wide import build_wide_design
+from glpp.errors import SpecError
+from glpp.families import Family, MixedFamily
+from glpp.ir import Spec
 
 __all__ = [
     "CovarianceBlock",
@@ -40,572 +38,61 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CovarianceBlock:
-    """Latents of one random term: correlated among themselves only.
-
-    Attributes
-    ----------
-    term : str
-        The term as written, e.g. ``"(1 + days | subject)"``.
-    latent_positions : tuple of int
-        Positions of the block's latents among its level's latents.
-    """
-
-    term: str
-    latent_positions: tuple[int, ...]
-    unit_variance: bool = False
-
-
-@dataclass(frozen=True)
-class LoadingEntry:
-    """A factor loading: free (a parameter, shared by equal labels) or fixed.
-
-    Attributes
-    ----------
-    latent : str
-    indicator : str
-        Item (wide data) or level of the item column (long data).
-    fixed : float or None
-    label : str or None
-        Loadings with the same label are one parameter.
-    """
-
-    latent: str
-    indicator: str
-    fixed: float | None = None
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class PathEntry:
-    """A structural regression coefficient ``latent ~ predictor``.
-
-    Attributes
-    ----------
-    latent : str
-        The dependent latent.
-    predictor : str
-    kind : {"latent", "covariate"}
-    latent_position : int
-        Position of the dependent latent among its level's latents.
-    predictor_position : int
-        Position of the predictor among the level's latents or among the
-        columns of ``Design.latent_covariates``.
-    label : str or None
-    level : int
-        The level (position in ``Design.levels``) of the dependent latent.
-    predictor_level : int or None
-        The level of a latent predictor of a higher level than the dependent
-        (``predictor_position`` is then among that level's latents); ``None``
-        for a predictor of the same level or a covariate.
-    """
-
-    latent: str
-    predictor: str
-    kind: str
-    latent_position: int
-    predictor_position: int
-    label: str | None = None
-    level: int = 0
-    predictor_level: int | None = None
-
-
-@dataclass(frozen=True)
-class ResidualCovariance:
-    """A residual covariance ``y1 ~~ y5`` of two items (wide data, gaussian items).
-
-    Attributes
-    ----------
-    left, right : str
-        The items, in design order.
-    left_position, right_position : int
-        Their positions in ``Design.item_names``.
-    label : str or None
-        Covariances with the same label are one parameter.
-    """
-
-    left: str
-    right: str
-    left_position: int
-    right_position: int
-    label: str | None = None
-
-
-@dataclass(frozen=True)
-class LevelDesign:
-    """The latent variables that vary over the clusters of one grouping.
-
-    Attributes
-    ----------
-    name : str
-        Grouping label (``"patient"``, ``"school:class"``).
-    cluster_index : ndarray of int, shape (n_rows,)
-        Cluster (0..n_clusters-1) of each row.
-    cluster_labels : list
-        The grouping value(s) of each cluster.
-    parent_index : ndarray of int or None, shape (n_clusters,)
-        For each cluster, its cluster at the next level up.
-    covariates : ndarray, shape (n_rows, n_latents)
-        Each row's covariate multiplying each latent (1 for intercepts).
-    latent_names : tuple of str
-        Model-matrix column names of the latents (``"(Intercept)"``, ``"days"``).
-    blocks : tuple of CovarianceBlock
-    """
-
-    name: str
-    cluster_index: np.ndarray
-    cluster_labels: list
-    parent_index: np.ndarray | None
-    covariates: np.ndarray
-    latent_names: tuple[str, ...]
-    blocks: tuple[CovarianceBlock, ...]
-    loading_index: np.ndarray | None = None
-    factors: tuple[str, ...] = ()
-
-    @property
-    def n_clusters(self) -> int:
-        return len(self.cluster_labels)
-
-    @property
-    def n_latents(self) -> int:
-        return self.covariates.shape[1]
-
-    @property
-    def full_loading_index(self) -> np.ndarray:
-        """``loading_index``, or all ``-1`` (no free or fixed loading) for a level without factors."""
-        if self.loading_index is None:
-            return np.full(self.covariates.shape, -1, dtype=np.int64)
-        return self.loading_index
-
-
-@dataclass(frozen=True)
-class Design:
-    """Numeric arrays for one regression with nested random effects.
-
-    Attributes
-    ----------
-    response : ndarray, shape (n_rows,)
-    trials : ndarray or None
-        Binomial trials (ones for 0/1 responses); ``None`` for other families.
-    fixed : ndarray, shape (n_rows, n_fixed)
-    fixed_names : tuple of str
-    offset : ndarray, shape (n_rows,)
-    levels : tuple of LevelDesign
-        Lowest level (level 2) first; each nested in the next.
-    n_dropped : int
-        Rows dropped for missing values in used columns.
-    response_label : str
-    item_names : tuple of str
-        Items of a measurement model on wide data, in the order of
-        ``item_index`` (empty otherwise).
-    item_index : ndarray of int or None, shape (n_rows,)
-        Item (position in ``item_names``) of each row, for wide data.
-    residual_covariances : tuple of ResidualCovariance
-    jointly_normal : bool
-        Wide data whose items are all gaussian with identity link: a unit's
-        items are multivariate normal, so the marginal likelihood has a
-        closed form (:mod:`glpp.likelihood.gaussian`).
-    two_level_normal : bool
-        The same with latents at the units and at one grouping level above
-        them (a two-level factor model): a cluster's items of all its units
-        are multivariate normal, with a closed form too.
-    n_moments : int or None
-        Means, variances and covariances of the items (and slopes on observed
-        covariates) that a model of gaussian items can identify parameters
-        from (:mod:`glpp.identification`); ``None`` for other models.
-    """
-
-    response: np.ndarray
-    trials: np.ndarray | None
-    fixed: np.ndarray
-    fixed_names: tuple[str, ...]
-    offset: np.ndarray
-    levels: tuple[LevelDesign, ...]
-    n_dropped: int
-    response_label: str
-    loadings: tuple[LoadingEntry, ...] = ()
-    paths: tuple[PathEntry, ...] = ()
-    latent_covariates: np.ndarray | None = None
-    latent_covariate_names: tuple[str, ...] = ()
-    dispersion_index: np.ndarray | None = None
-    dispersion_names: tuple[str, ...] = ()
-    fixed_prefix: str = "beta"
-    fixed_parameter_names: tuple[str, ...] = ()
-    family_index: np.ndarray | None = None
-    dispersion_labels: tuple[str, ...] = ()
-    item_names: tuple[str, ...] = ()
-    item_index: np.ndarray | None = None
-    residual_covariances: tuple[ResidualCovariance, ...] = ()
-    jointly_normal: bool = False
-    two_level_normal: bool = False
-    n_moments: int | None = None
-
-    @property
-    def n_rows(self) -> int:
-        return self.response.shape[0]
-
-
-def _expression_columns(expression: str, term: str) -> set[str]:
-    try:
-        tree = ast.parse(expression, mode="eval")
-    except SyntaxError as error:
-        raise SpecError(f"cannot read expression {expression!r} in {term}: {error.msg}") from None
-    called = {node.func.id for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-    return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)} - called - {"np", "log", "exp", "sqrt"}
-
-
-def _formula_columns(rhs: str, term: str) -> set[str]:
-    try:
-        return set(Formula(rhs).required_variables)
-    except Exception as error:  # formulaic raises several parser error types
-        raise SpecError(f"cannot read {term}: {error}") from None
-
-
-def _check_columns(columns: set[str], data: pd.DataFrame, term: str) -> None:
-    missing = sorted(columns - set(data.columns))
-    if missing:
-        available = ", ".join(map(str, data.columns[:20]))
-        raise DataError(
-            f"column {missing[0]!r} used in {term} is not in the data; available columns: {available}"
-        )
-
-
-def _evaluate(expression: str, data: pd.DataFrame, term: str) -> np.ndarray:
-    if expression in data.columns:
-        values = data[expression]
-    else:
-        try:
-            values = data.eval(expression, engine="python")
-        except Exception as error:
-            raise SpecError(f"cannot evaluate {expression!r} in {term}: {error}") from None
-    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        raise DataError(
-            f"{term}: {expression!r} is not numeric (dtype {values.dtype}); "
-            "recode it to numbers (e.g. 0/1) before fitting"
-        )
-    return np.asarray(values, dtype=float)
-
-
-def _model_matrix(rhs: str, data: pd.DataFrame, term: str) -> tuple[np.ndarray, tuple[str, ...]]:
-    try:
-        matrix = model_matrix(rhs, data, na_action="raise")
-    except Exception as error:
-        raise SpecError(f"cannot build the design matrix of {term}: {error}") from None
-    names = tuple("(Intercept)" if name == "Intercept" else str(name) for name in matrix.columns)
-    return np.asarray(matrix, dtype=float), names
-
-
-def _random_term_label(term: RandomTerm) -> str:
-    return f"({term.expression} | {term.group_label})"
-
-
-def _cluster_codes(data: pd.DataFrame, group: tuple[str, ...]) -> tuple[np.ndarray, list]:
-    keys = data[list(group)]
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize() if len(group) > 1 else pd.factorize(keys.iloc[:, 0], sort=True)
-    labels = list(uniques)
-    return np.asarray(codes, dtype=np.int64), labels
-
-
-def _nest_levels(groups: dict[tuple[str, ...], tuple[np.ndarray, list]], wide: bool = False) -> list[tuple[str, ...]]:
-    """Order groupings from lowest to highest level and check nesting.
-
-    ``wide``: the groupings are columns of a wide-data measurement model
-    (the remedy for ids that repeat across clusters is different).
-    """
-    order = sorted(groups, key=lambda group: (-len(groups[group][1]), -len(group)))
-    for lower, upper in zip(order[:-1], order[1:]):
-        lower_codes, lower_labels = groups[lower]
-        upper_codes, _ = groups[upper]
-        parents = np.full(len(lower_labels), -1, dtype=np.int64)
-        parents[lower_codes] = upper_codes
-        conflict = parents[lower_codes] != upper_codes
-        if np.any(conflict):
-            row = int(np.flatnonzero(conflict)[0])
-            remedy = (
-                f"give the {':'.join(lower)!r} clusters ids that are unique across {':'.join(upper)!r} "
-                f"(e.g. join the two columns' values)"
-                if wide
-                else f"write ({':'.join(upper)}/{lower[-1]})"
-            )
-            raise DataError(
-                f"grouping {':'.join(lower)!r} is not nested in {':'.join(upper)!r}: "
-                f"cluster {lower_labels[lower_codes[row]]!r} appears in more than one "
-                f"{':'.join(upper)!r} unit. Crossed random effects are not supported; "
-                f"if ids repeat across {':'.join(upper)!r} units, {remedy}."
-            )
-    return order
-
-
-def _measurement_design(
-    spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, std_lv: bool, item_families: dict[str, int] | None
+def build_design(
+    spec: Spec,
+    data: pd.DataFrame,
+    family: Family | MixedFamily,
+    std_lv: bool = False,
+    item_families: dict[str, int] | None = None,
 ) -> Design:
-    """Wide data with ``F =~ y1 + ...`` statements: reshape to (unit, item) rows.
+    """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
-    The units are the lowest level; latents of ``F@g =~ ...`` (or of a
-    ``level: g`` block) and the between-level item residuals of ``level: g``
-    blocks vary over the clusters of grouping column ``g`` (levels nested,
-    lowest first). A level without latents is left out.
-    """
-    complete, items, n_dropped = reshape_wide(spec, data)
-    if isinstance(family, MixedFamily):
-        missing = [item for item in items if item not in (item_families or {})]
-        if missing:
-            raise SpecError(f"family is given by item but not for {missing}; give every item a family")
-        component = np.array([item_families[item] for item in items])
-        item_pairs = [family.components[c] for c in component]
-    else:
-        component = np.zeros(len(items), dtype=np.int64)
-        item_pairs = [(family, LINKS[spec.link])] * len(items)
-    item_family = [pair[0] for pair in item_pairs]
-    linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
-    jointly_normal = all(linear_gaussian)
-    residual_entries = [
-        ResidualCovariance(items[left], items[right], left, right, label)
-        for left, right, label in residual_covariances(
-            spec, items, [f"{member.name}/{link.name}" for member, link in item_pairs], linear_gaussian
-        )
-    ]
-    if len(complete) < 2:
-        raise DataError("fewer than two complete units (rows) after dropping rows with missing values")
-    n_units, n_items = len(complete), len(items)
-    values = complete[items].to_numpy(dtype=float)
-    unit_index = np.repeat(np.arange(n_units), n_items)
-    item_index = np.tile(np.arange(n_items), n_units)
-    response = values.ravel()
-    trials = np.ones_like(response) if any(f.uses_trials for f in item_family) else None
-    for k, item in enumerate(items):
-        validate_response(item_family[k], values[:, k], np.ones(n_units) if item_family[k].uses_trials else None, item)
-    dispersion_items = [item for item, f in zip(items, item_family) if f.dispersion is not None]
+    Parameters
+    ----------
+    spec : Spec
+        With exactly one regression (long data), or with measurement
+        statements on wide data (one row per unit; regressions are then
+        direct effects on items, and ``F@g``/``level: g`` latents vary over
+        the clusters of grouping columns, nested in each other).
+    data : DataFrame
+    family : Family or MixedFamily
+        Used to validate the response's support; a family per item
+        (``MixedFamily``) for wide data only.
+    std_lv : bool
+        Fix every latent's variance at 1 and free all its loadings.
+    item_families : dict of str to int, optional
+        Each item's component of a ``MixedFamily``.
 
-    latents = [m.latent for m in spec.measurements]
-    if len(set(latents)) != len(latents):
-        raise SpecError("a latent variable is defined by two '=~' statements; list all its items in one")
-    # units, then the grouping columns' clusters (nested, lowest first): codes and labels per unit
-    clusterings: list[tuple[str | None, np.ndarray, list]] = [(None, np.arange(n_units), list(range(n_units)))]
-    clusterings += _wide_groupings(spec, complete)
-    level_names = {column: "unit" if column is None else column for column, _, _ in clusterings}
-    level_of = {m.latent: level_names[m.level] for m in spec.measurements}
-    level_rank = {level_names[column]: rank for rank, (column, _, _) in enumerate(clusterings)}
-    loadings: list[LoadingEntry] = []
-    paths: list[PathEntry] = []
-    covariate_names: list[str] = []
-    scaled: set[str] = set()
-    unit_variance: set[str] = set()
-    levels: list[LevelDesign] = []
-    kept: list[tuple[np.ndarray, list]] = []
-    for column, codes, labels in clusterings:
-        factors = [m for m in spec.measurements if m.level == column]
-        residual_items = [residual.item for residual in spec.level_residuals if residual.level == column]
-        if not factors and not residual_items:
-            continue
-        elsewhere = {latent: level for latent, level in level_of.items() if level != level_names[column]}
-        higher = {latent for latent, level in level_of.items() if level_rank[level] > level_rank[level_names[column]]}
-        level, level_paths, level_unit_variance = _wide_level(
-            spec, factors, residual_items, items, item_index, std_lv, elsewhere, higher, len(levels),
-            loadings, covariate_names, scaled,
-        )
-        levels.append(replace(level, name=level_names[column], cluster_index=codes[unit_index], cluster_labels=labels))
-        kept.append((codes, labels))
-        paths += level_paths
-        unit_variance |= level_unit_variance
-    for number in range(len(levels) - 1):
-        # cluster -> its cluster one level up (nesting checked by _wide_groupings)
-        (codes, labels), (upper_codes, _) = kept[number], kept[number + 1]
-        parent_index = np.zeros(len(labels), dtype=np.int64)
-        parent_index[codes] = upper_codes
-        levels[number] = replace(levels[number], parent_index=parent_index)
-    paths = _resolve_higher_paths(paths, levels)
-    single_level = len(levels) == 1 and levels[0].name == "unit"
-    if residual_entries and not single_level:
-        raise SpecError(
-            f"'{residual_entries[0].left} ~~ {residual_entries[0].right}': residual covariances of items are "
-            "available in measurement models with latents at the unit level only; this model has latents at "
-            f"levels {', '.join(level.name for level in levels)}"
-        )
-    latent_covariates = None
-    if covariate_names:
-        latent_covariates = complete[covariate_names].to_numpy(dtype=float)[unit_index]
-        _check_cluster_covariates(paths, levels, latent_covariates, covariate_names)
-    fixed = np.eye(n_items)[item_index]
-    fixed_names = list(items)
-    parameter_names = [f"nu[{item}]" for item in items]
-    direct_covariates: set[str] = set()
-    for regression in spec.regressions:
-        # a direct effect of covariates on one item (e.g. differential item functioning)
-        item = regression.response.expression
-        rhs = regression.fixed.replace("1 + ", "0 + ", 1) if regression.fixed.startswith("1 + ") else regression.fixed
-        matrix, names = _model_matrix(rhs, complete, f"direct effect '{item} ~ {regression.fixed}'")
-        matrix = matrix[unit_index] * (item_index == items.index(item))[:, None]
-        fixed = np.concatenate([fixed, matrix], axis=1)
-        fixed_names += [f"{item}~{name}" for name in names]
-        parameter_names += [f"path[{item}~{name}]" for name in names]
-        direct_covariates.update(names)
-    has_dispersion = bool(dispersion_items)
-    # the moment count (means, variances, covariances) identifies models of gaussian items
-    all_gaussian = all(f.has_response_scale for f in item_family)
-    # means, unit-level covariances and one between-cluster covariance matrix per grouping level
-    n_grouping_levels = sum(level.name != "unit" for level in levels)
-    n_moments = n_items * (n_items + 3) // 2 + n_grouping_levels * n_items * (n_items + 1) // 2
-    # observed covariates (of latents or direct effects on items) are fixed, as lavaan's fixed.x:
-    # the items' conditional means add one slope per item and covariate
-    n_moments += n_items * len(direct_covariates | set(covariate_names))
-    dispersion_position = np.array([dispersion_items.index(item) if item in dispersion_items else 0 for item in items])
-    identify(latents, scaled, unit_variance | (set(latents) if std_lv else set()))
-    return Design(
-        response=response,
-        trials=trials,
-        fixed=fixed,
-        fixed_names=tuple(fixed_names),
-        fixed_parameter_names=tuple(parameter_names),
-        offset=np.zeros(len(response)),
-        levels=tuple(levels),
-        n_dropped=n_dropped,
-        response_label="items",
-        loadings=tuple(loadings),
-        paths=tuple(paths),
-        latent_covariates=latent_covariates,
-        latent_covariate_names=tuple(covariate_names),
-        dispersion_index=dispersion_position[item_index] if has_dispersion else None,
-        dispersion_names=tuple(dispersion_items),
-        dispersion_labels=tuple(
-            f"{f.dispersion}[{item}]" for item, f in zip(items, item_family) if f.dispersion is not None
-        ),
-        family_index=component[item_index] if isinstance(family, MixedFamily) else None,
-        fixed_prefix="nu",
-        item_names=tuple(items),
-        item_index=item_index,
-        residual_covariances=tuple(residual_entries),
-        jointly_normal=jointly_normal and single_level,
-        two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
-        n_moments=n_moments if all_gaussian else None,
-    )
-
-
-def _wide_groupings(spec: Spec, units: pd.DataFrame) -> list[tuple[str, np.ndarray, list]]:
-    """``(column, cluster of each unit, cluster labels)`` of each grouping column, lowest level first.
+    Returns
+    -------
+    Design
 
     Raises
     ------
+    SpecError
+        Statements the data layout cannot take (``classes()`` and
+        ``masspoints()`` are not available yet).
     DataError
-        A grouping with fewer than two clusters, or groupings that are not
-        nested (a cluster of one inside two clusters of another).
+        Missing columns, non-numeric or out-of-support responses, a grouping
+        with a single cluster, groupings that are not nested.
+    IdentificationError
+        A latent of a wide-data model without a fixed scale.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from glpp.families import resolve_family_link
+    >>> from glpp.syntax import build_spec
+    >>> data = pd.DataFrame({"y": [1.0, 2.0, 0.5, 1.5], "g": [1, 1, 2, 2]})
+    >>> family, link = resolve_family_link("gaussian", None)
+    >>> design = build_design(build_spec("y ~ 1 + (1 | g)", family.name, link.name), data, family)
+    >>> design.n_rows, design.levels[0].n_clusters
+    (4, 2)
     """
-    groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
-    for column in grouping_columns(spec):
-        codes, labels = _cluster_codes(units, (column,))
-        if len(labels) < 2:
-            raise DataError(
-                f"grouping column {column!r} has {len(labels)} cluster; a latent varying over its clusters needs "
-                "at least two"
-            )
-        groups[(column,)] = (codes, labels)
-    order = _nest_levels(groups, wide=True) if len(groups) > 1 else list(groups)
-    return [(group[0], *groups[group]) for group in order]
-
-
-def _wide_level(
-    spec: Spec,
-    factors: list[Measurement],
-    residual_items: list[str],
-    items: list[str],
-    item_index: np.ndarray,
-    std_lv: bool,
-    elsewhere: dict[str, str],
-    higher: set[str],
-    level_number: int,
-    loadings: list[LoadingEntry],
-    covariate_names: list[str],
-    scaled: set[str],
-) -> tuple[LevelDesign, list[PathEntry], set[str]]:
-    """The latents of one level of a wide-data measurement model: its factors, then its item residuals.
-
-    Appends the level's loadings to ``loadings``, its observed latent
-    predictors to ``covariate_names`` and its latents with a fixed loading
-    to ``scaled``. Returns the level (clusters still unset), its paths and
-    its latents with a unit variance.
-    """
-    names = [m.latent for m in factors]
-    structure = latent_structure(spec, names, items=set(items), elsewhere=elsewhere, higher=higher)
-    unit_variance = {names[p] for positions, unit in structure.blocks if unit for p in positions}
-    covariates = np.zeros((len(item_index), len(names) + len(residual_items)))
-    loading_index = np.full(covariates.shape, -1, dtype=np.int64)
-    for a, measurement in enumerate(factors):
-        indicators = [indicator.name for indicator in measurement.indicators]
-        standardised = std_lv or measurement.latent in unit_variance
-        for item, fixed, label in loading_entries(measurement, indicators, standardised):
-            rows = item_index == items.index(item)
-            covariates[rows, a] = 1.0
-            if fixed not in (None, 0.0):
-                scaled.add(measurement.latent)
-            if fixed == 1.0:
-                continue
-            loading_index[rows, a] = len(loadings)
-            loadings.append(LoadingEntry(measurement.latent, item, fixed, label))
-    for b, item in enumerate(residual_items):
-        covariates[item_index == items.index(item), len(names) + b] = 1.0
-    blocks = [
-        CovarianceBlock(f"({', '.join(names[p] for p in positions)})", positions, unit or std_lv)
-        for positions, unit in structure.blocks
-    ]
-    blocks += [CovarianceBlock(f"({item})", (len(names) + b,)) for b, item in enumerate(residual_items)]
-    paths = []
-    for dependent, predictor_name, kind, predictor, path_label in structure.paths:
-        if kind == "covariate":
-            if predictor_name not in covariate_names:
-                covariate_names.append(predictor_name)
-            predictor = covariate_names.index(predictor_name)
-        paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, level_number))
-    level = LevelDesign(
-        name="",
-        cluster_index=item_index,
-        cluster_labels=[],
-        parent_index=None,
-        covariates=covariates,
-        latent_names=tuple(names + residual_items),
-        blocks=tuple(blocks),
-        loading_index=loading_index,
-        factors=tuple(names),
-    )
-    return level, paths, unit_variance
-
-
-def _resolve_higher_paths(paths: list[PathEntry], levels: list[LevelDesign]) -> list[PathEntry]:
-    """Paths from latents of higher levels (kind ``"higher"``) as latent paths with the predictor's level."""
-    where = {name: (number, position) for number, level in enumerate(levels) for position, name in enumerate(level.latent_names)}
-    resolved = []
-    for path in paths:
-        if path.kind == "higher":
-            number, position = where[path.predictor]
-            path = replace(path, kind="latent", predictor_position=position, predictor_level=number)
-        resolved.append(path)
-    return resolved
-
-
-def _check_cluster_covariates(
-    paths: list[PathEntry],
-    levels: list[LevelDesign],
-    latent_covariates: np.ndarray,
-    names: list[str],
-    rows_are_units: bool = True,
-) -> None:
-    """A latent varying over clusters can depend only on covariates constant within its clusters.
-
-    With ``rows_are_units`` (wide data) the unit level's latents vary by row and need no check.
-    """
-    for path in paths:
-        level = levels[path.level]
-        if path.kind != "covariate" or (rows_are_units and level.name == "unit"):
-            continue
-        values = latent_covariates[:, path.predictor_position]
-        varies = pd.Series(values).groupby(level.cluster_index).nunique() > 1
-        if varies.any():
-            cluster = level.cluster_labels[int(varies.index[varies.to_numpy()][0])]
-            raise DataError(
-                f"structural regression '{path.latent} ~ {path.predictor}': {path.latent!r} varies over the clusters "
-                f"of {level.name!r} but {path.predictor!r} varies within them (e.g. in cluster {cluster!r}); a "
-                "cluster-level latent can only depend on cluster-level covariates"
-            )
+    _refuse_discrete_latents(spec)
+    if _is_wide(spec):
+        return build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
+    return build_long_design(spec, data, family, std_lv=std_lv)
 
 
 def _is_wide(spec: Spec) -> bool:
@@ -632,223 +119,3 @@ def _refuse_discrete_latents(spec: Spec) -> None:
             f"distributions ({distribution.kind}()) are not available yet; remove the statement to give "
             f"{distribution.latent!r} a normal distribution"
         )
-
-
-def build_design(
-    spec: Spec,
-    data: pd.DataFrame,
-    family: Family | MixedFamily,
-    std_lv: bool = False,
-    item_families: dict[str, int] | None = None,
-) -> Design:
-    """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
-
-    Parameters
-    ----------
-    spec : Spec
-        With exactly one regression (long data), or with measurement
-        statements on wide data (one row per unit; regressions are then
-        direct effects on items, and ``F@g``/``level: g`` latents vary over
-        the clusters of grouping columns, nested in each other).
-    data : DataFrame
-    family : Family
-        Used to validate the response's support.
-
-    Raises
-    ------
-    DataError
-        Missing columns, non-numeric or out-of-support responses, a grouping
-        with a single cluster, groupings that are not nested.
-    """
-    _refuse_discrete_latents(spec)
-    if _is_wide(spec):
-        return _measurement_design(spec, data, family, std_lv, item_families)
-    if isinstance(family, MixedFamily):
-        raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
-    latent_names = {m.latent for m in spec.measurements} | {d.latent for d in spec.distributions}
-    for covariance in spec.covariances:
-        for name in (covariance.left, covariance.right):
-            if name not in latent_names:
-                raise SpecError(
-                    f"'{covariance.left} ~~ {covariance.right}': {name!r} is not a latent variable of a measurement "
-                    f"statement; {RESIDUAL_COVARIANCE_SCOPE}"
-                )
-    if len(spec.regressions) != 1:
-        raise SpecError("this version fits exactly one regression statement (y ~ ...)")
-    regression: Regression = spec.regressions[0]
-    response_term = f"response {regression.response.label!r}"
-    used: set[str] = set()
-    response_columns = _expression_columns(regression.response.expression, response_term)
-    if regression.response.failures is not None:
-        response_columns |= _expression_columns(regression.response.failures, response_term)
-    _check_columns(response_columns, data, response_term)
-    used |= response_columns
-    fixed_term = f"fixed part {regression.fixed!r}"
-    fixed_columns = _formula_columns(regression.fixed, fixed_term)
-    _check_columns(fixed_columns, data, fixed_term)
-    used |= fixed_columns
-    for offset in regression.offsets:
-        offset_columns = _expression_columns(offset, f"offset({offset})")
-        _check_columns(offset_columns, data, f"offset({offset})")
-        used |= offset_columns
-    for term in regression.random:
-        label = f"random term {_random_term_label(term)}"
-        term_columns = _formula_columns(term.expression, label) | set(term.group)
-        _check_columns(term_columns, data, label)
-        used |= term_columns
-    long_measurements = [m for m in spec.measurements if m.level is not None]
-    for measurement in spec.measurements:
-        statement = f"'{measurement.latent}@{measurement.level} =~ ...'"
-        if measurement.level is None or len(measurement.indicators) != 1:
-            raise SpecError(
-                f"with a regression statement, a measurement statement must give the latent's level and one "
-                f"categorical item column, e.g. 'F@id =~ item' (got '{measurement.latent} =~ ...')"
-            )
-        _check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
-        used |= {measurement.level, measurement.indicators[0].name}
-    latent_covariate_names: list[str] = []
-    for latent_regression in spec.latent_regressions:
-        for predictor in latent_regression.predictors:
-            if predictor.name not in {m.latent for m in spec.measurements}:
-                _check_columns({predictor.name}, data, f"structural regression '{latent_regression.latent} ~ ...'")
-                used.add(predictor.name)
-
-    used_ordered = [column for column in data.columns if column in used]
-    complete = data[used_ordered].notna().all(axis=1).to_numpy()
-    n_dropped = int((~complete).sum())
-    data = data.loc[complete].reset_index(drop=True)
-    if len(data) == 0:
-        raise DataError("no rows left after dropping rows with missing values in the used columns")
-
-    response = _evaluate(regression.response.expression, data, response_term)
-    trials = None
-    if family.uses_trials:
-        if regression.response.failures is not None:
-            failures = _evaluate(regression.response.failures, data, response_term)
-            if np.any(failures < 0):
-                row = int(np.flatnonzero(failures < 0)[0])
-                raise DataError(
-                    f"{response_term}: failures {regression.response.failures!r} are negative "
-                    f"(row {row}: {failures[row]:g}); the number of trials must be at least the successes"
-                )
-            trials = response + failures
-        else:
-            trials = np.ones_like(response)
-    elif regression.response.failures is not None:
-        raise SpecError(f"cbind(successes, failures) is only meaningful for families of counts out of trials (binomial), not {family.name!r}")
-    validate_response(family, response, trials, regression.response.label)
-
-    fixed, fixed_names = _model_matrix(regression.fixed, data, fixed_term)
-    offset = np.zeros(len(data))
-    for expression in regression.offsets:
-        offset += _evaluate(expression, data, f"offset({expression})")
-
-    groups: dict[tuple[str, ...], tuple[np.ndarray, list]] = {}
-    for term in regression.random:
-        if term.group not in groups:
-            codes, labels = _cluster_codes(data, term.group)
-            if len(labels) < 2:
-                raise DataError(
-                    f"grouping {term.group_label!r} in random term {_random_term_label(term)} has "
-                    f"{len(labels)} level; a variance needs at least two clusters"
-                )
-            groups[term.group] = (codes, labels)
-    for measurement in long_measurements:
-        group = (measurement.level,)
-        if group not in groups:
-            groups[group] = _cluster_codes(data, group)
-    order = _nest_levels(groups) if groups else []
-    loadings: list[LoadingEntry] = []
-    paths: list[PathEntry] = []
-    latent_covariates = None
-
-    levels = []
-    for position, group in enumerate(order):
-        codes, labels = groups[group]
-        covariate_blocks, names, blocks = [], [], []
-        for term in regression.random:
-            if term.group != group:
-                continue
-            label = _random_term_label(term)
-            matrix, term_names = _model_matrix(term.expression, data, f"random term {label}")
-            if matrix.shape[1] == 0:
-                raise SpecError(f"random term {label} has no latent variable")
-            duplicated = set(term_names) & set(names)
-            if duplicated:
-                raise SpecError(
-                    f"random term {label} repeats {sorted(duplicated)[0]!r} at grouping {term.group_label!r}"
-                )
-            blocks.append(CovarianceBlock(label, tuple(range(len(names), len(names) + len(term_names)))))
-            names.extend(term_names)
-            covariate_blocks.append(matrix)
-        loading_columns = [np.full(len(data), -1, dtype=np.int64) for _ in names]
-        factors = [m for m in long_measurements if (m.level,) == group]
-        if factors:
-            first_factor = len(names)
-            elsewhere = {m.latent: m.level for m in long_measurements if (m.level,) != group}
-            higher = {m.latent for m in long_measurements if (m.level,) in order[position + 1 :]}
-            structure = latent_structure(spec, [m.latent for m in factors], elsewhere=elsewhere, higher=higher)
-            unit_variance = {factors[p].latent for positions, unit in structure.blocks if unit for p in positions}
-            for measurement in factors:
-                indicator = measurement.indicators[0]
-                item_codes, item_labels = pd.factorize(data[indicator.name], sort=True)
-                column = np.empty(len(data), dtype=np.int64)
-                standardised = std_lv or measurement.latent in unit_variance
-                for code, item_label in enumerate(item_labels):
-                    if code == 0 and not standardised and not indicator.force_free:
-                        column[item_codes == code] = -1
-                        continue
-                    column[item_codes == code] = len(loadings)
-                    loadings.append(LoadingEntry(measurement.latent, str(item_label)))
-                loading_columns.append(column)
-                names.append(measurement.latent)
-                covariate_blocks.append(np.ones((len(data), 1)))
-            for positions, unit in structure.blocks:
-                shifted = tuple(first_factor + p for p in positions)
-                label = ", ".join(names[p] for p in shifted)
-                blocks.append(CovarianceBlock(f"({label})", shifted, unit or std_lv))
-            for dependent, predictor_name, kind, predictor, path_label in structure.paths:
-                if kind == "latent":
-                    predictor += first_factor
-                elif kind == "covariate":
-                    if predictor_name not in latent_covariate_names:
-                        latent_covariate_names.append(predictor_name)
-                    predictor = latent_covariate_names.index(predictor_name)
-                dependent += first_factor
-                paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, position))
-        parent_index = None
-        if position + 1 < len(order):
-            upper_codes, _ = groups[order[position + 1]]
-            parent_index = np.zeros(len(labels), dtype=np.int64)
-            parent_index[codes] = upper_codes
-        levels.append(
-            LevelDesign(
-                name=":".join(group),
-                cluster_index=codes,
-                cluster_labels=labels,
-                parent_index=parent_index,
-                covariates=np.concatenate(covariate_blocks, axis=1),
-                latent_names=tuple(names),
-                blocks=tuple(blocks),
-                loading_index=np.stack(loading_columns, axis=1) if factors else None,
-                factors=tuple(m.latent for m in factors),
-            )
-        )
-    paths = _resolve_higher_paths(paths, levels)
-    if latent_covariate_names:
-        latent_covariates = data[latent_covariate_names].to_numpy(dtype=float)
-        _check_cluster_covariates(paths, levels, latent_covariates, latent_covariate_names, rows_are_units=False)
-    return Design(
-        response=response,
-        trials=trials,
-        fixed=fixed,
-        fixed_names=fixed_names,
-        offset=offset,
-        levels=tuple(levels),
-        n_dropped=n_dropped,
-        response_label=regression.response.label,
-        loadings=tuple(loadings),
-        paths=tuple(paths),
-        latent_covariates=latent_covariates,
-        latent_covariate_names=tuple(latent_covariate_names),
-    )

@@ -1,41 +1,37 @@
-"""Latent-variable statements -> the latent part of a Design.
+"""The latent structure of a level: covariance blocks, structural paths, residual covariances.
 
-``F =~ y1 + y2`` on wide data (one row per unit) is reshaped to long form:
-each (unit, item) pair is a row, the unit is the cluster, items get their own
-intercepts (and, for gaussian items, their own residual variances) and each
-latent loads on its items with a loading per item. ``F@id =~ item`` on long
-data gives ``F`` one loading per level of the categorical column ``item``.
-Structural regressions ``F ~ x + G`` become path coefficients; the covariance
-blocks of the latents follow lavaan's defaults: exogenous latents correlate
-with each other, so do the disturbances of latents that are only outcomes,
-and the disturbance of a latent that predicts another latent is on its own;
-``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance. ``y1 ~~ y5``
-between two items of a wide-data model is a residual covariance (gaussian
-items with identity link only: the items of a unit are then jointly normal).
-
-Multilevel factor models on wide data: a latent of ``F@g =~ ...`` (or of
-``F =~ ...`` in a ``level: g`` block) varies over the clusters of grouping
-column ``g``; each level's latents have their own structure (paths and
-covariances within a level; latents of different levels are independent).
+Structural regressions ``F ~ x + G`` become path coefficients; the
+covariance blocks of the latents follow lavaan's defaults: exogenous latents
+correlate with each other, so do the disturbances of latents that are only
+outcomes, and the disturbance of a latent that predicts another latent is on
+its own; ``F ~~ G`` joins two blocks and ``F ~~ 1*F`` fixes a variance.
+``y1 ~~ y5`` between two items of a wide-data model is a residual covariance
+(gaussian items with identity link only: the items of a unit are then
+jointly normal). Each level's latents have their own structure; a latent may
+depend on latents of a higher level, and latents of different levels are
+independent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import numpy as np
 import pandas as pd
 
+from glpp.design.arrays import LevelDesign, PathEntry
 from glpp.errors import DataError, IdentificationError, SpecError
-from glpp.ir import Covariance, LatentRegression, Measurement, Spec
+from glpp.ir import Covariance, LatentRegression, Spec
 
 __all__ = [
     "LatentStructure",
+    "RESIDUAL_COVARIANCE_SCOPE",
+    "check_cluster_covariates",
+    "identify",
     "latent_structure",
     "residual_covariances",
-    "identify",
-    "grouping_columns",
-    "RESIDUAL_COVARIANCE_SCOPE",
+    "resolve_higher_paths",
 ]
 
 #: where ``y1 ~~ y5`` between observed variables is a model term, and why only there (for messages)
@@ -75,20 +71,46 @@ def latent_structure(
 ) -> LatentStructure:
     """Resolve structural regressions and covariances among ``latents`` (the latents of one level).
 
-    Covariances between two of ``items`` (wide data) are residual
-    covariances, resolved by :func:`residual_covariances`, and skipped here.
-    ``elsewhere`` maps the latents of the model's other levels to their
-    level's name: their statements are resolved with their own level. Of
-    those, the latents of ``higher`` levels may predict a latent of this
-    level (a path ``"higher"``); a path from a lower level, or a covariance
-    between levels, is an error.
+    Parameters
+    ----------
+    spec : Spec
+    latents : list of str
+        The latents of this level, in design order.
+    items : collection of str
+        Items of a wide-data model: covariances between two of them are
+        residual covariances, resolved by :func:`residual_covariances`, and
+        skipped here.
+    elsewhere : mapping of str to str
+        The latents of the model's other levels and their level's name:
+        their statements are resolved with their own level.
+    higher : collection of str
+        The latents of ``elsewhere`` at higher levels: they may predict a
+        latent of this level (a path ``"higher"``).
+
+    Raises
+    ------
+    SpecError
+        A path from a lower level, a covariance between levels, a statement
+        about a name that is not a latent, a fixed path coefficient, a cycle,
+        or a fixed variance or covariance that is not supported.
     """
     elsewhere = elsewhere or {}
     position = {name: i for i, name in enumerate(latents)}
-    predicts_latent: set[str] = set()
-    endogenous: set[str] = set()
-    paths: list[tuple[int, str, str, int, str | None]] = []
-    covariates: list[str] = []
+    regressions = _level_regressions(spec, elsewhere, higher)
+    paths, endogenous, predicts_latent = _structural_paths(regressions, position, higher)
+    _check_acyclic(tuple(regressions), position)
+    exogenous = [name for name in latents if name not in endogenous]
+    outcomes = [name for name in latents if name in endogenous and name not in predicts_latent]
+    groups: list[list[str]] = [group for group in (exogenous, outcomes) if group]
+    groups += [[name] for name in latents if name in endogenous and name in predicts_latent]
+    fixed_variances = _join_covariances(spec, items, elsewhere, position, groups)
+    return LatentStructure(_covariance_blocks(groups, fixed_variances, position), paths)
+
+
+def _level_regressions(
+    spec: Spec, elsewhere: Mapping[str, str], higher: Collection[str]
+) -> list[LatentRegression]:
+    """The structural regressions of this level's latents; a predictor from a lower level is an error."""
     regressions = []
     for regression in spec.latent_regressions:
         if regression.latent in elsewhere:
@@ -102,6 +124,17 @@ def latent_structure(
                     "depend only on latents of its own or a higher level (a cluster's latent cannot depend on "
                     "latents that vary within the cluster)"
                 )
+    return regressions
+
+
+def _structural_paths(
+    regressions: list[LatentRegression], position: dict[str, int], higher: Collection[str]
+) -> tuple[list[tuple[int, str, str, int, str | None]], set[str], set[str]]:
+    """The paths of ``regressions`` (as :attr:`LatentStructure.paths`), the dependent latents and the latent predictors."""
+    predicts_latent: set[str] = set()
+    endogenous: set[str] = set()
+    paths: list[tuple[int, str, str, int, str | None]] = []
+    covariates: list[str] = []
     for regression in regressions:
         if regression.latent not in position:
             raise SpecError(f"structural regression '{regression.latent} ~ ...': {regression.latent!r} is not a latent variable of this model")
@@ -121,12 +154,20 @@ def latent_structure(
                 if predictor.name not in covariates:
                     covariates.append(predictor.name)
                 paths.append((position[regression.latent], predictor.name, "covariate", covariates.index(predictor.name), predictor.label))
-    _check_acyclic(tuple(regressions), position)
+    return paths, endogenous, predicts_latent
 
-    exogenous = [name for name in latents if name not in endogenous]
-    outcomes = [name for name in latents if name in endogenous and name not in predicts_latent]
-    groups: list[list[str]] = [group for group in (exogenous, outcomes) if group]
-    groups += [[name] for name in latents if name in endogenous and name in predicts_latent]
+
+def _join_covariances(
+    spec: Spec,
+    items: Collection[str],
+    elsewhere: Mapping[str, str],
+    position: dict[str, int],
+    groups: list[list[str]],
+) -> dict[str, float]:
+    """Apply this level's ``F ~~ G`` (joins the groups of ``F`` and ``G``, in place) and ``F ~~ 1*F``.
+
+    Returns the latents whose variance is fixed, with the value.
+    """
     fixed_variances: dict[str, float] = {}
     for covariance in spec.covariances:
         if covariance.left in items and covariance.right in items:
@@ -155,6 +196,13 @@ def latent_structure(
         if first is not second:
             first.extend(second)
             groups.remove(second)
+    return fixed_variances
+
+
+def _covariance_blocks(
+    groups: list[list[str]], fixed_variances: dict[str, float], position: dict[str, int]
+) -> list[tuple[tuple[int, ...], bool]]:
+    """Each group of correlated latents as (sorted positions, unit variance)."""
     blocks = []
     for group in groups:
         fixed = [name in fixed_variances for name in group]
@@ -164,7 +212,7 @@ def latent_structure(
                 f"(fixed: {[n for n, f in zip(group, fixed) if f]})"
             )
         blocks.append((tuple(sorted(position[name] for name in group)), all(fixed)))
-    return LatentStructure(blocks, paths)
+    return blocks
 
 
 def _covariance_text(covariance: Covariance) -> str:
@@ -266,23 +314,6 @@ def _check_acyclic(regressions: tuple[LatentRegression, ...], position: dict[str
         visit(name, [])
 
 
-def loading_entries(measurement: Measurement, indicators: list[str], std_lv: bool) -> list[tuple[str, float | None, str | None]]:
-    """(indicator, fixed value or None, label) for each indicator of a latent.
-
-    The first loading is fixed at 1 for identification (as lavaan and gllamm
-    do) unless ``std_lv``, ``NA*`` or an explicit value says otherwise.
-    """
-    entries = []
-    for position, (indicator, name) in enumerate(zip(measurement.indicators, indicators)):
-        if indicator.fixed is not None:
-            entries.append((name, indicator.fixed, None))
-        elif position == 0 and not std_lv and not indicator.force_free and indicator.label is None:
-            entries.append((name, 1.0, None))
-        else:
-            entries.append((name, None, indicator.label))
-    return entries
-
-
 def identify(latents: list[str], scaled: set[str], unit_variance: set[str]) -> None:
     """Raise :class:`IdentificationError` for a latent without a scale.
 
@@ -303,70 +334,63 @@ def identify(latents: list[str], scaled: set[str], unit_variance: set[str]) -> N
             )
 
 
-def _formula_variables(rhs: str) -> set[str]:
-    from formulaic import Formula
+def resolve_higher_paths(paths: list[PathEntry], levels: list[LevelDesign]) -> list[PathEntry]:
+    """Paths from latents of higher levels (kind ``"higher"``) as latent paths with the predictor's level.
 
-    return set(Formula(rhs).required_variables)
+    Parameters
+    ----------
+    paths : list of PathEntry
+    levels : list of LevelDesign
+        All levels of the design, lowest first: where each latent is.
+
+    Returns
+    -------
+    list of PathEntry
+        ``paths``, each ``"higher"`` one with kind ``"latent"``, its
+        predictor's position among its level's latents and that level.
+    """
+    where = {name: (number, position) for number, level in enumerate(levels) for position, name in enumerate(level.latent_names)}
+    resolved = []
+    for path in paths:
+        if path.kind == "higher":
+            number, position = where[path.predictor]
+            path = replace(path, kind="latent", predictor_position=position, predictor_level=number)
+        resolved.append(path)
+    return resolved
 
 
-def grouping_columns(spec: Spec) -> list[str]:
-    """Grouping columns of a wide-data measurement model: latents' levels and ``level:`` blocks, in order."""
-    columns = [m.level for m in spec.measurements if m.level is not None]
-    columns += [residual.level for residual in spec.level_residuals] + list(spec.declared_levels)
-    return list(dict.fromkeys(columns))
+def check_cluster_covariates(
+    paths: list[PathEntry],
+    levels: list[LevelDesign],
+    latent_covariates: np.ndarray,
+    rows_are_units: bool = True,
+) -> None:
+    """A latent varying over clusters can depend only on covariates constant within its clusters.
 
+    Parameters
+    ----------
+    paths : list of PathEntry
+    levels : list of LevelDesign
+    latent_covariates : ndarray, shape (n_rows, n_covariates)
+        The observed predictors of latents (``Design.latent_covariates``).
+    rows_are_units : bool
+        Wide data: the unit level's latents vary by row and need no check.
 
-def _grouping_statement(spec: Spec, column: str) -> str:
-    """How ``column`` came into the model, for messages."""
-    if column in spec.declared_levels:
-        return f"'level: {column}'"
-    latent = next(m.latent for m in spec.measurements if m.level == column)
-    return f"'{latent}@{column} =~ ...'"
-
-
-def reshape_wide(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[str], int]:
-    """Check the item, covariate and grouping columns and drop incomplete units (listwise)."""
-    items: list[str] = []
-    for measurement in spec.measurements:
-        for indicator in measurement.indicators:
-            if indicator.name not in items:
-                items.append(indicator.name)
-    latents = {m.latent for m in spec.measurements}
-    covariates = [
-        p.name for r in spec.latent_regressions for p in r.predictors if p.name not in latents
-    ]
-    for regression in spec.regressions:
-        if regression.response.expression not in items or regression.random or regression.offsets:
-            raise SpecError(
-                f"'{regression.response.label} ~ {regression.fixed}': with measurement statements on wide data, "
-                "a regression must have an item on the left (a direct effect, e.g. 'y3 ~ male') and no random terms"
-            )
-        covariates += sorted(_formula_variables(regression.fixed))
-    available = ", ".join(map(str, data.columns[:20]))
-    for column in items + covariates:
-        if column not in data.columns:
-            statement = next(
-                (f"'{m.latent} =~ ...'" for m in spec.measurements if any(i.name == column for i in m.indicators)),
-                "a structural regression",
-            )
-            raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {available}")
-        if not pd.api.types.is_numeric_dtype(data[column]):
-            raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
-    groupings = grouping_columns(spec)
-    for column in groupings:
-        if column not in data.columns:
+    Raises
+    ------
+    DataError
+        A covariate of a cluster-level latent varies within one of its clusters.
+    """
+    for path in paths:
+        level = levels[path.level]
+        if path.kind != "covariate" or (rows_are_units and level.name == "unit"):
+            continue
+        values = latent_covariates[:, path.predictor_position]
+        varies = pd.Series(values).groupby(level.cluster_index).nunique() > 1
+        if varies.any():
+            cluster = level.cluster_labels[int(varies.index[varies.to_numpy()][0])]
             raise DataError(
-                f"grouping column {column!r} of {_grouping_statement(spec, column)} is not in the data; a level is "
-                f"named by the column that identifies its clusters; available columns: {available}"
+                f"structural regression '{path.latent} ~ {path.predictor}': {path.latent!r} varies over the clusters "
+                f"of {level.name!r} but {path.predictor!r} varies within them (e.g. in cluster {cluster!r}); a "
+                "cluster-level latent can only depend on cluster-level covariates"
             )
-        if column in items:
-            raise SpecError(f"{column!r} is an item of a measurement statement and cannot also be a grouping column")
-    for residual in spec.level_residuals:
-        if residual.item not in items:
-            raise SpecError(
-                f"'{residual.item} ~~ {residual.item}' in the 'level: {residual.level}' block: {residual.item!r} is "
-                "not an item of a measurement statement"
-            )
-    used = list(dict.fromkeys(items + covariates + groupings))
-    complete = data[used].notna().all(axis=1).to_numpy()
-    return data.loc[complete, used].reset_index(drop=True), items, int((~complete).sum())

@@ -1,0 +1,325 @@
+"""One regression on long data -> a Design: response, fixed part, random terms, levels.
+
+``y ~ x + offset(o) + (1 + x | g) + (1 | a/b)``: the response (with trials
+for ``cbind(s, n - s)``), the fixed-part model matrix and offsets, and one
+level per grouping, lowest first and checked to be nested, whose latents are
+the random terms' covariates. ``F@id =~ item`` adds a factor at the level of
+``id`` with one loading per level of the categorical column ``item`` (the
+first fixed at 1 unless the latent's variance is), with the factors'
+structure (:mod:`glpp.design.structure`). Rows with a missing value in any
+used column are dropped and counted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
+from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
+from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
+from glpp.design.structure import (
+    RESIDUAL_COVARIANCE_SCOPE,
+    LatentStructure,
+    check_cluster_covariates,
+    latent_structure,
+    resolve_higher_paths,
+)
+from glpp.errors import DataError, SpecError
+from glpp.families import Family, MixedFamily, validate_response
+from glpp.ir import Measurement, RandomTerm, Regression, Spec
+
+__all__ = ["build_long_design"]
+
+
+def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, *, std_lv: bool) -> Design:
+    """Build the arrays of one regression with random effects (and ``F@id =~ item`` factors) on long data.
+
+    Parameters
+    ----------
+    spec : Spec
+        With exactly one regression; measurement statements, if any, of the
+        form ``F@id =~ item``.
+    data : DataFrame
+        One row per response.
+    family : Family
+        Used to validate the response's support.
+    std_lv : bool
+        Fix every factor's variance at 1 and free all its loadings.
+
+    Raises
+    ------
+    SpecError
+        Not exactly one regression, a family per item, a covariance of
+        observed variables, a measurement statement not of the form
+        ``F@id =~ item``, ``cbind`` for a family without trials, unreadable
+        formulas, random terms without or with repeated latents.
+    DataError
+        Missing or non-numeric columns, no complete rows, an out-of-support
+        response, a grouping with a single cluster, groupings that are not
+        nested, covariates of cluster-level latents that vary within clusters.
+    """
+    if isinstance(family, MixedFamily):
+        raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
+    _check_latent_covariances(spec)
+    if len(spec.regressions) != 1:
+        raise SpecError("this version fits exactly one regression statement (y ~ ...)")
+    regression: Regression = spec.regressions[0]
+    used = _used_columns(spec, regression, data)
+    used_ordered = [column for column in data.columns if column in used]
+    complete = data[used_ordered].notna().all(axis=1).to_numpy()
+    n_dropped = int((~complete).sum())
+    data = data.loc[complete].reset_index(drop=True)
+    if len(data) == 0:
+        raise DataError("no rows left after dropping rows with missing values in the used columns")
+    response, trials = _response(regression, data, family)
+    fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
+    offset = np.zeros(len(data))
+    for expression in regression.offsets:
+        offset += evaluate(expression, data, f"offset({expression})")
+    groups = _groupings(spec, regression, data)
+    order = nest_levels(groups) if groups else []
+    loadings: list[LoadingEntry] = []
+    paths: list[PathEntry] = []
+    covariate_names: list[str] = []
+    levels = []
+    for position in range(len(order)):
+        levels.append(_level(spec, regression, data, groups, order, position, std_lv, loadings, paths, covariate_names))
+    paths = resolve_higher_paths(paths, levels)
+    latent_covariates = None
+    if covariate_names:
+        latent_covariates = data[covariate_names].to_numpy(dtype=float)
+        check_cluster_covariates(paths, levels, latent_covariates, rows_are_units=False)
+    return Design(
+        response=response,
+        trials=trials,
+        fixed=fixed,
+        fixed_names=fixed_names,
+        offset=offset,
+        levels=tuple(levels),
+        n_dropped=n_dropped,
+        response_label=regression.response.label,
+        loadings=tuple(loadings),
+        paths=tuple(paths),
+        latent_covariates=latent_covariates,
+        latent_covariate_names=tuple(covariate_names),
+    )
+
+
+def _random_term_label(term: RandomTerm) -> str:
+    return f"({term.expression} | {term.group_label})"
+
+
+def _response_term(regression: Regression) -> str:
+    return f"response {regression.response.label!r}"
+
+
+def _check_latent_covariances(spec: Spec) -> None:
+    """``F ~~ G`` on long data relates latents of measurement statements; observed variables have no covariances."""
+    latent_names = {m.latent for m in spec.measurements} | {d.latent for d in spec.distributions}
+    for covariance in spec.covariances:
+        for name in (covariance.left, covariance.right):
+            if name not in latent_names:
+                raise SpecError(
+                    f"'{covariance.left} ~~ {covariance.right}': {name!r} is not a latent variable of a measurement "
+                    f"statement; {RESIDUAL_COVARIANCE_SCOPE}"
+                )
+
+
+def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set[str]:
+    """Check that the columns of every term are in ``data``, in the order of the terms; return them all."""
+    response_term = _response_term(regression)
+    used: set[str] = set()
+    response_columns = expression_columns(regression.response.expression, response_term)
+    if regression.response.failures is not None:
+        response_columns |= expression_columns(regression.response.failures, response_term)
+    check_columns(response_columns, data, response_term)
+    used |= response_columns
+    fixed_term = f"fixed part {regression.fixed!r}"
+    fixed_columns = formula_columns(regression.fixed, fixed_term)
+    check_columns(fixed_columns, data, fixed_term)
+    used |= fixed_columns
+    for offset in regression.offsets:
+        offset_columns = expression_columns(offset, f"offset({offset})")
+        check_columns(offset_columns, data, f"offset({offset})")
+        used |= offset_columns
+    for term in regression.random:
+        label = f"random term {_random_term_label(term)}"
+        term_columns = formula_columns(term.expression, label) | set(term.group)
+        check_columns(term_columns, data, label)
+        used |= term_columns
+    for measurement in spec.measurements:
+        statement = f"'{measurement.latent}@{measurement.level} =~ ...'"
+        if measurement.level is None or len(measurement.indicators) != 1:
+            raise SpecError(
+                f"with a regression statement, a measurement statement must give the latent's level and one "
+                f"categorical item column, e.g. 'F@id =~ item' (got '{measurement.latent} =~ ...')"
+            )
+        check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
+        used |= {measurement.level, measurement.indicators[0].name}
+    latents = {m.latent for m in spec.measurements}
+    for latent_regression in spec.latent_regressions:
+        for predictor in latent_regression.predictors:
+            if predictor.name not in latents:
+                check_columns({predictor.name}, data, f"structural regression '{latent_regression.latent} ~ ...'")
+                used.add(predictor.name)
+    return used
+
+
+def _response(
+    regression: Regression, data: pd.DataFrame, family: Family
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The response and, for a family of counts out of trials, the trials (successes + failures, or ones)."""
+    response_term = _response_term(regression)
+    response = evaluate(regression.response.expression, data, response_term)
+    trials = None
+    if family.uses_trials:
+        if regression.response.failures is not None:
+            failures = evaluate(regression.response.failures, data, response_term)
+            if np.any(failures < 0):
+                row = int(np.flatnonzero(failures < 0)[0])
+                raise DataError(
+                    f"{response_term}: failures {regression.response.failures!r} are negative "
+                    f"(row {row}: {failures[row]:g}); the number of trials must be at least the successes"
+                )
+            trials = response + failures
+        else:
+            trials = np.ones_like(response)
+    elif regression.response.failures is not None:
+        raise SpecError(f"cbind(successes, failures) is only meaningful for families of counts out of trials (binomial), not {family.name!r}")
+    validate_response(family, response, trials, regression.response.label)
+    return response, trials
+
+
+def _groupings(spec: Spec, regression: Regression, data: pd.DataFrame) -> dict[tuple[str, ...], Clusters]:
+    """The clusters of each grouping of a random term (at least two) or of a factor's level."""
+    groups: dict[tuple[str, ...], Clusters] = {}
+    for term in regression.random:
+        if term.group not in groups:
+            codes, labels = cluster_codes(data, term.group)
+            if len(labels) < 2:
+                raise DataError(
+                    f"grouping {term.group_label!r} in random term {_random_term_label(term)} has "
+                    f"{len(labels)} level; a variance needs at least two clusters"
+                )
+            groups[term.group] = (codes, labels)
+    for measurement in spec.measurements:
+        group = (measurement.level,)
+        if group not in groups:
+            groups[group] = cluster_codes(data, group)
+    return groups
+
+
+def _level(
+    spec: Spec,
+    regression: Regression,
+    data: pd.DataFrame,
+    groups: dict[tuple[str, ...], Clusters],
+    order: list[tuple[str, ...]],
+    position: int,
+    std_lv: bool,
+    loadings: list[LoadingEntry],
+    paths: list[PathEntry],
+    covariate_names: list[str],
+) -> LevelDesign:
+    """The latents of grouping ``order[position]``: its random terms' covariates, then its factors.
+
+    Appends the factors' free loadings to ``loadings``, their paths to
+    ``paths`` and their observed predictors to ``covariate_names``.
+    """
+    group = order[position]
+    codes, labels = groups[group]
+    covariate_blocks, names, blocks = _random_latents(regression, group, data)
+    loading_columns = [np.full(len(data), -1, dtype=np.int64) for _ in names]
+    factors = [m for m in spec.measurements if (m.level,) == group]
+    if factors:
+        first_factor = len(names)
+        elsewhere = {m.latent: m.level for m in spec.measurements if (m.level,) != group}
+        higher = {m.latent for m in spec.measurements if (m.level,) in order[position + 1 :]}
+        structure = latent_structure(spec, [m.latent for m in factors], elsewhere=elsewhere, higher=higher)
+        unit_variance = {factors[p].latent for positions, unit in structure.blocks if unit for p in positions}
+        for measurement in factors:
+            standardised = std_lv or measurement.latent in unit_variance
+            loading_columns.append(_item_loadings(measurement, data, standardised, loadings))
+            names.append(measurement.latent)
+            covariate_blocks.append(np.ones((len(data), 1)))
+        for positions, unit in structure.blocks:
+            shifted = tuple(first_factor + p for p in positions)
+            blocks.append(CovarianceBlock(f"({', '.join(names[p] for p in shifted)})", shifted, unit or std_lv))
+        paths += _factor_paths(structure, names, first_factor, position, covariate_names)
+    return LevelDesign(
+        name=":".join(group),
+        cluster_index=codes,
+        cluster_labels=labels,
+        parent_index=parent_index(groups[group], groups[order[position + 1]][0]) if position + 1 < len(order) else None,
+        covariates=np.concatenate(covariate_blocks, axis=1),
+        latent_names=tuple(names),
+        blocks=tuple(blocks),
+        loading_index=np.stack(loading_columns, axis=1) if factors else None,
+        factors=tuple(m.latent for m in factors),
+    )
+
+
+def _random_latents(
+    regression: Regression, group: tuple[str, ...], data: pd.DataFrame
+) -> tuple[list[np.ndarray], list[str], list[CovarianceBlock]]:
+    """The covariates, names and covariance blocks of the random terms of grouping ``group``."""
+    covariate_blocks: list[np.ndarray] = []
+    names: list[str] = []
+    blocks: list[CovarianceBlock] = []
+    for term in regression.random:
+        if term.group != group:
+            continue
+        label = _random_term_label(term)
+        matrix, term_names = design_matrix(term.expression, data, f"random term {label}")
+        if matrix.shape[1] == 0:
+            raise SpecError(f"random term {label} has no latent variable")
+        duplicated = set(term_names) & set(names)
+        if duplicated:
+            raise SpecError(
+                f"random term {label} repeats {sorted(duplicated)[0]!r} at grouping {term.group_label!r}"
+            )
+        blocks.append(CovarianceBlock(label, tuple(range(len(names), len(names) + len(term_names)))))
+        names.extend(term_names)
+        covariate_blocks.append(matrix)
+    return covariate_blocks, names, blocks
+
+
+def _item_loadings(
+    measurement: Measurement, data: pd.DataFrame, standardised: bool, loadings: list[LoadingEntry]
+) -> np.ndarray:
+    """Each row's loading (position in ``loadings``, ``-1`` if fixed at 1) of ``F@id =~ item``.
+
+    One loading per level of the item column, sorted; the first is fixed at
+    1 unless ``standardised`` or ``NA*item``. Appends the free ones to ``loadings``.
+    """
+    indicator = measurement.indicators[0]
+    item_codes, item_labels = pd.factorize(data[indicator.name], sort=True)
+    column = np.empty(len(data), dtype=np.int64)
+    for code, item_label in enumerate(item_labels):
+        if code == 0 and not standardised and not indicator.force_free:
+            column[item_codes == code] = -1
+            continue
+        column[item_codes == code] = len(loadings)
+        loadings.append(LoadingEntry(measurement.latent, str(item_label)))
+    return column
+
+
+def _factor_paths(
+    structure: LatentStructure, names: list[str], first_factor: int, level: int, covariate_names: list[str]
+) -> list[PathEntry]:
+    """The structural paths of a level's factors (the first at ``first_factor`` among its latents).
+
+    Appends new observed predictors to ``covariate_names``.
+    """
+    paths = []
+    for dependent, predictor_name, kind, predictor, path_label in structure.paths:
+        if kind == "latent":
+            predictor += first_factor
+        elif kind == "covariate":
+            if predictor_name not in covariate_names:
+                covariate_names.append(predictor_name)
+            predictor = covariate_names.index(predictor_name)
+        dependent += first_factor
+        paths.append(PathEntry(names[dependent], predictor_name, kind, dependent, predictor, path_label, level))
+    return paths
