@@ -9,7 +9,8 @@ from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import MixedFamily, mixed_family, resolve_family_link
 from glpp.fitting.engines import make_objective
-from glpp.fitting.ml import fit_ml
+from glpp.fitting.ml import maximise_likelihood
+from glpp.results.build import build_result
 from glpp.identification import check_parameter_count
 from glpp.params import ParameterLayout
 from glpp.results.ml import MLResult
@@ -101,7 +102,7 @@ class Model:
         The chain :func:`glpp.fitting.make_objective` (the engine: the exact
         multivariate normal likelihood of jointly normal items on wide data,
         one or two latent levels, with ``nip="auto"``; otherwise quadrature)
-        -> :func:`glpp.fitting.fit_ml` (start values, the ``nip`` schedule of
+        -> :func:`glpp.fitting.maximise_likelihood` (start values, the ``nip`` schedule of
         :mod:`glpp.fitting.nip`, Hessian, convergence checks, the result).
         Residual covariances of items (``y1 ~~ y5``) exist in the closed form
         only. See ``docs/user-guide.md``.
@@ -140,7 +141,7 @@ class Model:
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
-        return fit_ml(objective, formula=self.formula, verbose=verbose)
+        return build_result(objective, maximise_likelihood(objective, verbose=verbose), formula=self.formula)
 
     def loglik_at(
         self,

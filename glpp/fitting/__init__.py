@@ -2,22 +2,20 @@
 
 >>> objective = make_objective(model.design, model.layout, model.family, model.link, nip="auto")
 >>> estimate = maximise_likelihood(objective)        # start, warm start, nip schedule, Hessian
->>> fit = build_result(objective, estimate, formula=model.formula)
->>> fit = fit_ml(objective, formula=model.formula)   # the last two in one call
+>>> fit = glpp.results.build.build_result(objective, estimate, formula=model.formula)
 
 Modules: :mod:`~glpp.fitting.engines` (the objective: which likelihood, chosen once),
 :mod:`~glpp.fitting.nip` (the one ``nip="auto"`` schedule), :mod:`~glpp.fitting.start`
 (start values), :mod:`~glpp.fitting.optim` (BFGS, Hessian, convergence),
-:mod:`~glpp.fitting.ml` (the chain), :mod:`~glpp.fitting.multilevel` (the multilevel
+:mod:`~glpp.fitting.ml` (start -> schedule -> Hessian -> checks), :mod:`~glpp.fitting.multilevel` (the multilevel
 objective).
 """
 
 from glpp.fitting.engines import Objective, make_objective
-from glpp.fitting.ml import MLEstimate, fit_ml, maximise_likelihood
+from glpp.fitting.ml import MLEstimate, maximise_likelihood
 from glpp.fitting.nip import AUTO_TOLERANCE, LOGLIK_AT_NIP, NipSchedule
 from glpp.fitting.optim import maximise
 from glpp.fitting.start import start_values, warm_start
-from glpp.results.build import build_result
 
 __all__ = [
     "AUTO_TOLERANCE",
@@ -25,8 +23,6 @@ __all__ = [
     "MLEstimate",
     "NipSchedule",
     "Objective",
-    "build_result",
-    "fit_ml",
     "make_objective",
     "maximise",
     "maximise_likelihood",

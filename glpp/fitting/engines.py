@@ -14,7 +14,7 @@ Four engines compute the marginal log-likelihood of a design:
 Each returned objective is ``theta -> (-loglik, -gradient)`` (what
 :func:`glpp.fitting.optim.maximise` minimises; lme4's ``devFunOnly``), with
 ``loglik(theta)``, the number of quadrature points per latent level and the
-``nip`` schedule of :func:`glpp.fitting.ml.fit_ml`. Compiled functions are
+``nip`` schedule of :func:`glpp.fitting.ml.maximise_likelihood`. Compiled functions are
 cached per model structure, so a second objective of the same model costs
 no compilation.
 """
@@ -317,7 +317,7 @@ def make_objective(
     nip : int, tuple of int or "auto"
         ``"auto"``: the closed form where there is one (jointly normal items on
         wide data, one or two latent levels), else quadrature starting at the
-        Laplace rule, raised by :func:`glpp.fitting.ml.fit_ml` (see
+        Laplace rule, raised by :func:`glpp.fitting.ml.maximise_likelihood` (see
         :mod:`glpp.fitting.nip`). An integer: that many points per dimension
         (sparse-grid level) at every latent level; a tuple: one number per
         latent level, lowest first.

@@ -9,7 +9,7 @@ mkMerMod``):
   Hessian and the convergence checks: an :class:`MLEstimate`;
 - :func:`glpp.results.build.build_result`: the :class:`~glpp.results.ml.MLResult`.
 
-:func:`fit_ml` chains the last two.
+``Model.fit`` chains them; this package does not know the result stage.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ from glpp.fitting.optim import (
     warn_if_not_converged,
 )
 from glpp.fitting.start import least_squares_start, start_values, warm_start
-from glpp.results.build import build_result
-from glpp.results.ml import MLResult
 
-__all__ = ["MLEstimate", "fit_ml", "maximise_likelihood"]
+__all__ = ["MLEstimate", "maximise_likelihood"]
 
 
 @dataclass(frozen=True)
@@ -149,14 +147,3 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
     return MLEstimate(
         result.theta, result, hessian, converged, nip_path, time.perf_counter() - started
     )
-
-
-def fit_ml(objective: Objective, *, formula: str = "", verbose: bool = False) -> MLResult:
-    """Fit by maximum likelihood: :func:`maximise_likelihood`, then :func:`~glpp.results.build.build_result`.
-
-    Examples
-    --------
-    >>> objective = make_objective(model.design, model.layout, model.family, model.link, nip=30)
-    >>> fit = fit_ml(objective, formula=model.formula)
-    """
-    return build_result(objective, maximise_likelihood(objective, verbose=verbose), formula=formula)

@@ -13,7 +13,7 @@ converged to |score| < 1e-9 so the objective is a deterministic function of
    node values of its ancestors).
 
 :func:`glpp.fitting.engines.make_objective` chooses this engine for models with
-two or more latent levels; :func:`glpp.fitting.ml.fit_ml` fits it.
+two or more latent levels; :func:`glpp.fitting.ml.maximise_likelihood` fits it.
 """
 
 from __future__ import annotations
