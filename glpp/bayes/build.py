@@ -687,7 +687,9 @@ def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str
         effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
         standard = pt.linalg.solve_triangular(factor, effects.T, lower=True).T
     graph = OneLevelGraph(model.layout, model.family, model.link)
-    outputs = [graph.fixed_eta + pt.sum(graph.loadings * graph.clusters.gather(graph.modes), axis=1)]
+    # one gather per latent (vectors: the cheapest gradient for NUTS)
+    latent_eta = sum(graph.loadings[:, a] * graph.clusters.gather(graph.modes[:, a]) for a in range(level.n_latents))
+    outputs = [graph.fixed_eta + latent_eta]
     if graph.row_log_dispersion is not None:
         outputs.append(graph.row_log_dispersion)
     replacements = {graph.theta: parameters.theta, graph.modes: standard, **_data_replacements(graph, model)}

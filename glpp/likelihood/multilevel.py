@@ -174,7 +174,7 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
         for high in range(low + 1, n_levels):
             index = rank[high][anc[low][high][order.clusters[low]]]
             arrays += [index, segment_ends(index, design.levels[high].n_clusters)]
-    # the optional inputs, in the order of ``_Graph.extra_inputs``
+    # the optional inputs, in the order of ``RowPredictor.loading_inputs`` and ``.optional_inputs``
     if design.loadings:
         for level in design.levels:
             arrays.append(level.full_loading_index[rows] + 1)
