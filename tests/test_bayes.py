@@ -163,26 +163,6 @@ def test_sample_returns_datatree_with_cluster_loglik(toenail):
         assert name in idata["posterior"]
 
 
-def test_flat_scatter_add_matches_numpy():
-    """compile_mode's rewrite of matrix scatter-adds (C code on the raveled matrix) adds
-    exactly what numpy's add.at adds, repeated indices included."""
-    import pytensor
-    import pytensor.tensor as pt
-
-    index = np.array([2, 0, 2, 1, 2, 0])
-    values = pt.tensor3("values")
-    total = pt.inc_subtensor(pt.zeros((3, 2, 4))[pt.constant(index)], values)
-    function = pytensor.function([values], [total, pt.grad(pt.sum(total**2), values)], mode=bayes.compile_mode())
-    rewritten = [node for node in function.maker.fgraph.toposort() if type(node.op).__name__ == "AdvancedIncSubtensor"]
-    assert rewritten and all(node.inputs[0].type.ndim == 1 for node in rewritten)
-    data = np.random.default_rng(0).standard_normal((6, 2, 4))
-    expected = np.zeros((3, 2, 4))
-    np.add.at(expected, index, data)
-    result, gradient = function(data)
-    np.testing.assert_allclose(result, expected, atol=1e-14)
-    np.testing.assert_allclose(gradient, 2 * expected[index], atol=1e-14)
-
-
 def test_marginal_logp_does_not_depend_on_the_warm_start(toenail):
     """The modes start from earlier evaluations; the density (and gradient) must not
     depend on which: same point after a far jump, and after a cold start."""

@@ -7,7 +7,7 @@ as in the ML output (``beta[x]``, ``sd[patient]``, ``sd[days|subject]``,
 and one definition of each family and link (:meth:`glpp.families.Family.logp`).
 The variables are assembled into the ML parameter vector ``theta`` of
 :class:`glpp.params.ParameterLayout`, and both kinds evaluate the likelihood
-through the same graph as the ML path, :class:`glpp.likelihood.two_level._Graph`
+through the same graph as the ML path, :class:`glpp.likelihood.two_level.OneLevelGraph`
 (loadings, structural paths and item-specific dispersions included):
 
 - ``kind="latent"``: every latent variable is a PyMC variable. By default
@@ -45,7 +45,7 @@ at its covariance and is adapted during tuning, and NUTS's target
 acceptance rate 0.65 (0.9 for models with free loadings or paths; see
 :func:`laplace_target_accept`). The latent kind uses PyMC's defaults
 (``jitter+adapt_diag``, 0.8). Every function is compiled with
-:func:`compile_mode`, which runs the clusters' matrix scatter-adds in C.
+:func:`compile_mode`.
 
 Sign identification of factors: by default each latent's first loading is
 fixed at 1, which fixes its sign (and scale). That alone leaves a mirror
@@ -104,20 +104,18 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 from pymc.step_methods.hmc.quadpotential import QuadPotentialFullAdapt
-from pytensor.compile import optdb
 from pytensor.compile.mode import Mode, get_mode
-from pytensor.graph.basic import Apply, Constant
+from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.replace import graph_replace
-from pytensor.graph.rewriting.basic import node_rewriter
 from pytensor.tensor.random.type import RandomGeneratorType
-from pytensor.tensor.subtensor import AdvancedIncSubtensor
 from pytensor.graph.traversal import ancestors
 from scipy import optimize
 
 from glpp.errors import SpecError
-from glpp.likelihood.two_level import COMPILE_MODE, _cholesky, _Graph, _solve_lower, _solve_lower_transposed, data_arguments
 from glpp.fitting.engines import compiled_two_level
+from glpp.likelihood.latent import GaussHermiteLevel
+from glpp.likelihood.two_level import COMPILE_MODE, OneLevelGraph, data_arguments
 from glpp.fitting.optim import AdaptiveObjective
 from glpp.likelihood.quadrature import make_rule
 
@@ -208,44 +206,13 @@ KINDS = ("latent", "marginal")
 
 
 # ------------------------------------------------------- compile mode
-@node_rewriter([AdvancedIncSubtensor])
-def _flat_scatter_add(fgraph, node):
-    """``x[index] += y`` with ``x`` of 2+ dimensions -> the same on ``x`` raveled.
-
-    pytensor runs the scatter-add of a matrix ``x`` (each cluster's sum over its
-    rows, at every node; the gradients of ``u[cluster_index]``) in Python
-    (``numpy.add.at``); on a vector it has C code. The row index becomes
-    ``index * width + offsets`` over the trailing axes. Only for a constant,
-    non-negative leading-axis index (the data's cluster index).
-    """
-    op = node.op
-    if op.idx_list != (0,) or op.set_instead_of_inc or op.ignore_duplicates:
-        return None
-    x, y, index = node.inputs
-    if x.type.ndim < 2 or not isinstance(index, Constant) or index.type.ndim != 1:
-        return None
-    if index.data.size == 0 or index.data.min() < 0:
-        return None
-    trailing = [x.shape[axis] for axis in range(1, x.type.ndim)]
-    width = pt.prod(pt.stack(trailing))
-    offsets = pt.arange(width).reshape(trailing)
-    flat_index = index.reshape((-1,) + (1,) * len(trailing)) * width + offsets[None]
-    values = pt.broadcast_to(y, flat_index.shape)
-    flat = pt.inc_subtensor(x.reshape((-1,))[flat_index], values)
-    return [flat.reshape(x.shape)]
-
-
-#: rewrite tag of :func:`_flat_scatter_add` (registered in pytensor's ``specialize`` stage
-#: but only run by modes that include the tag, i.e. :func:`compile_mode`)
-FLAT_SCATTER_TAG = "glpp_flat_scatter"
-if "glpp_flat_scatter_add" not in optdb["specialize"]:  # (module reloads)
-    optdb["specialize"].register("glpp_flat_scatter_add", _flat_scatter_add, FLAT_SCATTER_TAG)
-
-
 def compile_mode() -> Mode:
-    """:data:`glpp.likelihood.two_level.COMPILE_MODE` with matrix scatter-adds compiled to C
-    (:func:`_flat_scatter_add`): the mode of every PyMC function glpp compiles."""
-    return get_mode(COMPILE_MODE).including(FLAT_SCATTER_TAG)
+    """:data:`glpp.likelihood.two_level.COMPILE_MODE`: the mode of every PyMC function glpp compiles.
+
+    The sums within clusters (:class:`glpp.likelihood.segments.Segments`) are compiled code
+    in any mode; no rewrite of pytensor's is needed.
+    """
+    return get_mode(COMPILE_MODE)
 
 
 # ---------------------------------------------------------------- priors
@@ -607,15 +574,6 @@ class ModeOp(Op):
         return [self.state.shape]
 
 
-def _newton_step(graph: _Graph, modes: pt.TensorVariable) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """One undamped Newton step of every cluster's mode search: (new modes, score at ``modes``)."""
-    d = graph.n_latents
-    _, score, neg_hessian = graph.mode_terms(modes)
-    factor = _cholesky(neg_hessian, d)
-    step = _solve_lower_transposed(factor, _solve_lower(factor, [score[:, a] for a in range(d)]))
-    return modes + pt.stack(step, axis=1), score
-
-
 def _objective(model, nip: int) -> AdaptiveObjective:
     """Mode search of the ML path (compiled functions shared with :meth:`Model.fit`)."""
     functions = compiled_two_level(model.layout, model.family, model.link, True)
@@ -624,7 +582,7 @@ def _objective(model, nip: int) -> AdaptiveObjective:
     return AdaptiveObjective(functions, data_arguments(model.design), level.n_clusters, rule)
 
 
-def _data_replacements(graph: _Graph, model) -> dict:
+def _data_replacements(graph: OneLevelGraph, model) -> dict:
     """The graph's data inputs as constants (rows in cluster order, as the ML path has them)."""
     return {
         variable: pt.constant(np.asarray(value, dtype=variable.dtype))
@@ -639,24 +597,21 @@ def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.Te
     evaluation's modes (:class:`WarmStartOp`), checked (and if need be completed) by
     :class:`ModeOp`.
     """
-    graph = _Graph(model.layout, model.family, model.link)
-    cluster_loglik = graph.cluster_loglik(adaptive=True)
+    graph = OneLevelGraph(model.layout, model.family, model.link)
+    cluster_loglik = graph.cluster_loglik()
     rule = make_rule(nip, graph.n_latents, "product")
-    log_weights, signs = rule.log_weights_over_density()
     state = _ModeState(model, nip)
     warm_start = WarmStartOp(state)(graph.theta)
     candidate, score = graph.modes, None
     for _ in range(GRAPH_NEWTON_STEPS):
-        candidate, score = _newton_step(graph, candidate)
+        candidate, score = graph.newton_step(candidate)
     # graph.modes also gives the graph its number of clusters
     candidate, score = graph_replace([candidate, score], {graph.modes: warm_start}, strict=False)
     modes = ModeOp(state)(graph.theta, candidate, score)
     cluster_loglik = graph_replace(cluster_loglik, {graph.modes: modes}, strict=False)
     replacements = {
         graph.theta: theta,
-        graph.nodes: pt.constant(rule.nodes),
-        graph.log_weights: pt.constant(log_weights),
-        graph.signs: pt.constant(signs.astype(float)),
+        **{variable: pt.constant(value) for variable, value in zip(graph.rule_inputs, GaussHermiteLevel.rule_arguments(rule))},
         **_data_replacements(graph, model),
     }
     return graph_replace(cluster_loglik, replacements, strict=False)
@@ -730,22 +685,13 @@ def build_pymc_model(
 def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str) -> None:
     """Latents as PyMC variables and the responses given them (the latent kind).
 
-    The rows' linear predictors come from the quadrature graph :class:`glpp.likelihood.two_level._Graph`
+    The rows' linear predictors come from the quadrature graph :class:`glpp.likelihood.two_level.OneLevelGraph`
     itself (fixed part, loadings, structural paths, item dispersions), evaluated at the
     standardised latents ``u`` of each row's cluster instead of at quadrature nodes:
     ``eta_r = fixed_eta_r + loadings_r' u_j``. ``b[level] = L u`` are the latent
     disturbances (the latents themselves when there are no structural paths).
     """
-    design = model.design
-    level = design.levels[0]
-    graph = _Graph(model.layout, model.family, model.link)
-    replacements = {graph.theta: parameters.theta, **_data_replacements(graph, model)}
-    outputs = [graph.fixed_eta, graph.loadings]
-    if graph.row_log_dispersion is not None:
-        outputs.append(graph.row_log_dispersion)
-    replaced = graph_replace(outputs, replacements, strict=False)
-    fixed_eta, loadings = replaced[:2]
-    row_log_dispersion = replaced[2] if len(replaced) > 2 else None
+    level = model.design.levels[0]
     dims = (level.name, f"{level.name}_latent")
     factor = parameters.factors[0]
     if parameterization == "noncentered":
@@ -754,10 +700,17 @@ def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str
     else:
         effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
         standard = pt.linalg.solve_triangular(factor, effects.T, lower=True).T
+    graph = OneLevelGraph(model.layout, model.family, model.link)
+    # one gather per latent (vectors: the cheapest gradient for NUTS)
+    latent_eta = sum(graph.loadings[:, a] * graph.clusters.gather(graph.modes[:, a]) for a in range(level.n_latents))
+    outputs = [graph.fixed_eta + latent_eta]
+    if graph.row_log_dispersion is not None:
+        outputs.append(graph.row_log_dispersion)
+    replacements = {graph.theta: parameters.theta, graph.modes: standard, **_data_replacements(graph, model)}
+    eta, *rest = graph_replace(outputs, replacements, strict=False)
+    row_log_dispersion = rest[0] if rest else None
     # the graph's rows are in cluster order (data_arguments); put them back in data order
-    order = np.argsort(level.cluster_index, kind="stable")
-    inverse = pt.constant(np.argsort(order))
-    eta = fixed_eta + pt.sum(loadings * standard[pt.constant(level.cluster_index[order])], axis=1)
+    inverse = pt.constant(np.argsort(np.argsort(level.cluster_index, kind="stable")))
     if row_log_dispersion is not None and row_log_dispersion.ndim == 1:
         row_log_dispersion = row_log_dispersion[inverse]
     _observed(model, eta[inverse], row_log_dispersion)

@@ -2,9 +2,9 @@
 
 :class:`MultilevelObjective` turns the compiled functions of
 :mod:`glpp.likelihood.multilevel` into ``theta -> (-loglik, -gradient)``. Before each
-evaluation it finds, by vectorised Newton with step-halving (warm-started,
-converged to |score| < 1e-9 so the objective is a deterministic function of
-``theta``):
+evaluation it finds, by vectorised Newton with step-halving
+(:func:`glpp.fitting.modes.newton_search`: warm-started, converged to
+|score| < 1e-9 so the objective is a deterministic function of ``theta``):
 
 1. the joint posterior mode of the latents of every top-level cluster's tree
    (one Newton step solves the block-tree system exactly; step-halving is
@@ -22,20 +22,11 @@ import numpy as np
 
 from glpp.errors import SpecError
 from glpp.likelihood.multilevel import ClusterOrder, MultilevelFunctions, ancestor_indices, compile_multilevel, multilevel_data
-from glpp.fitting.optim import SCORE_TOLERANCE
+from glpp.fitting.modes import newton_direction, newton_search
+from glpp.likelihood.latent import GaussHermiteLevel
 from glpp.likelihood.quadrature import make_rule
 
 __all__ = ["MultilevelObjective", "compiled_multilevel", "per_level_points"]
-
-MAX_NEWTON = 200
-#: below this score a Newton step is taken without the step-halving test. The log-posteriors
-#: are differences of cumulative sums over all rows, whose rounding grows with the data
-#: (~1e-11 at 65,000 rows) and exceeds the gain of a step near the mode (score^2 / 2), so
-#: the test would halve the step forever. The test is not needed there: the negative
-#: Hessian is at least the identity (N(0, I) prior on the standardised latents, log-concave
-#: likelihood), so the step is at most as long as the score, and the log-posterior can
-#: change by no more than ~1e-6
-NEWTON_TRUST = 1e-3
 
 _COMPILED: dict[tuple, MultilevelFunctions] = {}
 
@@ -60,34 +51,6 @@ def compiled_multilevel(layout, family, link) -> MultilevelFunctions:
     if key not in _COMPILED:
         _COMPILED[key] = compile_multilevel(layout, family, link)
     return _COMPILED[key]
-
-
-def _newton_halving(terms, modes: np.ndarray, max_iterations: int = MAX_NEWTON) -> np.ndarray:
-    """Maximise independent concave problems ``modes[i]`` (batch, d) by damped Newton."""
-    log_posterior, score, neg_hessian = terms(modes)
-    d = modes.shape[1]
-    step_size = np.ones(modes.shape[0])
-    for _ in range(max_iterations):
-        if np.max(np.abs(score)) < SCORE_TOLERANCE:
-            break
-        if d == 1:
-            step = score / np.maximum(neg_hessian[:, :, 0], 1e-8)
-        else:
-            eigen_minimum = np.linalg.eigvalsh(neg_hessian)[:, 0]
-            ridge = np.where(eigen_minimum < 1e-8, 1e-8 - eigen_minimum + 1e-3, 0.0)
-            step = np.linalg.solve(neg_hessian + ridge[:, None, None] * np.eye(d), score[:, :, None])[:, :, 0]
-        candidate = modes + step_size[:, None] * step
-        new_log_posterior, new_score, new_neg_hessian = terms(candidate)
-        accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
-        accept |= step_size < 1e-12
-        accept |= np.isfinite(new_log_posterior) & (np.max(np.abs(score), axis=1) < NEWTON_TRUST)
-        modes = np.where(accept[:, None], candidate, modes)
-        log_posterior = np.where(accept, new_log_posterior, log_posterior)
-        score = np.where(accept[:, None], new_score, score)
-        neg_hessian = np.where(accept[:, None, None], new_neg_hessian, neg_hessian)
-        step_size = np.where(accept, 1.0, step_size / 2.0)
-        step_size[np.max(np.abs(score), axis=1) < SCORE_TOLERANCE] = 1.0
-    return modes
 
 
 class MultilevelObjective:
@@ -125,9 +88,8 @@ class MultilevelObjective:
         self._rule_arguments = []
         for d, level_points in zip(self.sizes, points):
             rule = make_rule(level_points, d, "product" if d <= 2 else "sparse")
-            log_weights, signs = rule.log_weights_over_density()
             self.rules.append(rule)
-            self._rule_arguments += [rule.nodes, log_weights, signs.astype(float)]
+            self._rule_arguments += GaussHermiteLevel.rule_arguments(rule)
         context = int(np.prod([rule.n_nodes for rule in self.rules[1:]]))
         self.conditional = np.repeat(self.joint[0][:, None, :], context, axis=1)
 
@@ -136,48 +98,34 @@ class MultilevelObjective:
         return self.rules[0].kind
 
     def find_joint_modes(self, theta: np.ndarray) -> None:
-        modes = [m.copy() if np.all(np.isfinite(m)) else np.zeros_like(m) for m in self.joint]
+        """The joint mode of every top-level cluster's latents (one problem per top-level cluster)."""
+        start = [m if np.all(np.isfinite(m)) else np.zeros_like(m) for m in self.joint]
         n_levels = len(self.sizes)
 
-        def terms(values):
-            out = self.functions.joint_terms(theta, *values, *self.data)
+        def terms(modes: list[np.ndarray]):
+            out = self.functions.joint_terms(theta, *modes, *self.data)
             return out[0], out[1 : 1 + n_levels], out[1 + n_levels :]
 
-        log_posterior, score, step = terms(modes)
-        step_size = np.ones(self.n_clusters[-1])
-        for _ in range(MAX_NEWTON):
-            worst = max(float(np.max(np.abs(s))) for s in score)
-            if worst < SCORE_TOLERANCE:
-                break
-            candidate = [m + step_size[to_top][:, None] * s for m, s, to_top in zip(modes, step, self.to_top)]
-            new_log_posterior, new_score, new_step = terms(candidate)
-            accept = np.isfinite(new_log_posterior) & (new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior))
-            accept |= step_size < 1e-12
-            worst_score = np.zeros(self.n_clusters[-1])
-            for s, t in zip(score, self.to_top):
-                np.maximum.at(worst_score, t, np.max(np.abs(s), axis=1))
-            accept |= np.isfinite(new_log_posterior) & (worst_score < NEWTON_TRUST)
-            modes = [np.where(accept[t][:, None], c, m) for c, m, t in zip(candidate, modes, self.to_top)]
-            score = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_score, score, self.to_top)]
-            step = [np.where(accept[t][:, None], c, m) for c, m, t in zip(new_step, step, self.to_top)]
-            log_posterior = np.where(accept, new_log_posterior, log_posterior)
-            step_size = np.where(accept, 1.0, step_size / 2.0)
-        self.joint = modes
+        self.joint = newton_search(terms, start, self.to_top)
 
     def find_conditional_modes(self, theta: np.ndarray) -> None:
+        """The mode of every lowest-level cluster given each context (its ancestors' node values)."""
         if self.functions.conditional_terms is None:
             return
         shape = self.conditional.shape
         start = self.conditional if np.all(np.isfinite(self.conditional)) else np.zeros(shape)
 
-        def terms(flat):
+        def terms(modes: list[np.ndarray]):
+            flat = modes[0]
             out = self.functions.conditional_terms(
                 theta, *self.joint, flat.reshape(shape), *self._rule_arguments, *self.data
             )
             d = shape[2]
-            return out[0].reshape(-1), out[1].reshape(-1, d), out[2].reshape(-1, d, d)
+            score = out[1].reshape(-1, d)
+            return out[0].reshape(-1), [score], [newton_direction(score, out[2].reshape(-1, d, d))]
 
-        self.conditional = _newton_halving(terms, start.reshape(-1, shape[2])).reshape(shape)
+        (flat,) = newton_search(terms, [start.reshape(-1, shape[2])])
+        self.conditional = flat.reshape(shape)
 
     def prepare(self, theta: np.ndarray) -> list[np.ndarray]:
         self.find_joint_modes(theta)

@@ -3,9 +3,10 @@
 :class:`AdaptiveObjective` turns the compiled functions of
 :mod:`glpp.likelihood.two_level` into ``theta -> (-loglik, -gradient)``: before each
 evaluation it moves every cluster's quadrature centre to the mode of its
-integrand by Newton's method with step-halving (vectorised over clusters,
-warm-started from the previous evaluation, converged to |score| < 1e-9 so
-that the objective does not depend on the search path).
+integrand (:func:`glpp.fitting.modes.newton_search`: Newton's method with
+step-halving, vectorised over clusters, warm-started from the previous
+evaluation, converged to |score| < 1e-9 so that the objective does not depend
+on the search path).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ import numpy as np
 from scipy import optimize
 
 from glpp.errors import ConvergenceWarning, IdentificationWarning
-from glpp.likelihood.two_level import TwoLevelFunctions
+from glpp.fitting.modes import MAX_NEWTON, newton_direction, newton_search
+from glpp.likelihood.latent import GaussHermiteLevel
 from glpp.likelihood.quadrature import QuadratureRule
+from glpp.likelihood.two_level import TwoLevelFunctions
 
 __all__ = ["AdaptiveObjective", "ExactObjective", "OptimisationResult", "maximise", "numerical_hessian", "forward_hessian"]
 
-SCORE_TOLERANCE = 1e-9
 NON_FINITE_OBJECTIVE = 1e10
 
 
@@ -50,43 +52,18 @@ class AdaptiveObjective:
         if rule.n_dims != self.functions.n_latents:
             raise ValueError("quadrature rule dimension does not match the number of latents")
         self.rule = rule
-        log_weights, signs = rule.log_weights_over_density()
-        self._rule_arguments = [rule.nodes, log_weights, signs.astype(float)]
+        self._rule_arguments = GaussHermiteLevel.rule_arguments(rule)
 
-    def find_modes(self, theta: np.ndarray, max_iterations: int = 200) -> np.ndarray:
-        """Newton with per-cluster step-halving on the concave log-posterior."""
-        modes = self.modes.copy()
-        if not np.all(np.isfinite(modes)):
-            modes = np.zeros_like(modes)
+    def mode_terms(self, theta: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+        """Log-posterior, score and Newton step of every cluster at ``modes`` (:func:`newton_search`'s terms)."""
         log_posterior, score, neg_hessian = self.functions.mode_terms(theta, modes, *self.data)
-        n_latents = modes.shape[1]
-        identity = np.eye(n_latents)
-        step_size = np.ones(modes.shape[0])
-        converged = np.max(np.abs(score), axis=1) < SCORE_TOLERANCE
-        for _ in range(max_iterations):
-            if np.all(converged):
-                break
-            eigen_minimum = np.linalg.eigvalsh(neg_hessian)[:, 0] if n_latents > 1 else neg_hessian[:, 0, 0]
-            ridge = np.where(eigen_minimum < 1e-8, 1e-8 - eigen_minimum + 1e-3, 0.0)
-            step = np.linalg.solve(neg_hessian + ridge[:, None, None] * identity, score[:, :, None])[:, :, 0]
-            step[converged] = 0.0
-            candidate = modes + step_size[:, None] * step
-            new_log_posterior, new_score, new_neg_hessian = self.functions.mode_terms(theta, candidate, *self.data)
-            improved = np.isfinite(new_log_posterior) & (
-                new_log_posterior >= log_posterior - 1e-12 * np.abs(log_posterior)
-            )
-            # a step too small to change anything ends the search for that cluster
-            negligible = np.max(np.abs(step_size[:, None] * step), axis=1) < 1e-12
-            accept = (improved | negligible) & ~converged
-            modes = np.where(accept[:, None], candidate, modes)
-            log_posterior = np.where(accept, new_log_posterior, log_posterior)
-            score = np.where(accept[:, None], new_score, score)
-            neg_hessian = np.where(accept[:, None, None], new_neg_hessian, neg_hessian)
-            # an accepted cluster starts again from a full Newton step
-            step_size = np.where(accept, 1.0, step_size / 2.0)
-            converged |= (np.max(np.abs(score), axis=1) < SCORE_TOLERANCE) | negligible
-        self.modes = modes
-        return modes
+        return log_posterior, [score], [newton_direction(score, neg_hessian)]
+
+    def find_modes(self, theta: np.ndarray, max_iterations: int = MAX_NEWTON) -> np.ndarray:
+        """Each cluster's mode (:func:`glpp.fitting.modes.newton_search`), warm-started from the last ones."""
+        start = self.modes if np.all(np.isfinite(self.modes)) else np.zeros_like(self.modes)
+        (self.modes,) = newton_search(lambda modes: self.mode_terms(theta, modes[0]), [start], max_iterations=max_iterations)
+        return self.modes
 
     def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood, its gradient and the per-cluster log-likelihoods."""

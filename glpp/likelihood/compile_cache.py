@@ -23,6 +23,8 @@ import pickle
 import platform
 import sys
 import tempfile
+import warnings
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -63,6 +65,10 @@ GRAPH_MODULES: tuple[str, ...] = (
     "likelihood/compile_cache.py",
     "families",
     "params",
+    "likelihood/predictor.py",
+    "likelihood/latent.py",
+    "likelihood/linalg.py",
+    "likelihood/segments.py",
     "likelihood/two_level.py",
     "likelihood/multilevel.py",
     "likelihood/gaussian.py",
@@ -97,6 +103,15 @@ def _entry_path(key: tuple, mode: str) -> Path | None:
         return None
     text = repr((FORMAT, key, mode, sys.version, np.__version__, pytensor.__version__, platform.machine(), _source_digest()))
     return directory / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.pkl"
+
+
+@contextmanager
+def _quiet_blas():
+    """Compile without pytensor's advice to install a BLAS: the likelihood's matrix products
+    are tiny (design x coefficients) and correct without one, so the advice is noise here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
+        yield
 
 
 def _rewritten_graph(function) -> tuple[list[Variable], list[Variable]]:
@@ -172,14 +187,16 @@ def cached_functions(
         mode_key = mode
     path = _entry_path(key, mode_key)
     if path is not None and path.exists():
-        functions = _load(path, mode)
+        with _quiet_blas():
+            functions = _load(path, mode)
         if functions is not None:
             return functions
     specs = build()
-    functions = {
-        name: pytensor.function(list(inputs), list(outputs), on_unused_input="ignore", mode=mode)
-        for name, (inputs, outputs) in specs.items()
-    }
+    with _quiet_blas():
+        functions = {
+            name: pytensor.function(list(inputs), list(outputs), on_unused_input="ignore", mode=mode)
+            for name, (inputs, outputs) in specs.items()
+        }
     if path is not None:
         _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
     return functions

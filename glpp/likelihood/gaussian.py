@@ -39,7 +39,7 @@ from pytensor.tensor import TensorVariable
 from glpp.likelihood.compile_cache import cached_functions, lazy_cached_function
 from glpp.design.build import Design
 from glpp.likelihood.two_level import COMPILE_MODE
-from glpp.likelihood.multilevel import group_sum
+from glpp.likelihood.segments import Segments
 from glpp.params import ParameterLayout
 
 __all__ = [
@@ -322,7 +322,7 @@ def make_gaussian_two_level(layout: ParameterLayout) -> tuple[TensorVariable, li
     residuals = response - mean
     within_precision = _precision(within)
     unit_quadratic = pt.sum(pt.dot(residuals, within_precision) * residuals, axis=1)
-    sums = group_sum(residuals, cluster_last, unit_cluster)  # (J, p)
+    sums = Segments(unit_cluster, cluster_last).sum(residuals)  # (J, p)
     # W + n B for each distinct cluster size n (positive definite: W is, B is a Gram matrix)
     combined = within[None, :, :] + distinct_size[:, None, None] * between[None, :, :]
     combined_precision = pt.linalg.inv(combined)[size_index]  # (J, p, p)
@@ -330,7 +330,7 @@ def make_gaussian_two_level(layout: ParameterLayout) -> tuple[TensorVariable, li
     inverse_sd, correlation = _correlation_scale(within)
     log_det_within = -2.0 * pt.sum(pt.log(inverse_sd)) + pt.log(pt.linalg.det(correlation))
     quadratic = (
-        group_sum(unit_quadratic, cluster_last, unit_cluster)
+        Segments(unit_cluster, cluster_last).sum(unit_quadratic)
         + (pt.sum(combined_sums * sums, axis=1) - pt.sum(pt.dot(sums, within_precision) * sums, axis=1)) / cluster_size
     )
     cluster_loglik = -0.5 * (

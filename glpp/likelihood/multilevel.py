@@ -40,10 +40,11 @@ clusters (lowest level first), so its cost is linear in the number of rows.
 
 Inside the compiled functions rows and clusters are in :class:`ClusterOrder`
 (clusters sorted by their ancestors, rows by cluster), so that every sum over
-a cluster's rows or over the clusters within an ancestor is a difference of
-cumulative sums (:func:`group_sum`), and so is the gradient of every gather
-(:func:`group_gather`); there are no scatter-adds, which pytensor's C backend
-runs through numpy's ``add.at`` in Python.
+a cluster's rows or over the clusters within an ancestor is a sum over a
+contiguous segment (:class:`glpp.likelihood.segments.Segments`). The rows'
+graph (:class:`glpp.likelihood.predictor.RowPredictor`), the nodes of each
+level (:mod:`glpp.likelihood.latent`) and the small-matrix algebra
+(:mod:`glpp.likelihood.linalg`) are those of :mod:`glpp.likelihood.two_level`.
 """
 
 from __future__ import annotations
@@ -53,19 +54,19 @@ from typing import Callable
 
 import numpy as np
 import pytensor.tensor as pt
-from pytensor.compile.builders import OpFromGraph
-from pytensor.gradient import DisconnectedType, zero_grad
 from pytensor.tensor import TensorVariable
 
-from glpp.likelihood.compile_cache import cached_functions, family_key, lazy_cached_function
 from glpp.design.build import Design
-from glpp.families import Family, Link, MixedFamily
-from glpp.likelihood.two_level import COMPILE_MODE, _solve_lower, _solve_lower_transposed, optional_row_arrays
+from glpp.families import Family, Link
+from glpp.likelihood.compile_cache import cached_functions, family_key, lazy_cached_function
+from glpp.likelihood.latent import GaussHermiteLevel
+from glpp.likelihood.linalg import Matrix, cholesky, lift, newton_step, solve
+from glpp.likelihood.predictor import RowPredictor, optional_row_arrays
+from glpp.likelihood.segments import Segments, segment_ends
+from glpp.likelihood.two_level import COMPILE_MODE
 from glpp.params import ParameterLayout
 
 __all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
-
-Matrix = list[list[TensorVariable]]
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,9 @@ class ClusterOrder:
     """The order of rows and clusters inside the compiled functions.
 
     Clusters of each level are sorted by their ancestors (top level first)
-    and rows by their lowest-level cluster, so that every sum over the rows
-    of a cluster, or over the clusters within an ancestor, is a difference of
-    cumulative sums over a contiguous range (compiled code; a scatter-add
-    runs through numpy's ``add.at``).
+    and rows by their lowest-level cluster, so that the rows of a cluster,
+    and the clusters within an ancestor, are contiguous
+    (:class:`glpp.likelihood.segments.Segments`: sums over nearby memory).
 
     Attributes
     ----------
@@ -150,14 +150,6 @@ class ClusterOrder:
         return cls(rows, clusters)
 
 
-def _last(sorted_index: np.ndarray, n_groups: int) -> np.ndarray:
-    """Position of the last member of each (non-empty, contiguous) group."""
-    counts = np.bincount(sorted_index, minlength=n_groups)
-    if np.any(counts == 0):  # every cluster comes from the data: a design bug
-        raise ValueError("a cluster without rows or child clusters")
-    return np.cumsum(counts) - 1
-
-
 def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[np.ndarray]:
     """The data inputs of the compiled functions, in order (see ``_Graph.data_inputs``).
 
@@ -175,215 +167,78 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
         rank.append(inverse)
     for l, level in enumerate(design.levels):
         index = rank[l][level.cluster_index[rows]]
-        arrays += [level.covariates[rows], index, _last(index, level.n_clusters)]
+        arrays += [level.covariates[rows], index, segment_ends(index, level.n_clusters)]
     anc = ancestor_indices(design)
     n_levels = len(design.levels)
     for low in range(n_levels - 1):
         for high in range(low + 1, n_levels):
             index = rank[high][anc[low][high][order.clusters[low]]]
-            arrays += [index, _last(index, design.levels[high].n_clusters)]
-    # the optional inputs, in the order of ``_Graph.extra_inputs``
+            arrays += [index, segment_ends(index, design.levels[high].n_clusters)]
+    # the optional inputs, in the order of ``RowPredictor.loading_inputs`` and ``.optional_inputs``
     if design.loadings:
         for level in design.levels:
             arrays.append(level.full_loading_index[rows] + 1)
     return arrays + optional_row_arrays(design, rows)
 
 
-# ------------------------------------------------------------- segment sums
-# Members (rows, or clusters within an ancestor) are sorted by group, so a group
-# sum is a difference of cumulative sums at the groups' last members, and the
-# gradient of a gather ``x[index]`` is such a group sum. Both are wrapped with
-# each other as gradients: pytensor's own gradients of a gather and of indexing
-# the cumulative sums are scatter-adds (numpy's ``add.at``, in Python).
-
-_SEGMENT_OPS: dict[tuple, tuple[OpFromGraph, OpFromGraph]] = {}
-
-
-def _sum_pullback(inputs, outputs, grads):
-    return [group_gather(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
-
-
-def _gather_pullback(inputs, outputs, grads):
-    return [group_sum(grads[0], inputs[1], inputs[2]), DisconnectedType()(), DisconnectedType()()]
-
-
-def _segment_ops(values: TensorVariable) -> tuple[OpFromGraph, OpFromGraph]:
-    key = tuple(1 if size == 1 else None for size in values.type.shape)
-    if key not in _SEGMENT_OPS:
-        x = pt.tensor("x", shape=key, dtype=values.dtype)
-        last = pt.vector("last", dtype="int64")
-        index = pt.vector("index", dtype="int64")
-        totals = pt.cumsum(x, axis=0)[last]
-        sums = totals - pt.concatenate([pt.zeros_like(totals[:1]), totals[:-1]], axis=0)
-
-        pattern = [[True], [False], [False]]
-        _SEGMENT_OPS[key] = (
-            OpFromGraph([x, last, index], [sums], pullback=_sum_pullback, inline=True, connection_pattern=pattern),
-            OpFromGraph([x, last, index], [x[index]], pullback=_gather_pullback, inline=True, connection_pattern=pattern),
-        )
-    return _SEGMENT_OPS[key]
-
-
-#: see ``_Graph.row_logp``
-ROW_LOGP_FLOOR = 1e4
-
-
-def group_sum(values: TensorVariable, last: TensorVariable, index: TensorVariable) -> TensorVariable:
-    """Sum ``values`` (first axis, sorted by group ``index``) within groups; ``last``: each group's last member."""
-    return _segment_ops(values)[0](values, last, index)
-
-
-def group_gather(values: TensorVariable, last: TensorVariable, index: TensorVariable) -> TensorVariable:
-    """``values[index]`` (one entry per group to its members), with a group sum as gradient."""
-    return _segment_ops(values)[1](values, last, index)
-
-
-# ------------------------------------------------------- small batched matrices
-# Matrices are nested lists of tensors (one tensor per entry, batched over
-# clusters), as in glpp.likelihood.two_level: cheap for the few latents of a level.
-
-
-def _cholesky(matrix: Matrix) -> Matrix:
-    size = len(matrix)
-    factor: Matrix = [[None] * size for _ in range(size)]  # type: ignore[list-item]
-    for i in range(size):
-        for j in range(i + 1):
-            total = matrix[i][j]
-            for k in range(j):
-                total = total - factor[i][k] * factor[j][k]
-            factor[i][j] = pt.sqrt(total) if i == j else total / factor[j][j]
-    return factor
-
-
-def _solve(factor: Matrix, rhs: list) -> list:
-    """Solve ``(factor factor') x = rhs``."""
-    return _solve_lower_transposed(factor, _solve_lower(factor, rhs))
-
-
-def _lift(factor: Matrix, index: tuple) -> Matrix:
-    """Add axes to every (lower-triangle) entry of a batched matrix."""
-    return [[entry[index] if entry is not None else None for entry in row] for row in factor]
-
-
-def _logsumexp_signed(log_terms: TensorVariable, signs: TensorVariable) -> TensorVariable:
-    """``log sum_k signs_k exp(log_terms[..., k])`` over the last axis."""
-    peak = pt.max(log_terms, axis=-1, keepdims=True)
-    peak = zero_grad(pt.switch(pt.isfinite(peak), peak, 0.0))
-    return pt.log(pt.sum(signs * pt.exp(log_terms - peak), axis=-1)) + peak[..., 0]
-
-
 class _Graph:
     """Symbolic pieces shared by the compiled functions of one structure."""
 
     def __init__(self, layout: ParameterLayout, family: Family, link: Link):
-        self.family = family
-        self.link = link
+        self.rows = RowPredictor(layout, family, link)
         self.sizes = layout.level_sizes
         n_levels = self.n_levels = len(self.sizes)
-        self.theta = pt.vector("theta")
+        self.theta = self.rows.theta
         self.joint = [pt.matrix(f"joint_{l}") for l in range(n_levels)]
         self.conditional = pt.tensor3("conditional")
-        self.nodes = [pt.matrix(f"nodes_{l}") for l in range(n_levels)]
-        self.log_weights = [pt.vector(f"log_weights_{l}") for l in range(n_levels)]
-        self.signs = [pt.vector(f"signs_{l}") for l in range(n_levels)]
-        self.response = pt.vector("response")
-        self.trials = pt.vector("trials")
-        self.fixed = pt.matrix("fixed")
-        self.offset = pt.vector("offset")
-        self.covariates = [pt.matrix(f"covariates_{l}") for l in range(n_levels)]
+        self.latents = [GaussHermiteLevel(size, suffix=f"_{l}") for l, size in enumerate(self.sizes)]
+        self.nodes = [latent.nodes for latent in self.latents]
         index = lambda name: pt.vector(name, dtype="int64")  # noqa: E731
-        self.row_cluster = [index(f"cluster_index_{l}") for l in range(n_levels)]
-        self.row_last = [index(f"row_last_{l}") for l in range(n_levels)]
-        # anc[l][m]: level-m ancestor of each level-l cluster; child_last[l][m]: the
-        # last of the (contiguous) level-l clusters within each level-m cluster (m > l)
-        self.anc: list[list] = [[None] * n_levels for _ in range(n_levels)]
-        self.child_last: list[list] = [[None] * n_levels for _ in range(n_levels)]
+        # rows within the clusters of each level; clusters[l][m]: level-l clusters within
+        # their level-m ancestors (m > l)
+        self.row_clusters = [Segments(index(f"cluster_index_{l}"), index(f"row_last_{l}")) for l in range(n_levels)]
+        self.clusters: list[list] = [[None] * n_levels for _ in range(n_levels)]
         for low in range(n_levels - 1):
             for high in range(low + 1, n_levels):
-                self.anc[low][high] = index(f"ancestor_{low}_{high}")
-                self.child_last[low][high] = index(f"child_last_{low}_{high}")
-        self.extra_inputs: list[TensorVariable] = []
-        beta, factors, log_dispersion = layout.unpack(self.theta)
-        loading_index = [None] * n_levels
-        if layout.has_loadings:
-            loading_index = [pt.matrix(f"loading_index_{l}", dtype="int64") for l in range(n_levels)]
-            self.extra_inputs += loading_index
-        latent_covariates = None
-        if layout.has_covariate_paths:
-            latent_covariates = pt.matrix("latent_covariates")
-            self.extra_inputs.append(latent_covariates)
-        self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
-        self.loadings = []
-        for l, (row_loadings, covariate_paths) in enumerate(
-            layout.level_loadings(self.theta, self.covariates, loading_index)
-        ):
-            if covariate_paths is not None:
-                latent_means = pt.dot(latent_covariates, covariate_paths.T)
-                self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)
-            # loadings of the standardised latents on each row: z_r' L_l
-            self.loadings.append(pt.dot(row_loadings, factors[l]))
-        self.row_log_dispersion = log_dispersion
-        self.has_row_dispersion = layout.has_item_dispersions
-        if self.has_row_dispersion:
-            dispersion_index = pt.vector("dispersion_index", dtype="int64")
-            self.extra_inputs.append(dispersion_index)
-            self.row_log_dispersion = log_dispersion[dispersion_index]
-        self.family_index = None
-        if isinstance(family, MixedFamily):
-            self.family_index = pt.vector("family_index", dtype="int64")
-            self.extra_inputs.append(self.family_index)
-        self.n_clusters = [self.joint[l].shape[0] for l in range(n_levels)]
+                self.clusters[low][high] = Segments(index(f"ancestor_{low}_{high}"), index(f"child_last_{low}_{high}"))
+        self.fixed_eta = self.rows.fixed_eta
+        self.loadings = self.rows.loadings
+        self.response = self.rows.response
+        self.trials = self.rows.trials
 
     @property
     def data_inputs(self) -> list[TensorVariable]:
-        inputs = [self.response, self.trials, self.fixed, self.offset]
+        rows = self.rows
+        inputs = [rows.response, rows.trials, rows.fixed, rows.offset]
         for l in range(self.n_levels):
-            inputs += [self.covariates[l], self.row_cluster[l], self.row_last[l]]
+            inputs += [rows.covariates[l], self.row_clusters[l].index, self.row_clusters[l].last]
         for low in range(self.n_levels - 1):
             for high in range(low + 1, self.n_levels):
-                inputs += [self.anc[low][high], self.child_last[low][high]]
-        return inputs + self.extra_inputs
+                inputs += [self.clusters[low][high].index, self.clusters[low][high].last]
+        return inputs + rows.loading_inputs + rows.optional_inputs
 
     @property
     def rule_inputs(self) -> list[TensorVariable]:
-        return [x for l in range(self.n_levels) for x in (self.nodes[l], self.log_weights[l], self.signs[l])]
+        return [x for latent in self.latents for x in latent.rule_inputs]
 
-    def row_logp(self, eta, response, trials):
-        """Row log-densities, floored at ``-ROW_LOGP_FLOOR``.
-
-        Cluster sums here are differences of cumulative sums over rows; a
-        row log-density of -1e140 (cloglog or log links at an extreme node)
-        would wipe out every later cluster's sum. A row below the floor makes
-        its node's weight underflow to zero anyway, so the floor changes no
-        result, and it bounds the rounding of the running totals.
-        """
-        # per-row inputs get the trailing (context, node) axes of ``response``
-        trailing = response.ndim - 1
-        log_dispersion = self.row_log_dispersion
-        if self.has_row_dispersion:
-            log_dispersion = pt.shape_padright(log_dispersion, trailing)
-        if self.family_index is None:
-            value = self.family.logp(response, eta, self.link, log_dispersion, trials)
-        else:
-            family_index = pt.shape_padright(self.family_index, trailing)
-            value = self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
-        return pt.switch(value > -ROW_LOGP_FLOOR, value, -ROW_LOGP_FLOOR)
+    def row_logp(self, eta: TensorVariable, response: TensorVariable, trials: TensorVariable) -> TensorVariable:
+        return self.rows.row_logp(eta, response, trials)
 
     def row_sum(self, values: TensorVariable, level: int) -> TensorVariable:
         """Sum rows (first axis) within the clusters of ``level``."""
-        return group_sum(values, self.row_last[level], self.row_cluster[level])
+        return self.row_clusters[level].sum(values)
 
     def to_rows(self, values: TensorVariable, level: int) -> TensorVariable:
         """Each row's entry of a per-cluster ``values`` of ``level``."""
-        return group_gather(values, self.row_last[level], self.row_cluster[level])
+        return self.row_clusters[level].gather(values)
 
     def child_sum(self, values: TensorVariable, low: int, high: int) -> TensorVariable:
         """Sum level-``low`` clusters (first axis) within their level-``high`` ancestors."""
-        return group_sum(values, self.child_last[low][high], self.anc[low][high])
+        return self.clusters[low][high].sum(values)
 
     def to_children(self, values: TensorVariable, low: int, high: int) -> TensorVariable:
         """Each level-``low`` cluster's entry of a per-cluster ``values`` of level ``high``."""
-        return group_gather(values, self.child_last[low][high], self.anc[low][high])
+        return self.clusters[low][high].gather(values)
 
     # ------------------------------------------------------------ joint mode
     def joint_system(self, modes: list[TensorVariable]):
@@ -437,13 +292,13 @@ class _Graph:
         hessian = [[None if block is None else [list(row) for row in block] for block in row] for row in hessian]
         factors, predictors, solved_scores = [], [], []
         for l in range(n_levels):
-            factor = _cholesky(hessian[l][l])
+            factor = cholesky(hessian[l][l])
             factors.append(factor)
-            solved_scores.append(_solve(factor, score[l]))
+            solved_scores.append(solve(factor, score[l]))
             predictors.append({})
             for m in range(l + 1, n_levels):
                 # A^{-1} B_m as a d_l x d_m list
-                solved_columns = [_solve(factor, [hessian[l][m][a][b] for a in range(sizes[l])]) for b in range(sizes[m])]
+                solved_columns = [solve(factor, [hessian[l][m][a][b] for a in range(sizes[l])]) for b in range(sizes[m])]
                 predictors[l][m] = [[solved_columns[b][a] for b in range(sizes[m])] for a in range(sizes[l])]
             for m in range(l + 1, n_levels):
                 block = hessian[l][m]
@@ -501,30 +356,20 @@ class _Graph:
         log_scale: list = [None] * n_levels
         for l in reversed(range(1 if n_levels > 1 else 0, n_levels)):
             d = sizes[l]
-            scaled = self.scaled_nodes(_lift(factors[l], (slice(None), None, None)), l)
             mean = [centre[l][:, a][:, None] for a in range(d)]  # (J, 1), then (J, C_l)
             for m in range(l + 1, n_levels):
                 for c in range(sizes[m]):
                     deviation = self.to_children(self.expand(values[m][c], m, l) - centre[m][:, c][:, None], l, m)
                     mean = [mean[a] - predictors[l][m][a][c][:, None] * deviation for a in range(d)]
-            values[l] = [mean[a][:, :, None] + scaled[a] for a in range(d)]
-            log_scale[l] = -sum(pt.log(factors[l][a][a]) for a in range(d))[:, None]
+            values[l], log_scale[l] = self.latents[l].node_values(mean, lift(factors[l], (slice(None), None)))
         return values, log_scale
-
-    def scaled_nodes(self, factor: Matrix, level: int) -> list:
-        """``A z_k`` with ``A = factor^{-T}``; ``factor``'s entries are (J, C or 1, 1)."""
-        d = self.sizes[level]
-        return _solve_lower_transposed(factor, [self.nodes[level][:, a][None, None, :] for a in range(d)])
 
     def node_values(self):
         """Node values ``V_l[a]`` (J_l, C_l, K_l) and ``log|A|`` of every level."""
         values, log_scale = self.upper_values()
         if self.n_levels > 1:
-            d = self.sizes[0]
             modes, factor = self.conditional_centre(values, self.conditional)
-            scaled = self.scaled_nodes(_lift(factor, (Ellipsis, None)), 0)
-            values[0] = [modes[a][:, :, None] + scaled[a] for a in range(d)]
-            log_scale[0] = -sum(pt.log(factor[a][a]) for a in range(d))
+            values[0], log_scale[0] = self.latents[0].node_values(modes, factor)
         return values, log_scale
 
     def context_eta(self, values) -> TensorVariable:
@@ -563,10 +408,9 @@ class _Graph:
         context_eta = self.context_eta(values)
         modes = [conditional[:, :, a] for a in range(d)]
         _, score, neg_hessian = self.conditional_system(context_eta, modes)
-        step = _solve(_cholesky(neg_hessian), score)
-        centre = [modes[a] + step[a] for a in range(d)]
+        centre = newton_step(modes, score, neg_hessian)
         _, _, neg_hessian = self.conditional_system(context_eta, centre)
-        return centre, _cholesky(neg_hessian)
+        return centre, cholesky(neg_hessian)
 
     # ------------------------------------------------------------ integral
     def level_log_terms(self):
@@ -582,10 +426,9 @@ class _Graph:
         below = self.row_sum(row_logp, 0)
         log_terms = []
         for l in range(n_levels):
-            prior = -0.5 * sum(v**2 for v in values[l]) - 0.5 * sizes[l] * np.log(2.0 * np.pi)
-            terms = below + prior + self.log_weights[l]
+            terms = self.latents[l].log_terms(below, values[l])
             log_terms.append(terms)
-            integral = _logsumexp_signed(terms, self.signs[l]) + log_scale[l]  # (J_l, C_l)
+            integral = self.latents[l].integrate(terms, log_scale[l])  # (J_l, C_l)
             if l + 1 < n_levels:
                 shaped = integral.reshape((integral.shape[0], -1, self.nodes[l + 1].shape[0]))
                 below = self.child_sum(shaped, l, l + 1)
@@ -597,9 +440,7 @@ class _Graph:
         outputs = []
         context_weight = None
         for l in reversed(range(self.n_levels)):
-            terms = log_terms[l]
-            weights = pt.exp(terms - pt.max(terms, axis=-1, keepdims=True)) * self.signs[l]
-            weights = weights / weights.sum(axis=-1, keepdims=True)
+            weights = self.latents[l].posterior_weights(log_terms[l])
             if context_weight is not None:
                 weights = weights * self.to_children(context_weight, l, l + 1).reshape((weights.shape[0], -1))[:, :, None]
             context_weight = weights
