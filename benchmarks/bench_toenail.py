@@ -61,7 +61,7 @@ def main() -> None:
     make_objective(model.design, model.layout, model.family, model.link, nip=30)  # compiles (cached)
     compile_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    first = model.fit(nip=30)
+    model.fit(nip=30)
     first_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
     repeat = model.fit(nip=30)

@@ -73,7 +73,10 @@ class MultilevelObjective:
         self.n_clusters = [level.n_clusters for level in design.levels]
         anc = ancestor_indices(design)
         top = len(self.sizes) - 1
-        self.to_top = [anc[l][top][self.order.clusters[l]] if l < top else np.arange(self.n_clusters[top]) for l in range(top + 1)]
+        self.to_top = [
+            anc[level][top][self.order.clusters[level]] if level < top else np.arange(self.n_clusters[top])
+            for level in range(top + 1)
+        ]
         self.joint = [np.zeros((n, d)) for n, d in zip(self.n_clusters, self.sizes)]
         self.conditional = np.zeros((self.n_clusters[0], 1, self.sizes[0]))
         self.n_evaluations = 0
@@ -163,8 +166,8 @@ class MultilevelObjective:
         """Posterior mean and covariance of the standardised latents, per level."""
         out = self.functions.posterior_moments(*self.prepare(theta))
         moments = []
-        for l, clusters in enumerate(self.order.clusters):
-            mean, covariance = np.empty_like(out[2 * l]), np.empty_like(out[2 * l + 1])
-            mean[clusters], covariance[clusters] = out[2 * l], out[2 * l + 1]
+        for level, clusters in enumerate(self.order.clusters):
+            mean, covariance = np.empty_like(out[2 * level]), np.empty_like(out[2 * level + 1])
+            mean[clusters], covariance[clusters] = out[2 * level], out[2 * level + 1]
             moments.append((mean, covariance))
         return moments
