@@ -1,23 +1,18 @@
 """Bayesian fitting with PyMC: full-latent and marginal models, priors, NUTS, MAP."""
 
 from glpp.bayes.build import (
-    DEFAULT_LKJ_ETA,
-    DEFAULT_NIP,
     LaplaceStart,
-    ModeOp,
-    WarmStartOp,
     build_pymc_model,
-    choose_nip,
     cluster_loglik_draws,
     compile_mode,
-    default_nip,
-    default_priors,
     laplace_start,
     laplace_target_accept,
     map_estimate,
-    resolve_priors,
     sample,
 )
+from glpp.bayes.marginal import ModeOp, WarmStartOp
+from glpp.bayes.nip import DEFAULT_NIP, choose_nip, default_nip
+from glpp.bayes.priors import DEFAULT_LKJ_ETA, default_priors, resolve_priors
 
 __all__ = [
     "DEFAULT_NIP",
