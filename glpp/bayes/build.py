@@ -30,9 +30,9 @@ import pytensor.tensor as pt
 from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.replace import graph_replace
 
-from glpp.bayes.marginal import _data_replacements, _marginal_cluster_loglik
+from glpp.bayes.marginal import data_replacements, marginal_cluster_loglik
 from glpp.bayes.nip import default_nip
-from glpp.bayes.parameters import _add_parameters, _Parameters
+from glpp.bayes.parameters import add_parameters, PyMCParameters
 from glpp.bayes.priors import resolve_priors
 from glpp.errors import SpecError
 from glpp.likelihood.two_level import COMPILE_MODE, OneLevelGraph
@@ -106,9 +106,9 @@ def build_pymc_model(
     _check_supported(model)
     resolved = resolve_priors(model, priors)
     with pm.Model(coords=_coords(model)) as pm_model:
-        parameters = _add_parameters(model, pm_model, resolved)
+        parameters = add_parameters(model, pm_model, resolved)
         if kind == "marginal":
-            cluster_loglik = _marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
+            cluster_loglik = marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
             pm.Potential("marginal_loglik", cluster_loglik.sum())
         else:
             _add_latent_likelihood(model, parameters, parameterization)
@@ -117,7 +117,7 @@ def build_pymc_model(
     return pm_model
 
 
-def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str) -> None:
+def _add_latent_likelihood(model, parameters: PyMCParameters, parameterization: str) -> None:
     """Latents as PyMC variables and the responses given them (the latent kind).
 
     The rows' linear predictors come from the quadrature graph :class:`glpp.likelihood.two_level.OneLevelGraph`
@@ -141,7 +141,7 @@ def _add_latent_likelihood(model, parameters: _Parameters, parameterization: str
     outputs = [graph.fixed_eta + latent_eta]
     if graph.row_log_dispersion is not None:
         outputs.append(graph.row_log_dispersion)
-    replacements = {graph.theta: parameters.theta, graph.modes: standard, **_data_replacements(graph, model)}
+    replacements = {graph.theta: parameters.theta, graph.modes: standard, **data_replacements(graph, model)}
     eta, *rest = graph_replace(outputs, replacements, strict=False)
     row_log_dispersion = rest[0] if rest else None
     # the graph's rows are in cluster order (data_arguments); put them back in data order
@@ -160,11 +160,11 @@ def _observed(model, eta, log_dispersion) -> None:
         return family.logp(value, eta, link, rest[0] if rest else None, trials)
 
     pm.CustomDist(
-        _response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response
+        response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response
     )
 
 
-def _response_name(model) -> str:
+def response_name(model) -> str:
     return "y" if not design_label_ok(model.design.response_label) else model.design.response_label
 
 

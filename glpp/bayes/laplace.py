@@ -123,7 +123,7 @@ def laplace_start(pm_model: pm.Model, function) -> LaplaceStart | None:
     return LaplaceStart(mode, 0.5 * (covariance + covariance.T), names, shapes, time.perf_counter() - started)
 
 
-def _laplace_step(pm_model: pm.Model, chains: int, random_seed, mode: Mode, nuts_arguments: dict):
+def laplace_step(pm_model: pm.Model, chains: int, random_seed, mode: Mode, nuts_arguments: dict):
     """NUTS with a dense mass matrix started at the Laplace covariance, and one start per chain
     drawn from the Laplace approximation; None when there is no usable Laplace approximation."""
     function = pm_model.logp_dlogp_function(ravel_inputs=True, mode=mode)

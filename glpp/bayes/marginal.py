@@ -64,17 +64,17 @@ class _ModeState:
         self.history: list[tuple[np.ndarray, np.ndarray]] = []
         self.n_evaluations = 0
         self.n_fallbacks = 0
-        self._objective: AdaptiveObjective | None = None
+        self.objective_cache: AdaptiveObjective | None = None
 
     @property
     def objective(self) -> AdaptiveObjective:
-        if self._objective is None:
-            self._objective = _objective(self.model, self.nip)
-        return self._objective
+        if self.objective_cache is None:
+            self.objective_cache = marginal_objective(self.model, self.nip)
+        return self.objective_cache
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_objective"] = None
+        state["marginal_objective"] = None
         return state
 
     def warm_start(self, theta: np.ndarray) -> np.ndarray:
@@ -176,7 +176,7 @@ class ModeOp(Op):
         return [self.state.shape]
 
 
-def _objective(model, nip: int) -> AdaptiveObjective:
+def marginal_objective(model, nip: int) -> AdaptiveObjective:
     """Mode search of the ML path (compiled functions shared with :meth:`Model.fit`)."""
     functions = compiled_two_level(model.layout, model.family, model.link, True)
     level = model.design.levels[0]
@@ -184,7 +184,7 @@ def _objective(model, nip: int) -> AdaptiveObjective:
     return AdaptiveObjective(functions, data_arguments(model.design), level.n_clusters, rule)
 
 
-def _data_replacements(graph: OneLevelGraph, model) -> dict:
+def data_replacements(graph: OneLevelGraph, model) -> dict:
     """The graph's data inputs as constants (rows in cluster order, as the ML path has them)."""
     return {
         variable: pt.constant(np.asarray(value, dtype=variable.dtype))
@@ -192,7 +192,7 @@ def _data_replacements(graph: OneLevelGraph, model) -> dict:
     }
 
 
-def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.TensorVariable:
+def marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.TensorVariable:
     """Per-cluster adaptive-quadrature log-likelihood as a function of ``theta``.
 
     The modes: :data:`GRAPH_NEWTON_STEPS` Newton steps in the graph from the previous
@@ -214,6 +214,6 @@ def _marginal_cluster_loglik(model, theta: pt.TensorVariable, nip: int) -> pt.Te
     replacements = {
         graph.theta: theta,
         **{variable: pt.constant(value) for variable, value in zip(graph.rule_inputs, GaussHermiteLevel.rule_arguments(rule))},
-        **_data_replacements(graph, model),
+        **data_replacements(graph, model),
     }
     return graph_replace(cluster_loglik, replacements, strict=False)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 
-from glpp.bayes.marginal import _objective
+from glpp.bayes.marginal import marginal_objective
 from glpp.likelihood.quadrature import make_rule
 
 __all__ = ["DEFAULT_NIP", "default_nip", "choose_nip"]
@@ -58,7 +58,7 @@ def choose_nip(model) -> int:
             warnings.simplefilter("ignore")
             fit = model.fit(nip=candidates[0])
         theta = model.layout.theta_from_named(dict(fit.params))
-        objective = _objective(model, candidates[0])
+        objective = marginal_objective(model, candidates[0])
         logliks = []
         for nip in candidates:
             objective.set_rule(make_rule(nip, level.n_latents, "product"))

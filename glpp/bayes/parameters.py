@@ -28,7 +28,7 @@ def _register(pm_model: pm.Model, dist: pt.TensorVariable, name: str) -> pt.Tens
 
 
 @dataclass
-class _Parameters:
+class PyMCParameters:
     factors: list[pt.TensorVariable]  # Cholesky factor of each level's covariance
     theta: pt.TensorVariable  # the ML parameter vector, in ParameterLayout order
 
@@ -61,7 +61,7 @@ def _level_factor(model, pm_model, priors, level_number) -> pt.TensorVariable:
     return factor
 
 
-def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Parameters:
+def add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> PyMCParameters:
     """Register every free row of the parameter table under its ML name and assemble the ML
     vector ``theta`` (each row on its unconstrained scale) from them.
 
@@ -81,7 +81,7 @@ def _add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> _Pa
         entries.append(pt.log(value) if parameter.transform == "log" else value)
     if not factors:
         factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
-    return _Parameters(factors, pt.stack(entries))
+    return PyMCParameters(factors, pt.stack(entries))
 
 
 def _cholesky_entries(layout, factors: list[pt.TensorVariable]) -> list[pt.TensorVariable]:

@@ -13,8 +13,8 @@ import pytensor
 import xarray as xr
 from pytensor.graph.traversal import ancestors
 
-from glpp.bayes.build import _response_name, compile_mode
-from glpp.bayes.marginal import _objective
+from glpp.bayes.build import response_name, compile_mode
+from glpp.bayes.marginal import marginal_objective
 from glpp.bayes.nip import DEFAULT_NIP
 
 __all__ = ["cluster_loglik_draws"]
@@ -61,7 +61,7 @@ def cluster_loglik_draws(
     loglik : ndarray, shape (..., J)
     effects : ndarray, shape (..., J, d), or None
     """
-    objective = _objective(model, nip)
+    objective = marginal_objective(model, nip)
     functions = objective.functions
     flat = theta.reshape(-1, theta.shape[-1])
     level = model.design.levels[0]
@@ -104,7 +104,7 @@ def _draw_latents(objective, functions, theta, model, rng) -> np.ndarray:
     return standardised @ factor.T
 
 
-def _augment(model, pm_model, idata, kind, nip, random_seed, sampling_seconds):
+def augment_datatree(model, pm_model, idata, kind, nip, random_seed, sampling_seconds):
     """Add to the DataTree of :func:`glpp.bayes.sample` the per-cluster log-likelihoods, the
     marginal kind's latent effects, the observed data and glpp's attributes."""
     started = time.perf_counter()
@@ -115,7 +115,7 @@ def _augment(model, pm_model, idata, kind, nip, random_seed, sampling_seconds):
     coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
     label = level.name
     log_likelihood = xr.Dataset(
-        {_response_name(model): (("chain", "draw", label), loglik)},
+        {response_name(model): (("chain", "draw", label), loglik)},
         coords={**coords, label: [str(c) for c in level.cluster_labels]},
     )
     idata["log_likelihood"] = log_likelihood
@@ -128,7 +128,7 @@ def _augment(model, pm_model, idata, kind, nip, random_seed, sampling_seconds):
         idata["posterior"] = posterior
     if "observed_data" not in idata.children:
         idata["observed_data"] = xr.Dataset(
-            {_response_name(model): (("row",), model.design.response)},
+            {response_name(model): (("row",), model.design.response)},
             coords={"row": np.arange(model.design.n_rows)},
         )
     attrs = idata["posterior"].attrs

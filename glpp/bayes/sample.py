@@ -16,9 +16,9 @@ import pymc as pm
 from pytensor.compile.mode import Mode
 
 from glpp.bayes.build import build_pymc_model, compile_mode
-from glpp.bayes.laplace import _laplace_step, laplace_target_accept
+from glpp.bayes.laplace import laplace_step, laplace_target_accept
 from glpp.bayes.nip import choose_nip
-from glpp.bayes.posterior import _augment
+from glpp.bayes.posterior import augment_datatree
 
 __all__ = ["NUTS_ARGUMENTS", "sample", "map_estimate"]
 
@@ -97,7 +97,7 @@ def sample(
     with pm_model:
         idata, init, initialisation_seconds = _run_nuts(model, pm_model, init, nuts_sampler, run, mode, kwargs)
     sampling_seconds = time.perf_counter() - started
-    idata = _augment(model, pm_model, idata, kind, nip, random_seed, sampling_seconds)
+    idata = augment_datatree(model, pm_model, idata, kind, nip, random_seed, sampling_seconds)
     attrs = idata["posterior"].attrs
     attrs["glpp_init"] = init
     attrs["initialisation_seconds"] = initialisation_seconds
@@ -125,7 +125,7 @@ def _run_nuts(model, pm_model, init: str, nuts_sampler: str, run: dict, mode: Mo
 
 
 def _sample_laplace(model, pm_model, run: dict, mode: Mode, kwargs: dict):
-    """NUTS from the Laplace start (:func:`glpp.bayes.laplace._laplace_step`) with the NUTS
+    """NUTS from the Laplace start (:func:`glpp.bayes.laplace.laplace_step`) with the NUTS
     settings popped from ``kwargs`` (``target_accept`` of :func:`laplace_target_accept` unless
     given); returns the DataTree and the Laplace step's seconds, or None, the settings put
     back into ``kwargs``, when there is no usable Laplace approximation."""
@@ -133,7 +133,7 @@ def _sample_laplace(model, pm_model, run: dict, mode: Mode, kwargs: dict):
     given.update(kwargs.pop("nuts", {}))
     nuts_arguments = {"target_accept": laplace_target_accept(model), **given}
     compile_with = kwargs["compile_kwargs"].get("mode", mode)
-    laplace = _laplace_step(pm_model, run["chains"], run["random_seed"], compile_with, nuts_arguments)
+    laplace = laplace_step(pm_model, run["chains"], run["random_seed"], compile_with, nuts_arguments)
     if laplace is None:  # no usable mode: PyMC's default start with the user's settings
         kwargs.update(given)
         return None
