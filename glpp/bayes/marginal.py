@@ -74,7 +74,7 @@ class _ModeState:
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["marginal_objective"] = None
+        state["objective_cache"] = None
         return state
 
     def warm_start(self, theta: np.ndarray) -> np.ndarray:
