@@ -7,7 +7,7 @@ import pandas as pd
 
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
-from glpp.families import MixedFamily, mixed_family, resolve_family_link
+from glpp.families import mixed_family, resolve_family_link
 from glpp.fitting.engines import make_objective
 from glpp.fitting.ml import maximise_likelihood
 from glpp.results.build import build_result
@@ -17,19 +17,6 @@ from glpp.results.ml import MLResult
 from glpp.syntax import build_spec
 
 __all__ = ["Model"]
-
-
-def _check_bayes_supported(model: Model) -> None:
-    if isinstance(model.family, MixedFamily):
-        raise SpecError(
-            "Bayesian fitting of models with a family per item is not supported yet; use fit()"
-        )
-    if model.design.residual_covariances:
-        covariance = model.design.residual_covariances[0]
-        raise SpecError(
-            f"'{covariance.left} ~~ {covariance.right}': Bayesian fitting of models with residual covariances "
-            "of items is not supported yet; use fit()"
-        )
 
 
 class Model:
@@ -187,7 +174,6 @@ class Model:
 
         See :func:`glpp.bayes.build_pymc_model` (priors, parameter names).
         """
-        _check_bayes_supported(self)
         from glpp.bayes import build_pymc_model
 
         return build_pymc_model(self, kind, priors=priors)
@@ -205,7 +191,6 @@ class Model:
         **kwargs,
     ):
         """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
-        _check_bayes_supported(self)
         from glpp.bayes import sample
 
         return sample(

@@ -35,6 +35,7 @@ from glpp.bayes.nip import default_nip
 from glpp.bayes.parameters import add_parameters, PyMCParameters
 from glpp.bayes.priors import resolve_priors
 from glpp.errors import SpecError
+from glpp.families import MixedFamily
 from glpp.likelihood.two_level import COMPILE_MODE, OneLevelGraph
 
 __all__ = ["KINDS", "compile_mode", "build_pymc_model", "design_label_ok"]
@@ -53,8 +54,17 @@ def compile_mode() -> Mode:
 
 
 # ------------------------------------------------------------- models
-def _check_supported(model) -> None:
-    """Models with one level of continuous latents (GLMMs, factor/IRT/SEM models)."""
+def check_supported(model) -> None:
+    """Raise :class:`SpecError` unless the model can be sampled: one level of continuous
+    latents (GLMMs, factor/IRT/SEM models), one family, no residual covariances of items."""
+    if isinstance(model.family, MixedFamily):
+        raise SpecError("Bayesian fitting of models with a family per item is not supported yet; use fit()")
+    if model.design.residual_covariances:
+        covariance = model.design.residual_covariances[0]
+        raise SpecError(
+            f"'{covariance.left} ~~ {covariance.right}': Bayesian fitting of models with residual covariances "
+            "of items is not supported yet; use fit()"
+        )
     if len(model.design.levels) > 1:
         raise SpecError(
             "Bayesian models are available for models with latent variables at one level only so far; "
@@ -103,7 +113,7 @@ def build_pymc_model(
         raise SpecError(f"unknown kind {kind!r}; choose one of {list(KINDS)}")
     if parameterization not in ("noncentered", "centered"):
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
-    _check_supported(model)
+    check_supported(model)
     resolved = resolve_priors(model, priors)
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = add_parameters(model, pm_model, resolved)

@@ -15,7 +15,7 @@ import pandas as pd
 import pymc as pm
 from pytensor.compile.mode import Mode
 
-from glpp.bayes.build import build_pymc_model, compile_mode
+from glpp.bayes.build import check_supported, build_pymc_model, compile_mode
 from glpp.bayes.laplace import laplace_step, laplace_target_accept
 from glpp.bayes.nip import choose_nip
 from glpp.bayes.posterior import augment_datatree
@@ -86,6 +86,7 @@ def sample(
         step), ``sampling_seconds`` (all of it, compilation included) and
         ``postprocessing_seconds``.
     """
+    check_supported(model)
     nip = nip or choose_nip(model)
     pm_model = build_pymc_model(model, kind, priors=priors, nip=nip)
     started = time.perf_counter()
