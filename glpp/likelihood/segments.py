@@ -4,25 +4,27 @@ Every likelihood graph sums rows within clusters (and clusters within their
 ancestors), at every quadrature node and context: ``values`` of shape
 ``(N, ...)`` to ``(J, ...)``; and it gives each row its cluster's latent
 values, ``(J, ...)`` to ``(N, ...)``, whose gradient is again a sum within
-clusters. :class:`Segments` does both by one scatter-add into the raveled
-result (``x[flat_index] += values`` on a vector), whose gradient is a gather
-from a vector and the other way round:
+clusters. :class:`Segments` does both with two small ops, each the other's
+gradient: :class:`SegmentSum` (numpy's ``add.reduceat`` over the contiguous
+segments of sorted members) and :class:`SegmentGather` (``take`` along the
+first axis). They run numpy's compiled loops directly on arrays of any number
+of axes and need no C module of their own:
 
+- cold start: the scatter-add into a raveled vector that they replace needed
+  about a dozen extra C modules on a first fit (index arithmetic, ``ARange``,
+  ``Reshape``, the scatter-add and gather for each broadcast pattern), each
+  costing ~1 s of g++ with an empty cache (LIKELIHOOD-NOTES, "Cold start");
 - safe with extreme values: a cluster's sum holds its own members only, so a
   row log-density of -1e140 at an extreme node (cloglog or log links) leaves
   every other cluster's sum as it is (a difference of cumulative sums over
   the rows would wipe out all later clusters; it needed a floor on the row
   log-densities);
-- compiled: pytensor has C code for the scatter-add into a vector (on an
-  array of two or more axes it falls back to numpy's ``add.at``, in Python);
-- fast: measured on toenail (two levels, 30 nodes) and guImmun (three levels,
-  7 x 7 nodes), ms per log-likelihood and gradient evaluation, modes
-  included, against the cumulative sums with a floor and the plain
-  scatter-add on arrays (see the commit that made this module).
+- fast: a sequential sum over contiguous memory, as fast per evaluation as
+  the compiled scatter-add on toenail (``benchmarks/bench_toenail.py``).
 
-The members must be sorted by group (rows by cluster; clusters by ancestor):
-:func:`segment_ends` gives each group's last member, which also fixes the
-number of groups.
+The members must be sorted by group (rows by cluster; clusters by ancestor),
+and no group may be empty: :func:`segment_ends` gives each group's last
+member, which also fixes the number of groups.
 """
 
 from __future__ import annotations
@@ -31,9 +33,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytensor.tensor as pt
+from pytensor.gradient import DisconnectedType, disconnected_type
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
 from pytensor.tensor import TensorVariable
 
-__all__ = ["Segments", "segment_ends"]
+__all__ = ["SegmentGather", "SegmentSum", "Segments", "segment_ends"]
 
 
 def segment_ends(sorted_index: np.ndarray, n_groups: int) -> np.ndarray:
@@ -48,6 +53,83 @@ def segment_ends(sorted_index: np.ndarray, n_groups: int) -> np.ndarray:
     if np.any(counts == 0):
         raise ValueError("a cluster without rows or child clusters")
     return np.cumsum(counts) - 1
+
+
+def _segment_starts(last: np.ndarray) -> np.ndarray:
+    starts = np.empty_like(last)
+    if len(last):
+        starts[0] = 0
+        starts[1:] = last[:-1] + 1
+    return starts
+
+
+class _SegmentOp(Op):
+    """``(values, index, last) -> result``: the index inputs are data, without gradient."""
+
+    __props__ = ()
+
+    def make_node(self, values, index, last):
+        values = pt.as_tensor_variable(values)
+        index = pt.as_tensor_variable(index)
+        last = pt.as_tensor_variable(last)
+        if values.ndim < 1 or index.ndim != 1 or last.ndim != 1:
+            raise TypeError("values must have a first axis; index and last must be vectors")
+        output = pt.tensor(dtype=values.dtype, shape=(None, *values.type.shape[1:]))
+        return Apply(self, [values, index, last], [output])
+
+    def connection_pattern(self, node):
+        return [[True], [False], [False]]
+
+    def _grad_of(self, values, index, last, output_gradient):
+        raise NotImplementedError
+
+    def pullback(self, inputs, outputs, cotangents):
+        values, index, last = inputs
+        return [self._grad_of(values, index, last, cotangents[0]), disconnected_type(), disconnected_type()]
+
+    def pushforward(self, inputs, outputs, tangents):
+        # linear in ``values``
+        if isinstance(tangents[0].type, DisconnectedType):
+            return [disconnected_type()]
+        return [self(tangents[0], *inputs[1:])]
+
+
+class SegmentSum(_SegmentOp):
+    """Sums of ``values`` (first axis: members sorted by group) within groups: ``(N, ...)`` -> ``(groups, ...)``."""
+
+    def perform(self, node, inputs, output_storage):
+        values, _, last = inputs
+        if len(last) == 0:
+            total = np.zeros((0, *values.shape[1:]), dtype=values.dtype)
+        else:
+            total = np.add.reduceat(values, _segment_starts(last), axis=0)
+        output_storage[0][0] = np.asarray(total, dtype=node.outputs[0].dtype)
+
+    def infer_shape(self, node, shapes):
+        values_shape, _, last_shape = shapes
+        return [(last_shape[0], *values_shape[1:])]
+
+    def _grad_of(self, values, index, last, output_gradient):
+        return segment_gather(output_gradient, index, last)
+
+
+class SegmentGather(_SegmentOp):
+    """Each member's entry of per-group ``values``: ``(groups, ...)`` -> ``(N, ...)``."""
+
+    def perform(self, node, inputs, output_storage):
+        values, index, _ = inputs
+        output_storage[0][0] = np.take(values, index, axis=0)
+
+    def infer_shape(self, node, shapes):
+        values_shape, index_shape, _ = shapes
+        return [(index_shape[0], *values_shape[1:])]
+
+    def _grad_of(self, values, index, last, output_gradient):
+        return segment_sum(output_gradient, index, last)
+
+
+segment_sum = SegmentSum()
+segment_gather = SegmentGather()
 
 
 @dataclass(frozen=True)
@@ -69,27 +151,10 @@ class Segments:
     def n_groups(self) -> TensorVariable:
         return self.last.shape[0]
 
-    def _flat_index(self, trailing: tuple) -> tuple[TensorVariable, TensorVariable]:
-        """Positions in the raveled ``(groups, *trailing)`` array of each member's entries, ``(N, width)``."""
-        width = trailing[0]
-        for size in trailing[1:]:
-            width = width * size
-        return self.index[:, None] * width + pt.arange(width)[None, :], width
-
     def sum(self, values: TensorVariable) -> TensorVariable:
         """Sum ``values`` (first axis: the members) within groups: ``(N, ...)`` -> ``(groups, ...)``."""
-        if values.ndim == 1:
-            return pt.inc_subtensor(pt.zeros((self.n_groups,), dtype=values.dtype)[self.index], values)
-        trailing = tuple(values.shape[axis] for axis in range(1, values.ndim))
-        flat_index, width = self._flat_index(trailing)
-        flat = values.reshape((values.shape[0], width))
-        total = pt.inc_subtensor(pt.zeros((self.n_groups * width,), dtype=values.dtype)[flat_index], flat)
-        return total.reshape((self.n_groups, *trailing))
+        return segment_sum(values, self.index, self.last)
 
     def gather(self, values: TensorVariable) -> TensorVariable:
         """Each member's entry of a per-group ``values``: ``(groups, ...)`` -> ``(N, ...)``."""
-        if values.ndim == 1:
-            return values[self.index]
-        trailing = tuple(values.shape[axis] for axis in range(1, values.ndim))
-        flat_index, _ = self._flat_index(trailing)
-        return values.reshape((-1,))[flat_index].reshape((self.index.shape[0], *trailing))
+        return segment_gather(values, self.index, self.last)
