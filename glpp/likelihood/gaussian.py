@@ -293,8 +293,8 @@ def make_gaussian_two_level(layout: ParameterLayout) -> tuple[TensorVariable, li
     fixed = pt.matrix("fixed")
     offset = pt.vector("offset")
     cell_rows = pt.matrix("cell_rows", dtype="int64")
-    item_covariates = [pt.matrix(f"item_covariates_{l}") for l in range(2)]
-    item_loading_index = [pt.matrix(f"item_loading_index_{l}", dtype="int64") for l in range(2)]
+    item_covariates = [pt.matrix(f"item_covariates_{level_number}") for level_number in range(2)]
+    item_loading_index = [pt.matrix(f"item_loading_index_{level_number}", dtype="int64") for level_number in range(2)]
     item_dispersion_index = pt.vector("item_dispersion_index", dtype="int64")
     unit_cluster = pt.vector("unit_cluster", dtype="int64")  # (N,)
     cluster_last = pt.vector("cluster_last", dtype="int64")  # (J,) last unit of each cluster

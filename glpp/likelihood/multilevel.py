@@ -165,8 +165,8 @@ def multilevel_data(design: Design, order: ClusterOrder | None = None) -> list[n
         inverse = np.empty_like(clusters)
         inverse[clusters] = np.arange(clusters.size)
         rank.append(inverse)
-    for l, level in enumerate(design.levels):
-        index = rank[l][level.cluster_index[rows]]
+    for level_number, level in enumerate(design.levels):
+        index = rank[level_number][level.cluster_index[rows]]
         arrays += [level.covariates[rows], index, segment_ends(index, level.n_clusters)]
     anc = ancestor_indices(design)
     n_levels = len(design.levels)
@@ -189,14 +189,14 @@ class _Graph:
         self.sizes = layout.level_sizes
         n_levels = self.n_levels = len(self.sizes)
         self.theta = self.rows.theta
-        self.joint = [pt.matrix(f"joint_{l}") for l in range(n_levels)]
+        self.joint = [pt.matrix(f"joint_{level_number}") for level_number in range(n_levels)]
         self.conditional = pt.tensor3("conditional")
-        self.latents = [GaussHermiteLevel(size, suffix=f"_{l}") for l, size in enumerate(self.sizes)]
+        self.latents = [GaussHermiteLevel(size, suffix=f"_{level_number}") for level_number, size in enumerate(self.sizes)]
         self.nodes = [latent.nodes for latent in self.latents]
         index = lambda name: pt.vector(name, dtype="int64")  # noqa: E731
         # rows within the clusters of each level; clusters[l][m]: level-l clusters within
         # their level-m ancestors (m > l)
-        self.row_clusters = [Segments(index(f"cluster_index_{l}"), index(f"row_last_{l}")) for l in range(n_levels)]
+        self.row_clusters = [Segments(index(f"cluster_index_{level_number}"), index(f"row_last_{level_number}")) for level_number in range(n_levels)]
         self.clusters: list[list] = [[None] * n_levels for _ in range(n_levels)]
         for low in range(n_levels - 1):
             for high in range(low + 1, n_levels):
@@ -210,8 +210,8 @@ class _Graph:
     def data_inputs(self) -> list[TensorVariable]:
         rows = self.rows
         inputs = [rows.response, rows.trials, rows.fixed, rows.offset]
-        for l in range(self.n_levels):
-            inputs += [rows.covariates[l], self.row_clusters[l].index, self.row_clusters[l].last]
+        for level_number in range(self.n_levels):
+            inputs += [rows.covariates[level_number], self.row_clusters[level_number].index, self.row_clusters[level_number].last]
         for low in range(self.n_levels - 1):
             for high in range(low + 1, self.n_levels):
                 inputs += [self.clusters[low][high].index, self.clusters[low][high].last]
@@ -250,34 +250,34 @@ class _Graph:
         """
         n_levels, sizes = self.n_levels, self.sizes
         eta = self.fixed_eta + sum(
-            self.loadings[l][:, a] * self.to_rows(modes[l][:, a], l)
-            for l in range(n_levels)
-            for a in range(sizes[l])
+            self.loadings[level_number][:, a] * self.to_rows(modes[level_number][:, a], level_number)
+            for level_number in range(n_levels)
+            for a in range(sizes[level_number])
         )
         row_logp = self.row_logp(eta, self.response, self.trials)
         first = pt.grad(row_logp.sum(), eta)
         weight = -pt.grad(first.sum(), eta)
         score, hessian = [], [[None] * n_levels for _ in range(n_levels)]
-        for l in range(n_levels):
-            columns = [first[:, None] * self.loadings[l]]
+        for level_number in range(n_levels):
+            columns = [first[:, None] * self.loadings[level_number]]
             pairs = []
-            for m in range(l, n_levels):
-                for a in range(sizes[l]):
+            for m in range(level_number, n_levels):
+                for a in range(sizes[level_number]):
                     for b in range(sizes[m]):
                         pairs.append((m, a, b))
-                        columns.append((weight * self.loadings[l][:, a] * self.loadings[m][:, b])[:, None])
-            sums = self.row_sum(pt.concatenate(columns, axis=1), l)
-            score.append([sums[:, a] - modes[l][:, a] for a in range(sizes[l])])
-            for m in range(l, n_levels):
-                hessian[l][m] = [[None] * sizes[m] for _ in range(sizes[l])]
-            for position, (m, a, b) in enumerate(pairs, start=sizes[l]):
+                        columns.append((weight * self.loadings[level_number][:, a] * self.loadings[m][:, b])[:, None])
+            sums = self.row_sum(pt.concatenate(columns, axis=1), level_number)
+            score.append([sums[:, a] - modes[level_number][:, a] for a in range(sizes[level_number])])
+            for m in range(level_number, n_levels):
+                hessian[level_number][m] = [[None] * sizes[m] for _ in range(sizes[level_number])]
+            for position, (m, a, b) in enumerate(pairs, start=sizes[level_number]):
                 value = sums[:, position]
-                hessian[l][m][a][b] = value + 1.0 if (m == l and a == b) else value
+                hessian[level_number][m][a][b] = value + 1.0 if (m == level_number and a == b) else value
         top = n_levels - 1
         log_posterior = self.row_sum(row_logp, top)
-        for l in range(n_levels):
-            prior = -0.5 * pt.sum(modes[l] ** 2, axis=1)
-            log_posterior = log_posterior + (prior if l == top else self.child_sum(prior, l, top))
+        for level_number in range(n_levels):
+            prior = -0.5 * pt.sum(modes[level_number] ** 2, axis=1)
+            log_posterior = log_posterior + (prior if level_number == top else self.child_sum(prior, level_number, top))
         return log_posterior, score, hessian
 
     def eliminate(self, score, hessian):
@@ -291,25 +291,25 @@ class _Graph:
         score = [list(s) for s in score]
         hessian = [[None if block is None else [list(row) for row in block] for block in row] for row in hessian]
         factors, predictors, solved_scores = [], [], []
-        for l in range(n_levels):
-            factor = cholesky(hessian[l][l])
+        for level_number in range(n_levels):
+            factor = cholesky(hessian[level_number][level_number])
             factors.append(factor)
-            solved_scores.append(solve(factor, score[l]))
+            solved_scores.append(solve(factor, score[level_number]))
             predictors.append({})
-            for m in range(l + 1, n_levels):
+            for m in range(level_number + 1, n_levels):
                 # A^{-1} B_m as a d_l x d_m list
-                solved_columns = [solve(factor, [hessian[l][m][a][b] for a in range(sizes[l])]) for b in range(sizes[m])]
-                predictors[l][m] = [[solved_columns[b][a] for b in range(sizes[m])] for a in range(sizes[l])]
-            for m in range(l + 1, n_levels):
-                block = hessian[l][m]
+                solved_columns = [solve(factor, [hessian[level_number][m][a][b] for a in range(sizes[level_number])]) for b in range(sizes[m])]
+                predictors[level_number][m] = [[solved_columns[b][a] for b in range(sizes[m])] for a in range(sizes[level_number])]
+            for m in range(level_number + 1, n_levels):
+                block = hessian[level_number][m]
                 # score update: g_m -= B_m' A^{-1} g_l
-                update = [sum(block[a][b] * solved_scores[l][a] for a in range(sizes[l])) for b in range(sizes[m])]
+                update = [sum(block[a][b] * solved_scores[level_number][a] for a in range(sizes[level_number])) for b in range(sizes[m])]
                 entries = list(update)
                 for m2 in range(m, n_levels):
                     for b in range(sizes[m]):
                         for c in range(sizes[m2]):
-                            entries.append(sum(block[a][b] * predictors[l][m2][a][c] for a in range(sizes[l])))
-                sums = self.child_sum(pt.stack(entries, axis=1), l, m)
+                            entries.append(sum(block[a][b] * predictors[level_number][m2][a][c] for a in range(sizes[level_number])))
+                sums = self.child_sum(pt.stack(entries, axis=1), level_number, m)
                 score[m] = [score[m][b] - sums[:, b] for b in range(sizes[m])]
                 position = sizes[m]
                 for m2 in range(m, n_levels):
@@ -318,21 +318,21 @@ class _Graph:
                             hessian[m][m2][b][c] = hessian[m][m2][b][c] - sums[:, position]
                             position += 1
         steps: list = [None] * n_levels
-        for l in reversed(range(n_levels)):
-            step = list(solved_scores[l])
-            for m in range(l + 1, n_levels):
-                ancestor_step = [self.to_children(s, l, m) for s in steps[m]]
-                for a in range(sizes[l]):
-                    step[a] = step[a] - sum(predictors[l][m][a][c] * ancestor_step[c] for c in range(sizes[m]))
-            steps[l] = step
+        for level_number in reversed(range(n_levels)):
+            step = list(solved_scores[level_number])
+            for m in range(level_number + 1, n_levels):
+                ancestor_step = [self.to_children(s, level_number, m) for s in steps[m]]
+                for a in range(sizes[level_number]):
+                    step[a] = step[a] - sum(predictors[level_number][m][a][c] * ancestor_step[c] for c in range(sizes[m]))
+            steps[level_number] = step
         return steps, factors, predictors
 
     def joint_centre(self):
         """Joint modes after one in-graph Newton step, with factors and predictors there."""
         _, score, hessian = self.joint_system(self.joint)
         steps, _, _ = self.eliminate(score, hessian)
-        centre = [pt.stack([self.joint[l][:, a] + steps[l][a] for a in range(self.sizes[l])], axis=1)
-                  for l in range(self.n_levels)]
+        centre = [pt.stack([self.joint[level_number][:, a] + steps[level_number][a] for a in range(self.sizes[level_number])], axis=1)
+                  for level_number in range(self.n_levels)]
         _, score, hessian = self.joint_system(centre)
         _, factors, predictors = self.eliminate(score, hessian)
         return centre, factors, predictors
@@ -354,14 +354,14 @@ class _Graph:
         centre, factors, predictors = self.joint_centre()
         values: list = [None] * n_levels
         log_scale: list = [None] * n_levels
-        for l in reversed(range(1 if n_levels > 1 else 0, n_levels)):
-            d = sizes[l]
-            mean = [centre[l][:, a][:, None] for a in range(d)]  # (J, 1), then (J, C_l)
-            for m in range(l + 1, n_levels):
+        for level_number in reversed(range(1 if n_levels > 1 else 0, n_levels)):
+            d = sizes[level_number]
+            mean = [centre[level_number][:, a][:, None] for a in range(d)]  # (J, 1), then (J, C_l)
+            for m in range(level_number + 1, n_levels):
                 for c in range(sizes[m]):
-                    deviation = self.to_children(self.expand(values[m][c], m, l) - centre[m][:, c][:, None], l, m)
-                    mean = [mean[a] - predictors[l][m][a][c][:, None] * deviation for a in range(d)]
-            values[l], log_scale[l] = self.latents[l].node_values(mean, lift(factors[l], (slice(None), None)))
+                    deviation = self.to_children(self.expand(values[m][c], m, level_number) - centre[m][:, c][:, None], level_number, m)
+                    mean = [mean[a] - predictors[level_number][m][a][c][:, None] * deviation for a in range(d)]
+            values[level_number], log_scale[level_number] = self.latents[level_number].node_values(mean, lift(factors[level_number], (slice(None), None)))
         return values, log_scale
 
     def node_values(self):
@@ -425,13 +425,13 @@ class _Graph:
         row_logp = self.row_logp(eta, self.response[:, None, None], self.trials[:, None, None])
         below = self.row_sum(row_logp, 0)
         log_terms = []
-        for l in range(n_levels):
-            terms = self.latents[l].log_terms(below, values[l])
+        for level_number in range(n_levels):
+            terms = self.latents[level_number].log_terms(below, values[level_number])
             log_terms.append(terms)
-            integral = self.latents[l].integrate(terms, log_scale[l])  # (J_l, C_l)
-            if l + 1 < n_levels:
-                shaped = integral.reshape((integral.shape[0], -1, self.nodes[l + 1].shape[0]))
-                below = self.child_sum(shaped, l, l + 1)
+            integral = self.latents[level_number].integrate(terms, log_scale[level_number])  # (J_l, C_l)
+            if level_number + 1 < n_levels:
+                shaped = integral.reshape((integral.shape[0], -1, self.nodes[level_number + 1].shape[0]))
+                below = self.child_sum(shaped, level_number, level_number + 1)
         return integral[:, 0], log_terms, values
 
     def posterior_moments(self):
@@ -439,15 +439,15 @@ class _Graph:
         _, log_terms, values = self.level_log_terms()
         outputs = []
         context_weight = None
-        for l in reversed(range(self.n_levels)):
-            weights = self.latents[l].posterior_weights(log_terms[l])
+        for level_number in reversed(range(self.n_levels)):
+            weights = self.latents[level_number].posterior_weights(log_terms[level_number])
             if context_weight is not None:
-                weights = weights * self.to_children(context_weight, l, l + 1).reshape((weights.shape[0], -1))[:, :, None]
+                weights = weights * self.to_children(context_weight, level_number, level_number + 1).reshape((weights.shape[0], -1))[:, :, None]
             context_weight = weights
-            d = self.sizes[l]
-            mean = [pt.sum(weights * values[l][a], axis=(1, 2)) for a in range(d)]
+            d = self.sizes[level_number]
+            mean = [pt.sum(weights * values[level_number][a], axis=(1, 2)) for a in range(d)]
             covariance = pt.stack(
-                [pt.stack([pt.sum(weights * values[l][a] * values[l][b], axis=(1, 2)) - mean[a] * mean[b]
+                [pt.stack([pt.sum(weights * values[level_number][a] * values[level_number][b], axis=(1, 2)) - mean[a] * mean[b]
                            for b in range(d)], axis=1) for a in range(d)],
                 axis=1,
             )

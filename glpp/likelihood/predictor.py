@@ -73,12 +73,12 @@ class RowPredictor:
         self.trials = pt.vector("trials")
         self.fixed = pt.matrix("fixed")
         self.offset = pt.vector("offset")
-        suffix = (lambda l: "") if n_levels == 1 else (lambda l: f"_{l}")
-        self.covariates = [pt.matrix(f"covariates{suffix(l)}") for l in range(n_levels)]
+        suffix = (lambda level_number: "") if n_levels == 1 else (lambda level_number: f"_{level_number}")
+        self.covariates = [pt.matrix(f"covariates{suffix(level_number)}") for level_number in range(n_levels)]
         self.loading_index: list[TensorVariable | None] = [None] * n_levels
         self.optional_inputs: list[TensorVariable] = []
         if layout.has_loadings:
-            self.loading_index = [pt.matrix(f"loading_index{suffix(l)}", dtype="int64") for l in range(n_levels)]
+            self.loading_index = [pt.matrix(f"loading_index{suffix(level_number)}", dtype="int64") for level_number in range(n_levels)]
         beta, factors, log_dispersion = layout.unpack(self.theta)
         latent_covariates = None
         if layout.has_covariate_paths:
@@ -86,13 +86,13 @@ class RowPredictor:
             self.optional_inputs.append(latent_covariates)
         self.fixed_eta = pt.dot(self.fixed, beta) + self.offset
         self.loadings: list[TensorVariable] = []
-        for l, (row_loadings, covariate_paths) in enumerate(
+        for level_number, (row_loadings, covariate_paths) in enumerate(
             layout.level_loadings(self.theta, self.covariates, self.loading_index)
         ):
             if covariate_paths is not None:
                 latent_means = pt.dot(latent_covariates, covariate_paths.T)
                 self.fixed_eta = self.fixed_eta + pt.sum(row_loadings * latent_means, axis=1)
-            self.loadings.append(pt.dot(row_loadings, factors[l]))
+            self.loadings.append(pt.dot(row_loadings, factors[level_number]))
         self.log_dispersion = log_dispersion
         self.row_log_dispersion = log_dispersion
         self.dispersion_index = None
