@@ -27,12 +27,12 @@ class Model:
     formula : str
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
-    family : str
-        ``"gaussian"``, ``"binomial"``, ``"poisson"`` or ``"gamma"``.
+    family : str or dict
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
+        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4
         users usually choose).
-
     std_lv : bool
         Factor models: identify each latent by fixing its variance at 1
         (all loadings free) instead of fixing its first loading at 1.
@@ -193,14 +193,5 @@ class Model:
         """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
         from glpp.bayes import sample
 
-        return sample(
-            self,
-            kind=kind,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            nuts_sampler=nuts_sampler,
-            random_seed=random_seed,
-            priors=priors,
-            **kwargs,
-        )
+        options = dict(draws=draws, tune=tune, chains=chains, nuts_sampler=nuts_sampler)
+        return sample(self, kind=kind, random_seed=random_seed, priors=priors, **options, **kwargs)
