@@ -55,6 +55,8 @@ __all__ = [
 #: fewest points per dimension for empirical Bayes means and SDs of a multilevel model
 #: (also after a Laplace fit)
 EB_MIN_POINTS = 7
+#: the same for sparse grids (level 3 integrates polynomials of degree 5 exactly)
+EB_MIN_SPARSE_LEVEL = 3
 
 _CACHE: dict[tuple, object] = {}
 
@@ -233,7 +235,14 @@ class QuadratureObjective(Objective):
         )
 
     def latent_moments(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [self.inner.posterior_moments(theta)]
+        # posterior SDs need more than one node (a Laplace fit's single node gives SD 0):
+        # EB moments use at least EB_MIN_POINTS per dimension (sparse grids: level 3)
+        (n_points,) = self.points
+        fewest = EB_MIN_POINTS if self.kind == "product" else EB_MIN_SPARSE_LEVEL
+        self.set_points((max(n_points, fewest),))
+        moments = self.inner.posterior_moments(theta)
+        self.set_points((n_points,))
+        return [moments]
 
 
 class MultilevelQuadratureObjective(Objective):
