@@ -96,10 +96,6 @@ class MultilevelObjective:
         context = int(np.prod([rule.n_nodes for rule in self.rules[1:]]))
         self.conditional = np.repeat(self.joint[0][:, None, :], context, axis=1)
 
-    @property
-    def kind(self) -> str:
-        return self.rules[0].kind
-
     def find_joint_modes(self, theta: np.ndarray) -> None:
         """The joint mode of every top-level cluster's latents (one problem per top-level cluster)."""
         start = [m if np.all(np.isfinite(m)) else np.zeros_like(m) for m in self.joint]
