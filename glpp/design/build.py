@@ -21,6 +21,7 @@ from glpp.design.arrays import (
     PathEntry,
     ResidualCovariance,
 )
+from glpp.design.checks import check_data_frame, check_design
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
 from glpp.errors import SpecError
@@ -76,7 +77,9 @@ def build_design(
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
     IdentificationError
-        A latent of a wide-data model without a fixed scale.
+        A latent of a wide-data model without a fixed scale; fixed-effect
+        columns that are linear combinations of others; a random slope of a
+        covariate constant within clusters (:mod:`glpp.design.checks`).
 
     Examples
     --------
@@ -90,9 +93,13 @@ def build_design(
     (4, 2)
     """
     _refuse_discrete_latents(spec)
+    check_data_frame(data)
     if _is_wide(spec):
-        return build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
-    return build_long_design(spec, data, family, std_lv=std_lv)
+        design = build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
+    else:
+        design = build_long_design(spec, data, family, std_lv=std_lv)
+    check_design(design)
+    return design
 
 
 def _is_wide(spec: Spec) -> bool:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from glpp.design.checks import missing_values_message, refuse_missing_groupings
 from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
@@ -67,11 +68,14 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
     regression: Regression = spec.regressions[0]
     used = _used_columns(spec, regression, data)
     used_ordered = [column for column in data.columns if column in used]
+    refuse_missing_groupings(
+        data, [column for term in regression.random for column in term.group] + [m.level for m in spec.measurements]
+    )
     complete = data[used_ordered].notna().all(axis=1).to_numpy()
     n_dropped = int((~complete).sum())
+    if not complete.any():
+        raise DataError(missing_values_message(data, used_ordered))
     data = data.loc[complete].reset_index(drop=True)
-    if len(data) == 0:
-        raise DataError("no rows left after dropping rows with missing values in the used columns")
     response, trials = _response(regression, data, family)
     fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
     offset = np.zeros(len(data))

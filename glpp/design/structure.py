@@ -183,6 +183,12 @@ def _join_covariances(
         for name in (covariance.left, covariance.right):
             if name not in position:
                 raise SpecError(f"{_covariance_text(covariance)}: {name!r} is not a latent variable; {RESIDUAL_COVARIANCE_SCOPE}")
+        if covariance.label is not None:
+            raise SpecError(
+                f"{_covariance_text(covariance)}: labels (equality constraints) on latent variances and "
+                "covariances are not supported; remove the label (labels work on loadings, 'F =~ a*y2 + a*y3', "
+                "and on residual covariances of items)"
+            )
         if covariance.left == covariance.right:
             if covariance.fixed is not None:
                 if covariance.fixed != 1.0:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from glpp.design.checks import missing_values_message, refuse_missing_groupings
 from glpp.design.arrays import Design, LevelDesign, ResidualCovariance
 from glpp.design.columns import design_matrix, formula_variables
 from glpp.design.structure import check_cluster_covariates, identify, residual_covariances
@@ -183,15 +184,28 @@ def complete_units(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[s
         if column not in data.columns:
             statement = next(
                 (f"'{m.latent} =~ ...'" for m in spec.measurements if any(i.name == column for i in m.indicators)),
-                "a structural regression",
+                None,
             )
+            structural = next(
+                (f"'{r.latent} ~ ...'" for r in spec.latent_regressions if any(p.name == column for p in r.predictors)),
+                None,
+            )
+            if statement is None and structural is not None:
+                raise DataError(
+                    f"{column!r} in {structural} is neither a latent variable (defined with '=~') nor a column of "
+                    f"the data; define it, or check the spelling; available columns: {available}"
+                )
+            statement = statement or "a regression"
             raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {available}")
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
     groupings = grouping_columns(spec)
     _check_groupings(spec, data, groupings, items, available)
+    refuse_missing_groupings(data, groupings)
     used = list(dict.fromkeys(items + covariates + groupings))
     complete = data[used].notna().all(axis=1).to_numpy()
+    if complete.sum() < 2:
+        raise DataError(missing_values_message(data, used, unit="units (rows)", at_least=2))
     return data.loc[complete, used].reset_index(drop=True), items, int((~complete).sum())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from glpp.design import Design, LevelDesign
+from glpp.errors import SpecError
 from glpp.families import Family
 
 __all__ = [
@@ -199,6 +200,29 @@ def _block_names(
     return names
 
 
+def _check_labels(rows: list[Parameter]) -> None:
+    """Equal labels are one parameter among loadings and among residual covariances; refuse the rest,
+    which would otherwise be parsed and silently not applied."""
+    kinds: dict[str, set[str]] = {}
+    names: dict[str, list[str]] = {}
+    for row in rows:
+        if row.label is not None:
+            kinds.setdefault(row.label, set()).add(row.kind)
+            names.setdefault(row.label, []).append(row.name)
+    for label, label_kinds in kinds.items():
+        if len(label_kinds) > 1:
+            raise SpecError(
+                f"label {label!r} is given to parameters of different kinds ({', '.join(names[label])}); "
+                "equality constraints hold between loadings or between residual covariances only: "
+                "use different labels"
+            )
+        if label_kinds == {"path"} and len(names[label]) > 1:
+            raise SpecError(
+                f"label {label!r} is given to the structural paths {', '.join(names[label])}; equal paths "
+                "are not supported yet: use different labels (or none)"
+            )
+
+
 @dataclass(frozen=True)
 class TableRows:
     """What :func:`table_rows` builds from a design: the rows and where the design's entries point."""
@@ -222,6 +246,7 @@ def table_rows(design: Design, family: Family) -> TableRows:
     loading_rows, entry_rows = _loading_rows(design)
     residual_rows, residual_sources = _residual_covariance_rows(design)
     aux_names = _aux_names(design, family)
+    _check_labels(loading_rows + _path_rows(design) + residual_rows)
     head = [_row("fixed", name) for name in fixed_names] + covariance_rows
     rows = head + loading_rows + _path_rows(design) + residual_rows + [_row("aux", name) for name in aux_names]
     return TableRows(
