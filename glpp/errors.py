@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import warnings
+
 __all__ = [
     "GlppError",
     "SpecError",
@@ -9,7 +12,11 @@ __all__ = [
     "IdentificationError",
     "ConvergenceWarning",
     "IdentificationWarning",
+    "warn_user",
 ]
+
+#: warnings point at the first caller outside glpp (the user's line)
+_PACKAGE_DIRECTORY = os.path.dirname(__file__)
 
 
 class GlppError(Exception):
@@ -68,3 +75,8 @@ class ConvergenceWarning(UserWarning):
 
 class IdentificationWarning(UserWarning):
     """The fit looks empirically under-identified (singular information)."""
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """Warn, attributing the warning to the first caller outside glpp (the user's ``fit()`` line)."""
+    warnings.warn(message, category, skip_file_prefixes=(_PACKAGE_DIRECTORY,))

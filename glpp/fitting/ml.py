@@ -19,15 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from glpp.fitting.convergence import BOUNDARY_SD, Convergence, check_convergence
 from glpp.fitting.engines import Objective
-from glpp.fitting.nip import path_key, run_schedule
-from glpp.fitting.optim import (
-    OptimisationResult,
-    forward_hessian,
-    maximise,
-    numerical_hessian,
-    warn_if_not_converged,
-)
+from glpp.fitting.nip import ScheduleOutcome, path_key, run_schedule
+from glpp.fitting.optim import OptimisationResult, forward_hessian, maximise, numerical_hessian
 from glpp.fitting.start import least_squares_start, start_values, warm_start
 
 __all__ = ["MLEstimate", "maximise_likelihood"]
@@ -46,11 +41,14 @@ class MLEstimate:
     hessian : ndarray
         Hessian of the log-likelihood at ``theta`` (finite differences of the exact gradient).
     converged : bool
-        Gradient small, information positive definite and the model identified.
+        Gradient small, information positive definite, the model identified
+        and the quadrature settled (``convergence.converged``).
     nip_path : dict
         Log-likelihood at the estimate for each number of points tried.
     seconds : float
         Time of the fit (from the start values to the Hessian).
+    convergence : Convergence or None
+        The convergence report (:mod:`glpp.fitting.convergence`).
     """
 
     theta: np.ndarray
@@ -59,6 +57,7 @@ class MLEstimate:
     converged: bool
     nip_path: dict = field(default_factory=dict)
     seconds: float = 0.0
+    convergence: Convergence | None = None
 
 
 def _progress(verbose: bool):
@@ -69,7 +68,7 @@ def _progress(verbose: bool):
 
 def _maximise_closed_form(
     objective: Objective, verbose: bool
-) -> tuple[OptimisationResult, np.ndarray, dict]:
+) -> tuple[OptimisationResult, np.ndarray, dict, ScheduleOutcome | None]:
     """BFGS from a least-squares start; a central-difference Hessian (cheap without quadrature)."""
     start = least_squares_start(
         objective.design,
@@ -77,12 +76,12 @@ def _maximise_closed_form(
         start_values(objective.design, objective.layout, objective.family, objective.link),
     )
     result = maximise(objective, start, callback=_progress(verbose))
-    return result, numerical_hessian(objective, result.theta), {}
+    return result, numerical_hessian(objective, result.theta), {}, None
 
 
 def _maximise_quadrature(
     objective: Objective, verbose: bool
-) -> tuple[OptimisationResult, np.ndarray, dict]:
+) -> tuple[OptimisationResult, np.ndarray, dict, ScheduleOutcome]:
     """Warm start, then BFGS at each number of points of the schedule (each fit warm-started from
     the previous one's estimate and inverse Hessian); a forward-difference Hessian."""
     layout, schedule = objective.layout, objective.schedule
@@ -116,10 +115,11 @@ def _maximise_quadrature(
         objective.set_points(current)
         return value
 
-    result, _ = run_schedule(schedule, fit_at, loglik_at)
+    outcome = run_schedule(schedule, fit_at, loglik_at)
+    result = outcome.result
     hessian = forward_hessian(objective, result.theta, result.gradient)
     objective.loglik(result.theta)  # the modes back at the estimate (for the EB predictions)
-    return result, hessian, nip_path
+    return result, hessian, nip_path, outcome
 
 
 def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEstimate:
@@ -140,10 +140,78 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
     """
     started = time.perf_counter()
     if objective.closed_form:
-        result, hessian, nip_path = _maximise_closed_form(objective, verbose)
+        result, hessian, nip_path, outcome = _maximise_closed_form(objective, verbose)
     else:
-        result, hessian, nip_path = _maximise_quadrature(objective, verbose)
-    converged = warn_if_not_converged(result, hessian, list(objective.layout.natural_names))
+        result, hessian, nip_path, outcome = _maximise_quadrature(objective, verbose)
+    convergence = check_convergence(
+        result.gradient,
+        hessian,
+        list(objective.layout.natural_names),
+        optimiser_message=result.message,
+        boundary=_boundary(objective, result.theta),
+        nip_settled=outcome is None or outcome.settled,
+        quadrature_error=None if outcome is None else outcome.quadrature_error,
+        unsettled_detail="" if outcome is None else _unsettled_detail(objective, outcome, nip_path),
+        log_scale=_log_scale(objective, result.theta),
+    )
     return MLEstimate(
-        result.theta, result, hessian, converged, nip_path, time.perf_counter() - started
+        result.theta,
+        result,
+        hessian,
+        convergence.converged,
+        nip_path,
+        time.perf_counter() - started,
+        convergence,
+    )
+
+
+def _boundary(objective: Objective, theta: np.ndarray) -> dict[int, str]:
+    """Optimised parameters of latent SDs estimated at zero: each Cholesky row whose diagonal is
+    below :data:`BOUNDARY_SD` of the response scale (position in theta -> the SD's name)."""
+    layout = objective.layout
+    scale = layout.residual_sd(theta) or 1.0
+    sd_rows = {(row.level, row.row): row.name for row in layout.free if row.kind == "sd"}
+    entries = list(enumerate(layout.cholesky_entries, start=layout.n_fixed))
+    small = {
+        (entry.level, entry.row)
+        for position, entry in entries
+        if entry.row == entry.column and np.exp(theta[position]) < BOUNDARY_SD * scale
+    }
+    return {
+        position: sd_rows.get((entry.level, entry.row), f"sd[{entry.level},{entry.row}]")
+        for position, entry in entries
+        if (entry.level, entry.row) in small
+    }
+
+
+def _log_scale(objective: Objective, theta: np.ndarray) -> dict[int, tuple[str, float]]:
+    """Optimised parameters that are logs (dispersions, Cholesky diagonals): position -> the
+    reported parameter (an SD's name for a diagonal) and its value."""
+    layout = objective.layout
+    natural = dict(zip(layout.natural_names, layout.natural(theta)))
+    names = layout.natural_names
+    scale = {position: names[position] for position in range(layout.n_theta)[layout.kind_slice("aux")]}
+    sd_rows = {(row.level, row.row): row.name for row in layout.free if row.kind == "sd"}
+    response_scale = layout.residual_sd(theta) or 1.0
+    for position, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed):
+        name = sd_rows.get((entry.level, entry.row))
+        # a latent SD near zero is near its boundary (a flat log-likelihood there is expected)
+        if entry.row == entry.column and name is not None and natural[name] >= 1e-2 * response_scale:
+            scale[position] = name
+    return {position: (name, float(natural[name])) for position, name in scale.items()}
+
+
+def _unsettled_detail(objective: Objective, outcome: ScheduleOutcome, nip_path: dict) -> str:
+    """The last change of the log-likelihood with more points and the parameters the last refit moved most."""
+    if outcome.settled or outcome.previous is None:
+        return ""
+    layout = objective.layout
+    now, before = layout.natural(outcome.result.theta), layout.natural(outcome.previous.theta)
+    moved = np.argsort(-np.abs(now - before))[:3]
+    names = layout.natural_names
+    moves = ", ".join(f"{names[k]} {before[k]:.4g} -> {now[k]:.4g}" for k in moved)
+    path = ", ".join(f"{key}: {value:.4f}" for key, value in nip_path.items())
+    return (
+        f" (change {outcome.quadrature_error:.2g} at the estimate; log-likelihood by points {path}; "
+        f"the last refit moved {moves})"
     )

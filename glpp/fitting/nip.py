@@ -23,8 +23,6 @@ warm start, when adaptive) and then at ``nip``.
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -36,13 +34,12 @@ __all__ = [
     "AUTO_TOLERANCE",
     "LOGLIK_AT_NIP",
     "NipSchedule",
+    "ScheduleOutcome",
     "auto_sequence",
     "make_schedule",
     "run_schedule",
 ]
 
-#: warnings point at the first caller outside glpp
-_PACKAGE_DIRECTORY = os.path.dirname(os.path.dirname(__file__))
 
 #: ``nip="auto"`` stops when raising the points changes the log-likelihood at the estimate by less
 AUTO_TOLERANCE = 1e-4
@@ -172,47 +169,81 @@ def path_key(points: tuple[int, ...]) -> int | tuple[int, ...]:
     return points[0] if len(points) == 1 else points
 
 
+@dataclass(frozen=True)
+class ScheduleOutcome:
+    """What :func:`run_schedule` ends with.
+
+    Attributes
+    ----------
+    result : object
+        The last fit (``fit_at``'s result, with ``.loglik``).
+    points : tuple of int
+        Its points per level.
+    settled : bool
+        ``nip="auto"`` stopped because more points no longer change the
+        log-likelihood at the estimate (always ``True`` for a fixed ``nip``).
+    quadrature_error : float or None
+        The largest change of the log-likelihood *at the estimate* (same
+        parameters) between the final rule and the rules tried beside it:
+        each level raised to its next number, or at the end of the
+        sequences the previous rule. ``None`` where none was evaluated (a
+        fixed ``nip``, an exact Laplace approximation).
+    previous : object or None
+        The fit before the last, when the schedule ended without settling
+        (its estimate shows which parameters the last refit still moved).
+    """
+
+    result: object
+    points: tuple[int, ...]
+    settled: bool = True
+    quadrature_error: float | None = None
+    previous: object | None = None
+
+
 def run_schedule(
     schedule: NipSchedule,
     fit_at: Callable[[tuple[int, ...]], object],
     loglik_at: Callable[[tuple[int, ...]], float],
-) -> tuple[object, tuple[int, ...]]:
-    """Run ``schedule``: the last fit (``fit_at(points)``'s result, with ``.loglik``) and its points.
+) -> ScheduleOutcome:
+    """Run ``schedule`` and say how it ended.
 
     ``fit_at(points)`` fits at ``points`` (warm-started from the previous fit);
     ``loglik_at(points)`` is the log-likelihood at the current estimate with
-    ``points`` (and leaves the objective at the fit's points).
+    ``points`` (and leaves the objective at the fit's points). A ``"auto"``
+    schedule that reaches the end of every level's sequence without settling
+    returns ``settled=False``: the caller warns (it knows the parameters' names).
     """
     points = schedule.first
     result = fit_at(points)
     if not schedule.auto:
-        return (
-            (fit_at(schedule.target), schedule.target)
-            if schedule.target != points
-            else (result, points)
-        )
+        if schedule.target != points:
+            return ScheduleOutcome(fit_at(schedule.target), schedule.target)
+        return ScheduleOutcome(result, points)
     if schedule.laplace_exact:
-        return result, points
+        return ScheduleOutcome(result, points)
     every_level = range(len(points))
     start = schedule.raised(points, every_level)
-    if start is None or abs(loglik_at(start) - result.loglik) < AUTO_TOLERANCE:
-        return result, points
+    if start is None:
+        return ScheduleOutcome(result, points)
+    change = abs(loglik_at(start) - result.loglik)
+    if change < AUTO_TOLERANCE:
+        return ScheduleOutcome(result, points, quadrature_error=change)
+    previous_points, previous = points, result
     points, result = start, fit_at(start)
     while True:
-        unsettled = [
-            level
+        changes = {
+            level: abs(loglik_at(trial) - result.loglik)
             for level in every_level
             if (trial := schedule.raised(points, [level])) is not None
-            and abs(loglik_at(trial) - result.loglik) >= AUTO_TOLERANCE
-        ]
+        }
+        unsettled = [level for level, value in changes.items() if value >= AUTO_TOLERANCE]
         if not unsettled:
-            return result, points
+            return ScheduleOutcome(result, points, quadrature_error=max(changes.values()))
+        previous_points, previous = points, result
         points = schedule.raised(points, unsettled)
         result = fit_at(points)
         if schedule.raised(points, every_level) is None:
-            warnings.warn(
-                f"nip='auto' stopped at {path_key(points)} points without the log-likelihood settling to "
-                f"{AUTO_TOLERANCE}; the quadrature may be inaccurate",
-                skip_file_prefixes=(_PACKAGE_DIRECTORY,),
-            )
-            return result, points
+            # the last rule: compare with the previous rule at the same (final) estimate
+            change = abs(loglik_at(previous_points) - result.loglik)
+            settled = change < AUTO_TOLERANCE
+            return ScheduleOutcome(result, points, settled, change, None if settled else previous)

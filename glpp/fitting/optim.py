@@ -11,14 +11,12 @@ on the search path).
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 from scipy import optimize
 
-from glpp.errors import ConvergenceWarning, IdentificationWarning
 from glpp.fitting.modes import MAX_NEWTON, newton_direction, newton_search
 from glpp.likelihood.latent import GaussHermiteLevel
 from glpp.likelihood.quadrature import QuadratureRule
@@ -271,52 +269,3 @@ def forward_hessian(
         shifted[k] += step
         hessian[:, k] = (-objective(shifted)[1] - gradient) / step
     return 0.5 * (hessian + hessian.T)
-
-
-#: smallest eigenvalue of the information matrix scaled to unit diagonal (a correlation-like
-#: matrix) below which the estimate is taken to be empirically under-identified. On the
-#: reference fits (CFA, SEM, two-level factor models, GLMMs, Rasch) it is 0.06-0.6; a
-#: two-level model whose path between levels duplicates the between loadings gives 3e-8
-IDENTIFICATION_TOLERANCE = 1e-6
-
-
-def warn_if_not_converged(result: OptimisationResult, hessian: np.ndarray, names: list[str] | None = None) -> bool:
-    """Check gradient, curvature and identification; warn and return False if one fails.
-
-    A (numerically) singular information matrix at a converged estimate means
-    that some combination of parameters leaves the likelihood unchanged: an
-    :class:`IdentificationWarning` names the parameters of that direction
-    (``names``, in the order of ``theta``).
-    """
-    gradient_norm = float(np.max(np.abs(result.gradient))) if result.gradient.size else 0.0
-    stationary = gradient_norm < 1e-3
-    information = -hessian
-    eigenvalues = np.linalg.eigvalsh(information) if hessian.size else np.array([1.0])
-    diagonal = np.diag(information)
-    if stationary and information.size and np.all(diagonal > 0):
-        # a flat direction: an eigenvalue ~0 on the correlation scale, of either sign (rounding)
-        scale = 1.0 / np.sqrt(diagonal)
-        values, vectors = np.linalg.eigh(information * scale[:, None] * scale[None, :])
-        if abs(values[0]) < IDENTIFICATION_TOLERANCE:
-            direction = np.abs(vectors[:, 0])
-            involved = [int(k) for k in np.argsort(-direction) if direction[k] > 0.1]
-            labels = [names[k] if names is not None else f"theta[{k}]" for k in involved]
-            warnings.warn(
-                f"the model may not be identified: the information matrix is singular (smallest eigenvalue "
-                f"{values[0]:.2g} on the correlation scale) in a direction that moves {', '.join(labels)}; the "
-                "data cannot tell these parameters apart, so their estimates are arbitrary and their standard "
-                "errors meaningless. Fix one of them, or drop a path or loading that duplicates another",
-                IdentificationWarning,
-                stacklevel=3,
-            )
-            return False
-    converged = stationary and bool(np.all(eigenvalues > 0))
-    if not converged:
-        warnings.warn(
-            f"the fit may not have converged: max |gradient| = {gradient_norm:.2g}, "
-            f"smallest eigenvalue of the information = {eigenvalues.min():.3g} "
-            f"({result.message})",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
-    return converged

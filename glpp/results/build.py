@@ -68,5 +68,6 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         n_iterations=estimate.optimisation.n_iterations,
         fit_seconds=estimate.seconds,
         parameter_kinds=layout.kinds,
+        convergence=estimate.convergence,
         _latent=latent,
     )

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr
 
+from glpp.fitting.convergence import Convergence
+
 __all__ = ["MLResult", "VarianceComponent", "latent_table", "variance_components"]
 
 
@@ -86,6 +88,11 @@ class MLResult:
         The kind of each parameter of ``params`` (its row of the parameter
         table: ``fixed``, ``sd``, ``cor``, ``loading``, ``path``,
         ``residual_covariance``, ``aux``), same index.
+    convergence : Convergence or None
+        The convergence report: largest gradient, smallest information
+        eigenvalue, whether ``nip="auto"`` settled and the quadrature error at
+        the estimate, variance components at the boundary, and why the fit is
+        not converged (:class:`glpp.fitting.convergence.Convergence`).
     """
 
     params: pd.Series
@@ -107,6 +114,7 @@ class MLResult:
     n_iterations: int = 0
     fit_seconds: float = 0.0
     parameter_kinds: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    convergence: Convergence | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -183,8 +191,10 @@ class MLResult:
                 lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
         for name in self._names("aux"):
             lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
-        if not self.converged:
-            lines.append("\nWARNING: the optimiser did not converge (see ConvergenceWarning).")
+        if self.convergence is not None:
+            lines += [""] + self.convergence.describe()
+        elif not self.converged:
+            lines.append("\nNOT CONVERGED (see the warnings of the fit)")
         return "\n".join(lines)
 
     def __str__(self) -> str:

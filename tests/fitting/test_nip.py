@@ -29,9 +29,10 @@ def run(schedule, truth):
         evaluations.append(points)
         return truth(points)
 
-    result, points = run_schedule(schedule, fit_at, loglik_at)
-    assert result.loglik == truth(points)
-    return points, fits, evaluations
+    outcome = run_schedule(schedule, fit_at, loglik_at)
+    assert outcome.result.loglik == truth(outcome.points)
+    run.outcome = outcome
+    return outcome.points, fits, evaluations
 
 
 def settles_at(n_points):
@@ -83,13 +84,24 @@ def test_a_fixed_nip_fits_laplace_first_when_adaptive():
     )[0] == (31, 7)
 
 
-def test_unsettled_at_the_largest_rule_warns():
+def test_unsettled_at_the_largest_rule_is_reported_with_its_error_at_the_estimate():
     schedule = make_schedule("auto", (1,), ("product",), adaptive=True, laplace_exact=False)
-    with pytest.warns(
-        UserWarning, match=r"stopped at 127 points without the log-likelihood settling"
-    ):
-        points, _, _ = run(schedule, settles_at((1000,)))
+    points, _, evaluations = run(schedule, settles_at((1000,)))
     assert points == (ONE_LATENT_SEQUENCE[-1],)
+    outcome = run.outcome
+    assert not outcome.settled
+    # the last rule compared with the previous one at the same estimate
+    assert evaluations[-1] == (ONE_LATENT_SEQUENCE[-2],)
+    assert outcome.quadrature_error == pytest.approx(1 / 91 - 1 / 127)
+    assert outcome.previous is not None
+
+
+def test_settled_fits_report_the_quadrature_error_at_the_estimate():
+    schedule = make_schedule("auto", (1,), ("product",), adaptive=True, laplace_exact=False)
+    run(schedule, settles_at((21,)))
+    assert run.outcome.settled and run.outcome.quadrature_error == 0.0
+    run(make_schedule(15, (1,), ("product",), adaptive=True, laplace_exact=False), settles_at((1,)))
+    assert run.outcome.settled and run.outcome.quadrature_error is None
 
 
 def test_one_tolerance_and_sequences_per_level():
