@@ -220,7 +220,9 @@ class Design:
     n_moments : int or None
         Means, variances and covariances of the items (and slopes on observed
         covariates) that a model of gaussian items can identify parameters
-        from (:mod:`glpp.identification`); ``None`` for other models.
+        from (:mod:`glpp.identification`); ``None`` for other models.    notes : tuple of str
+        What the model string left to a default that a user should know
+        (shown by ``summary()``), e.g. a first loading freed by a fixed variance.
     """
 
     response: np.ndarray
@@ -247,6 +249,7 @@ class Design:
     jointly_normal: bool = False
     two_level_normal: bool = False
     n_moments: int | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def n_rows(self) -> int:

@@ -11,6 +11,8 @@ per unit (:mod:`glpp.design.wide`).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from glpp.design.arrays import (
@@ -21,7 +23,7 @@ from glpp.design.arrays import (
     PathEntry,
     ResidualCovariance,
 )
-from glpp.design.checks import check_data_frame, check_design
+from glpp.design.checks import check_data_frame, check_design, default_notes
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
 from glpp.errors import SpecError
@@ -99,7 +101,7 @@ def build_design(
     else:
         design = build_long_design(spec, data, family, std_lv=std_lv)
     check_design(design)
-    return design
+    return replace(design, notes=design.notes + default_notes(spec, std_lv))
 
 
 def _is_wide(spec: Spec) -> bool:

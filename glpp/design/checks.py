@@ -16,11 +16,13 @@ import scipy.linalg
 
 from glpp.design.arrays import Design, LevelDesign
 from glpp.errors import DataError, IdentificationError, IdentificationWarning
+from glpp.ir import Spec
 
 __all__ = [
     "RANK_TOLERANCE",
     "check_data_frame",
     "check_design",
+    "default_notes",
     "missing_values_message",
     "refuse_missing_groupings",
 ]
@@ -178,3 +180,31 @@ def _check_cluster_constant_slopes(level: LevelDesign) -> None:
                 IdentificationWarning,
                 stacklevel=4,
             )
+
+
+def default_notes(spec: Spec, std_lv: bool) -> tuple[str, ...]:
+    """The defaults a summary should state: a first loading freed because ``F ~~ 1*F`` fixes the scale.
+
+    glpp's rule (documented in the user guide): a latent's scale comes from its
+    first loading fixed at 1, unless its variance is fixed (``F ~~ 1*F`` or
+    ``std_lv=True``), which then sets the scale and frees that loading. An
+    explicit ``1*y1`` keeps the loading fixed as well (lavaan keeps the marker
+    unless ``NA*`` frees it).
+    """
+    if std_lv:
+        return ()
+    fixed_variance = {c.left for c in spec.covariances if c.left == c.right and c.fixed is not None}
+    notes = []
+    for measurement in spec.measurements:
+        first = measurement.indicators[0]
+        if measurement.latent not in fixed_variance or first.fixed is not None or first.label or first.force_free:
+            continue
+        loading = (
+            f"lambda[{measurement.latent},{first.name}]" if measurement.level is None or len(measurement.indicators) > 1
+            else f"the loading of {measurement.latent}'s first level of '{first.name}'"
+        )
+        notes.append(
+            f"{loading} is free: '{measurement.latent} ~~ 1*{measurement.latent}' fixes {measurement.latent}'s "
+            f"scale instead; write '{measurement.latent} =~ 1*{first.name} + ...' to fix the loading as well"
+        )
+    return tuple(notes)

@@ -62,8 +62,8 @@ class Convergence:
         closed forms).
     quadrature_error : float or None
         Change of the log-likelihood at the estimate between the final rule
-        and the rules beside it (``None``: not estimated, e.g. a fixed ``nip``
-        or a closed form).
+        and the rules beside it (``None``: not estimated, a fixed ``nip``;
+        0 for a closed form).
     at_boundary : tuple of str
         Variance components estimated at zero (legitimate maxima).
     problems : tuple of str
@@ -84,7 +84,7 @@ class Convergence:
     def describe(self) -> list[str]:
         """Lines for the summary."""
         quadrature = (
-            "not estimated"
+            "not estimated (a fixed nip)"
             if self.quadrature_error is None
             else f"{self.quadrature_error:.2g}{'' if self.nip_settled else ' (not settled)'}"
         )

@@ -150,7 +150,7 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
         optimiser_message=result.message,
         boundary=_boundary(objective, result.theta),
         nip_settled=outcome is None or outcome.settled,
-        quadrature_error=None if outcome is None else outcome.quadrature_error,
+        quadrature_error=0.0 if objective.closed_form else outcome.quadrature_error,
         unsettled_detail="" if outcome is None else _unsettled_detail(objective, outcome, nip_path),
         log_scale=_log_scale(objective, result.theta),
     )

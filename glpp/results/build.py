@@ -69,5 +69,6 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         fit_seconds=estimate.seconds,
         parameter_kinds=layout.kinds,
         convergence=estimate.convergence,
+        notes=design.notes,
         _latent=latent,
     )

@@ -93,6 +93,8 @@ class MLResult:
         eigenvalue, whether ``nip="auto"`` settled and the quadrature error at
         the estimate, variance components at the boundary, and why the fit is
         not converged (:class:`glpp.fitting.convergence.Convergence`).
+    notes : tuple of str
+        Defaults of the model string a reader should know (``Design.notes``).
     """
 
     params: pd.Series
@@ -115,6 +117,7 @@ class MLResult:
     fit_seconds: float = 0.0
     parameter_kinds: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     convergence: Convergence | None = None
+    notes: tuple[str, ...] = ()
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -191,6 +194,8 @@ class MLResult:
                 lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
         for name in self._names("aux"):
             lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
+        if self.notes:
+            lines += ["", "Notes:"] + [f" {note}" for note in self.notes]
         if self.convergence is not None:
             lines += [""] + self.convergence.describe()
         elif not self.converged:
