@@ -78,25 +78,26 @@ class Model:
         self,
         *,
         method: str = "ml",
+        priors: dict | str | None = None,
         nip: int | tuple[int, ...] | str = "auto",
         adaptive: bool = True,
         rule: str | None = None,
         se: str = "model",
         verbose: bool = False,
     ) -> MLResult:
-        """Fit by maximum likelihood: (adaptive) Gauss-Hermite quadrature, or a closed form.
+        """Fit by maximum likelihood (or MAP): (adaptive) Gauss-Hermite quadrature, or a closed form.
 
-        The chain :func:`glpp.fitting.make_objective` (the engine: the exact
-        multivariate normal likelihood of jointly normal items on wide data,
-        one or two latent levels, with ``nip="auto"``; otherwise quadrature)
-        -> :func:`glpp.fitting.maximise_likelihood` (start values, the ``nip`` schedule of
-        :mod:`glpp.fitting.nip`, Hessian, convergence checks, the result).
-        Residual covariances of items (``y1 ~~ y5``) exist in the closed form
-        only. See ``docs/user-guide.md``.
+        The chain :func:`glpp.fitting.make_objective` (the engine) ->
+        :func:`glpp.fitting.maximise_likelihood` (start values, the ``nip``
+        schedule, Hessian, convergence checks) -> the result. See ``docs/user-guide.md``.
 
         Parameters
         ----------
-        method : {"ml"}
+        method : {"ml", "map"}
+            ``"map"``: the posterior mode under ``priors`` (:mod:`glpp.bayes.map`).
+        priors : dict, "flat", "boundary_avoiding" or None
+            MAP only: the Bayesian defaults (None) updated by a dict as in
+            :meth:`sample`, or a named set.
         nip : int, tuple of int or "auto"
             Quadrature points per latent dimension (the level for sparse
             rules); a tuple gives one number per latent level (lowest first).
@@ -106,12 +107,10 @@ class Model:
             with ``adaptive=True`` is the Laplace approximation.
         adaptive : bool
             Centre and scale the nodes at each cluster's posterior mode and
-            curvature (default), or use the plain rule (non-adaptive; one
-            latent level only). Unused by the closed form.
+            curvature (default), or use the plain rule (one latent level only).
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
-            Unused by the closed form.
         se : {"model"}
             Inverse observed information.
         verbose : bool
@@ -121,13 +120,17 @@ class Model:
         -------
         MLResult
         """
-        if method != "ml":
-            raise SpecError(f"method {method!r} is not available; use method='ml'")
+        if method not in ("ml", "map") or (priors is not None and method == "ml"):
+            raise SpecError(f"method={method!r} with priors={priors!r}: use method='ml', or 'map' with priors")
         if se != "model":
             raise SpecError(f"se={se!r} is not available yet; use se='model'")
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
+        if method == "map":
+            from glpp.bayes.map import penalised_objective
+
+            objective = penalised_objective(self, objective, priors)
         return build_result(objective, maximise_likelihood(objective, verbose=verbose), formula=self.formula)
 
     def loglik_at(

@@ -37,7 +37,7 @@ GRADIENT_TOLERANCE = 1e-3
 IDENTIFICATION_TOLERANCE = 1e-6
 #: a latent SD (a diagonal element of a Cholesky factor) below this fraction of the response
 #: scale (the residual SD of gaussian responses, else 1 on the link scale) is at the boundary
-BOUNDARY_SD = 1e-4
+BOUNDARY_SD = 1e-3
 #: a parameter estimated on the log scale (an SD, a dispersion) whose standard error there
 #: exceeds this is not determined by the data: the likelihood is flat along a ridge (a factor
 #: of e^10 either way). Identified fits have SEs of log SDs below 1 (toenail 0.07)

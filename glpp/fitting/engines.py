@@ -106,6 +106,9 @@ class Objective:
 
     engine = ""
     closed_form = False
+    #: ``"ml"``; a penalised objective (:mod:`glpp.bayes.map`) says ``"map"``
+    method = "ml"
+    prior_lines: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -127,6 +130,10 @@ class Objective:
     def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood at ``theta``, its gradient and the log-likelihood of each top-level cluster (unit)."""
         return self.inner.loglik(theta)
+
+    def log_prior(self, theta: np.ndarray) -> float:
+        """The log-prior added to the log-likelihood (0: maximum likelihood)."""
+        return 0.0
 
     @property
     def points(self) -> tuple[int, ...]:

@@ -31,6 +31,7 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         The model string, shown by ``summary()``.
     """
     design, layout, theta = objective.design, objective.layout, estimate.theta
+    log_prior = objective.log_prior(theta)
     names = list(layout.natural_names)
     covariance = layout.natural_covariance(theta, estimate.hessian)
     with np.errstate(invalid="ignore"):
@@ -49,7 +50,7 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
     return MLResult(
         params=pd.Series(layout.natural(theta), index=names),
         se=pd.Series(standard_errors, index=names),
-        loglik=float(estimate.optimisation.loglik),
+        loglik=float(estimate.optimisation.loglik) - log_prior,
         n_params=layout.n_theta,
         n_obs=design.n_rows,
         n_dropped=design.n_dropped,
@@ -70,5 +71,8 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         parameter_kinds=layout.kinds,
         convergence=estimate.convergence,
         notes=design.notes,
+        method=objective.method,
+        log_prior=log_prior if objective.method == "map" else None,
+        priors=objective.prior_lines,
         _latent=latent,
     )

@@ -95,6 +95,15 @@ class MLResult:
         not converged (:class:`glpp.fitting.convergence.Convergence`).
     notes : tuple of str
         Defaults of the model string a reader should know (``Design.notes``).
+    method : str
+        ``"ml"`` or ``"map"`` (posterior mode: ``params`` maximise
+        ``loglik + log_prior``, SEs from the log-posterior's curvature;
+        ``loglik`` is the log-likelihood at the mode; ``nip_path`` holds
+        log-posterior values).
+    log_prior : float or None
+        The log-prior at the estimate (MAP).
+    priors : tuple of str
+        The priors of a MAP fit, in words.
     """
 
     params: pd.Series
@@ -118,6 +127,9 @@ class MLResult:
     parameter_kinds: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
     convergence: Convergence | None = None
     notes: tuple[str, ...] = ()
+    method: str = "ml"
+    log_prior: float | None = None
+    priors: tuple[str, ...] = ()
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -162,13 +174,19 @@ class MLResult:
 
     def summary(self) -> str:
         """A printable table in the style of lme4's ``summary``."""
+        how = "maximum likelihood" if self.method == "ml" else "maximum a posteriori (MAP)"
         lines = [
-            f"Generalized linear latent and mixed model fit by maximum likelihood ({self.quadrature})",
+            f"Generalized linear latent and mixed model fit by {how} ({self.quadrature})",
             f" Family: {self.family} ( {self.link} )",
             f"Formula: {self.formula}",
             "",
             f"{'AIC':>10} {'BIC':>10} {'logLik':>11} {'df':>4}",
             f"{self.aic:10.1f} {self.bic:10.1f} {self.loglik:11.4f} {self.n_params:4d}",
+        ]
+        if self.method == "map":
+            lines += [f"log-prior {self.log_prior:.4f}; priors (SEs from the log-posterior's curvature):"]
+            lines += [f"  {line}" for line in self.priors]
+        lines += [
             "",
             "Random effects:",
         ]

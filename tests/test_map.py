@@ -1,0 +1,91 @@
+"""MAP as a fit (fit(method="map")): flat priors give ML; boundary-avoiding priors keep SDs off zero."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import optimize, stats
+
+import glpp
+
+DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
+TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
+CFA = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+
+@pytest.fixture(scope="module")
+def toenail_model():
+    return glpp.Model(TOENAIL, pd.read_csv(DATA / "toenail.csv"), family="binomial")
+
+
+@pytest.mark.parametrize("case", ["toenail", "holzinger"])
+def test_flat_priors_give_the_ml_fit(case, toenail_model):
+    if case == "toenail":
+        model, options = toenail_model, {"nip": 7}
+    else:
+        model, options = glpp.Model(CFA, pd.read_csv(DATA / "holzinger.csv")), {}
+    ml = model.fit(**options)
+    flat = model.fit(method="map", priors="flat", **options)
+    assert flat.method == "map" and flat.log_prior == 0.0
+    assert flat.loglik == pytest.approx(ml.loglik, abs=1e-6)
+    np.testing.assert_allclose(flat.params, ml.params, atol=1e-6)
+
+
+def test_default_priors_are_named_in_the_summary(toenail_model):
+    fit = toenail_model.fit(method="map", nip=7)
+    summary = fit.summary()
+    assert "maximum a posteriori (MAP)" in summary
+    assert "sd[patient] ~ halfnormal" in summary and "beta[month] ~ normal" in summary
+    assert fit.converged and np.all(np.isfinite(fit.se))
+
+
+@pytest.fixture(scope="module")
+def singular_data() -> pd.DataFrame:
+    """Eight clusters of ten, a random intercept with a tiny SD: ML puts the SD at zero."""
+    rng = np.random.default_rng(3)
+    cluster = np.repeat(np.arange(8), 10)
+    x = rng.normal(size=80)
+    y = 1.0 + 0.5 * x + 0.05 * rng.normal(size=8)[cluster] + rng.normal(size=80)
+    return pd.DataFrame({"y": y, "x": x, "g": cluster})
+
+
+def penalised_loglik(values: np.ndarray, data: pd.DataFrame) -> float:
+    """Exact random-intercept log-likelihood (a multivariate normal per cluster) + log sd (gamma(2, 0))."""
+    intercept, slope, sd, sigma = values
+    total = np.log(sd)
+    for _, rows in data.groupby("g"):
+        size = len(rows)
+        covariance = sigma**2 * np.eye(size) + sd**2 * np.ones((size, size))
+        total += stats.multivariate_normal.logpdf(rows.y, intercept + slope * rows.x, covariance)
+    return float(total)
+
+
+def test_boundary_avoiding_priors_keep_the_sd_off_zero(singular_data):
+    model = glpp.Model("y ~ x + (1 | g)", singular_data)
+    ml = model.fit()
+    assert ml.params["sd[g]"] < 1e-3 and ml.convergence.at_boundary == ("sd[g]",)
+    fit = model.fit(method="map", priors="boundary_avoiding")
+    names = ["beta[(Intercept)]", "beta[x]", "sd[g]", "sigma"]
+    assert fit.params["sd[g]"] > 0.05 and fit.converged
+    # the penalised objective at glpp's estimate, computed independently
+    assert fit.loglik + fit.log_prior == pytest.approx(penalised_loglik(fit.params[names].to_numpy(), singular_data), abs=1e-6)
+    # and glpp's estimate is its maximum
+    best = optimize.minimize(
+        lambda v: -penalised_loglik(np.r_[v[:2], np.exp(v[2:])], singular_data),
+        np.r_[fit.params[names[:2]].to_numpy(), np.log(fit.params[names[2:]].to_numpy()) + 0.1],
+        method="Nelder-Mead", options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000},
+    )
+    np.testing.assert_allclose(fit.params[names[2:]], np.exp(best.x[2:]), rtol=1e-3)
+    assert "sd[g] ~ Gamma(shape=2, rate->0)" in fit.summary()
+
+
+def test_bad_prior_choices_are_refused(toenail_model):
+    with pytest.raises(glpp.SpecError, match=r"not a prior set.*'flat', 'boundary_avoiding'"):
+        toenail_model.fit(method="map", priors="weak")
+    with pytest.raises(glpp.SpecError, match=r"use method='ml', or 'map' with priors"):
+        toenail_model.fit(priors="flat")
+    with pytest.raises(glpp.SpecError, match=r"no parameter or parameter type 'sd\[clinic\]'"):
+        toenail_model.fit(method="map", priors={"sd[clinic]": 1.0})
