@@ -148,6 +148,15 @@ def test_map_is_near_ml(toenail):
         assert estimate[name] == pytest.approx(ml, abs=MAP_TOLERANCE[name.split("[")[0]])
 
 
+def test_map_fit_is_pymc_find_map_of_the_marginal_model(toenail):
+    """fit(method="map") (the ML stages plus the priors) and pm.find_MAP on the PyMC model agree."""
+    fit = toenail.fit(method="map", nip=11)
+    estimate = bayes.map_estimate(toenail, nip=11)
+    np.testing.assert_allclose(fit.params[estimate.index], estimate, rtol=2e-3, atol=2e-3)
+    idata = toenail.sample(kind="marginal", draws=5, tune=5, chains=1, random_seed=3, init=fit)
+    assert idata["posterior"].attrs["glpp_init"] == "adapt_diag"
+
+
 def test_sample_returns_datatree_with_cluster_loglik(toenail):
     # with the defaults' progress bar (PyMC's needs matplotlib: a glpp dependency)
     idata = toenail.sample(kind="marginal", draws=15, tune=15, chains=1, random_seed=3)

@@ -15,10 +15,12 @@ import pandas as pd
 import pymc as pm
 from pytensor.compile.mode import Mode
 
+
 from glpp.bayes.build import check_supported, build_pymc_model, compile_mode
 from glpp.bayes.laplace import laplace_step, laplace_target_accept
 from glpp.bayes.nip import choose_nip
 from glpp.bayes.posterior import augment_datatree
+from glpp.errors import SpecError
 
 __all__ = ["NUTS_ARGUMENTS", "sample", "map_estimate"]
 
@@ -57,8 +59,9 @@ def sample(
     nip : int, optional
         Quadrature points per latent dimension of the marginal kind and of the stored
         per-cluster log-likelihoods; chosen for the data by :func:`choose_nip` by default.
-    init : str
-        ``"auto"``: ``"laplace"`` for the marginal kind, PyMC's default
+    init : str or MLResult
+        A fit (``model.fit(method="map")`` or an ML fit): every chain starts at
+        its estimate (PyMC's ``adapt_diag``, no jitter). ``"auto"``: ``"laplace"`` for the marginal kind, PyMC's default
         (``jitter+adapt_diag``) for the latent kind, whose hundreds of latents make a
         dense mass matrix a poor choice. ``"laplace"``: BFGS to the posterior mode
         (:func:`laplace_start`), each chain started at an independent draw from the
@@ -89,6 +92,9 @@ def sample(
     check_supported(model)
     nip = nip or choose_nip(model)
     pm_model = build_pymc_model(model, kind, priors=priors, nip=nip)
+    if not isinstance(init, str):  # a fit (MAP or ML): every chain starts at its estimate
+        kwargs.setdefault("initvals", _start_at(pm_model, init))
+        init = "adapt_diag"
     started = time.perf_counter()
     mode = compile_mode()
     kwargs.setdefault("compile_kwargs", {"mode": mode})
@@ -103,6 +109,19 @@ def sample(
     attrs["glpp_init"] = init
     attrs["initialisation_seconds"] = initialisation_seconds
     return idata
+
+
+def _start_at(pm_model, fit) -> dict[str, float]:
+    """Initial values of the PyMC variables named like the fit's parameters (correlations keep
+    PyMC's start: they live in an LKJ Cholesky variable)."""
+    kinds = getattr(fit, "parameter_kinds", None)
+    if kinds is None or not hasattr(fit, "params"):
+        raise SpecError(f"init must be a string or a glpp fit (MLResult), not {type(fit).__name__}")
+    return {
+        name: float(value)
+        for name, value in fit.params.items()
+        if name in pm_model.named_vars and kinds.get(name) != "cor"
+    }
 
 
 def _run_nuts(model, pm_model, init: str, nuts_sampler: str, run: dict, mode: Mode, kwargs: dict):
