@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from scipy import optimize, stats
 import glpp
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
+REFERENCE = Path(__file__).resolve().parent / "reference"
 TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
 CFA = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
@@ -44,12 +46,8 @@ def test_default_priors_are_named_in_the_summary(toenail_model):
 
 @pytest.fixture(scope="module")
 def singular_data() -> pd.DataFrame:
-    """Eight clusters of ten, a random intercept with a tiny SD: ML puts the SD at zero."""
-    rng = np.random.default_rng(3)
-    cluster = np.repeat(np.arange(8), 10)
-    x = rng.normal(size=80)
-    y = 1.0 + 0.5 * x + 0.05 * rng.normal(size=8)[cluster] + rng.normal(size=80)
-    return pd.DataFrame({"y": y, "x": x, "g": cluster})
+    """Eight clusters of ten, a random intercept with a tiny SD (simulated, seed 3): ML puts the SD at zero."""
+    return pd.read_csv(DATA / "singular_intercept.csv")
 
 
 def penalised_loglik(values: np.ndarray, data: pd.DataFrame) -> float:
@@ -80,6 +78,14 @@ def test_boundary_avoiding_priors_keep_the_sd_off_zero(singular_data):
     )
     np.testing.assert_allclose(fit.params[names[2:]], np.exp(best.x[2:]), rtol=1e-3)
     assert "sd[g] ~ Gamma(shape=2, rate->0)" in fit.summary()
+    # blme's blmer with the same prior (tests/reference/make_blme.R)
+    reference = json.loads((REFERENCE / "blme.json").read_text())
+    assert ml.loglik == pytest.approx(reference["singular_ml"]["loglik"], abs=1e-6)
+    blme = reference["singular_blme_gamma"]
+    assert fit.loglik == pytest.approx(blme["loglik"], abs=1e-6)
+    assert fit.params["sd[g]"] == pytest.approx(blme["sd"], rel=1e-4)
+    assert fit.params["sigma"] == pytest.approx(blme["sigma"], rel=1e-5)
+    assert fit.params["beta[x]"] == pytest.approx(blme["fixef"]["x"], abs=1e-5)
 
 
 def test_bad_prior_choices_are_refused(toenail_model):
