@@ -95,3 +95,17 @@ def test_bad_prior_choices_are_refused(toenail_model):
         toenail_model.fit(priors="flat")
     with pytest.raises(glpp.SpecError, match=r"no parameter or parameter type 'sd\[clinic\]'"):
         toenail_model.fit(method="map", priors={"sd[clinic]": 1.0})
+
+
+def test_boundary_avoiding_laplace_fit_is_blme_bglmer(toenail_model):
+    """bglmer (Laplace, gamma(2, 0) on the SD) against fit(nip=1): glpp's penalised objective at its
+    estimate is at least blme's at blme's estimate (Nelder-Mead stops a little short), estimates close."""
+    blme = json.loads((REFERENCE / "blme.json").read_text())["toenail_bglmer_gamma"]
+    fit = toenail_model.fit(method="map", priors="boundary_avoiding", nip=1)
+    at_blme = {f"beta[{name}]": value for name, value in blme["fixef"].items()} | {"sd[patient]": blme["sd"]}
+    penalised_at_blme = toenail_model.loglik_at(at_blme, nip=1) + np.log(blme["sd"])
+    assert fit.loglik + fit.log_prior >= penalised_at_blme - 1e-6
+    assert fit.loglik + fit.log_prior - penalised_at_blme < 1e-2
+    assert fit.params["sd[patient]"] == pytest.approx(blme["sd"], rel=2e-2)
+    for name, value in blme["fixef"].items():
+        assert fit.params[f"beta[{name}]"] == pytest.approx(value, abs=0.03)

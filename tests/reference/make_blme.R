@@ -19,4 +19,13 @@ out <- list(
                              loglik = as.numeric(logLik(map)), sd = sd_of(map), sigma = sigma(map),
                              fixef = as.list(fixef(map)), time_s = unname(t["elapsed"]))
 )
+## a GLMM by the Laplace approximation (blme's default for bglmer): toenail with the gamma prior
+toe <- read.csv("model_library/data/toenail.csv")
+toe$patient <- factor(toe$patient)
+t <- system.time(bt <- bglmer(outcome ~ treatment + month + trt_month + (1 | patient), data = toe,
+                              family = binomial, cov.prior = gamma(shape = 2, rate = 0, posterior.scale = "sd"),
+                              control = glmerControl(optimizer = "Nelder_Mead")))
+out$toenail_bglmer_gamma <- list(package = "blme", call = "bglmer(outcome ~ treatment + month + trt_month + (1 | patient), binomial, cov.prior = gamma(shape = 2, rate = 0, posterior.scale = 'sd'), control = glmerControl(optimizer = 'Nelder_Mead')) (Laplace)",
+                                 loglik = as.numeric(logLik(bt)), sd = attr(VarCorr(bt)$patient, "stddev")[[1]],
+                                 fixef = as.list(fixef(bt)), time_s = unname(t["elapsed"]))
 write_json(out, "tests/reference/blme.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
