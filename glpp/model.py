@@ -7,7 +7,7 @@ import pandas as pd
 
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
-from glpp.families import mixed_family, resolve_family_link
+from glpp.families.resolve import resolve_families
 from glpp.fitting.engines import make_objective
 from glpp.fitting.ml import maximise_likelihood
 from glpp.results.build import build_result
@@ -29,10 +29,12 @@ class Model:
     data : DataFrame
     family : str or dict
         ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
-        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
+        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own;
+        a column of ``data`` holding family names gives each row its own
+        (:func:`glpp.families.resolve.resolve_families`).
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4
-        users usually choose).
+        users usually choose); with a family column, a column of link names.
     std_lv : bool
         Factor models: identify each latent by fixing its variance at 1
         (all loadings free) instead of fixing its first loading at 1.
@@ -57,14 +59,12 @@ class Model:
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
-        item_families = None
-        if isinstance(family, dict):
-            self.family, self.link, item_families = mixed_family(family)
-        else:
-            self.family, self.link = resolve_family_link(family, link)
+        choice = resolve_families(family, link, data)
+        self.family, self.link = choice.family, choice.link
         self.spec = build_spec(formula, self.family.name, self.link.name)
         self.design: Design = build_design(
-            self.spec, data, self.family, std_lv=std_lv, item_families=item_families
+            self.spec, data, self.family, std_lv=std_lv,
+            item_families=choice.item_families, row_families=choice.row_families,
         )
         if len(self.design.levels) == 0:
             raise SpecError(

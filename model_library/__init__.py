@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from model_library.truth import TRUTH
+
 DATA = Path(__file__).resolve().parent / "data"
 
 __all__ = ["LibraryModel", "MODELS", "load", "read_data"]
@@ -18,7 +20,8 @@ __all__ = ["LibraryModel", "MODELS", "load", "read_data"]
 
 @dataclass(frozen=True)
 class LibraryModel:
-    """A model string with its data set and family."""
+    """A model string with its data set and family (a family name, or a column of family names
+    with ``link`` a column of link names)."""
 
     name: str
     description: str
@@ -28,6 +31,8 @@ class LibraryModel:
     link: str | None = None
     #: the case of tests/reference/reference.json fitted with the same model (R's numbers)
     reference: str | None = None
+    #: simulated data: the true parameter values, by name (``model_library/simulate.py``)
+    truth: dict[str, float] | None = None
 
 
 MODELS: dict[str, LibraryModel] = {
@@ -125,6 +130,26 @@ MODELS: dict[str, LibraryModel] = {
             "crosslevel.csv",
             "level: 1\nfw =~ y1 + y2 + y3\nfw ~ fb\nlevel: cluster\nfb =~ y4 + y5 + y6",
             reference="crosslevel_path",
+        ),
+        LibraryModel(
+            "endogenous_treatment",
+            "Endogenous treatment (Terza 1998; simulated): a Poisson count and a probit treatment equation "
+            "sharing a latent F with a free loading; the treatment effect is beta[d_out:treat] (truth 0.6)",
+            "endogenous_treatment.csv",
+            "resp ~ 0 + d_out + d_out:x + d_out:treat + d_trt + d_trt:x + d_trt:z\nF@id =~ eq",
+            "fam",
+            "lnk",
+            truth=TRUTH["endogenous_treatment"],
+        ),
+        LibraryModel(
+            "dependent_dropout",
+            "Random-coefficient dependent dropout (Wu & Carroll 1988; simulated): a gaussian growth model and "
+            "a probit dropout hazard sharing the random intercept I and slope S, each with a free loading",
+            "dependent_dropout.csv",
+            "resp ~ 0 + d_y + d_y:t + d_drop + d_drop:t\nI@id =~ d_y + d_drop\nS@id =~ t_y + d_drop",
+            "fam",
+            "lnk",
+            truth=TRUTH["dependent_dropout"],
         ),
     )
 }

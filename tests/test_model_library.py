@@ -17,7 +17,11 @@ import model_library
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "reference.json").read_text())
 
 
-@pytest.mark.parametrize("name", sorted(model_library.MODELS))
+REFERENCED = sorted(name for name, entry in model_library.MODELS.items() if entry.truth is None)
+SIMULATED = sorted(name for name, entry in model_library.MODELS.items() if entry.truth is not None)
+
+
+@pytest.mark.parametrize("name", REFERENCED)
 def test_library_model_has_the_reference_parameter_count(name):
     entry = model_library.MODELS[name]
     assert entry.reference in REFERENCE, f"{name}: no reference case"
@@ -29,3 +33,12 @@ def test_library_model_has_the_reference_parameter_count(name):
 def test_unknown_library_model_names_the_choices():
     with pytest.raises(KeyError, match="choose one of"):
         model_library.load("toenails")
+
+
+@pytest.mark.parametrize("name", SIMULATED)
+def test_simulated_library_model_has_the_parameters_of_its_truth(name):
+    """Models on simulated data (``model_library/simulate.py``): every parameter has a
+    true value (their recovery is tested in tests/test_row_families.py)."""
+    model = model_library.load(name)
+    assert sorted(model.layout.names()) == sorted(model_library.MODELS[name].truth)
+    assert model.design.n_dropped == 0

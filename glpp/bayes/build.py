@@ -35,7 +35,6 @@ from glpp.bayes.nip import default_nip
 from glpp.bayes.parameters import add_parameters, PyMCParameters
 from glpp.bayes.priors import resolve_priors
 from glpp.errors import SpecError
-from glpp.families import MixedFamily
 from glpp.likelihood.two_level import COMPILE_MODE, OneLevelGraph
 
 __all__ = ["KINDS", "compile_mode", "build_pymc_model", "design_label_ok"]
@@ -56,9 +55,8 @@ def compile_mode() -> Mode:
 # ------------------------------------------------------------- models
 def check_supported(model) -> None:
     """Raise :class:`SpecError` unless the model can be sampled: one level of continuous
-    latents (GLMMs, factor/IRT/SEM models), one family, no residual covariances of items."""
-    if isinstance(model.family, MixedFamily):
-        raise SpecError("Bayesian fitting of models with a family per item is not supported yet; use fit()")
+    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), no residual
+    covariances of items."""
     if model.design.residual_covariances:
         covariance = model.design.residual_covariances[0]
         raise SpecError(
@@ -166,8 +164,11 @@ def _observed(model, eta, log_dispersion) -> None:
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
     extra = [log_dispersion] if log_dispersion is not None else []
 
+    # a family per item or row: each row's component, in data order as the responses
+    by_row = {} if design.family_index is None else {"family_index": pt.constant(design.family_index)}
+
     def logp(value, eta, trials, *rest):
-        return family.logp(value, eta, link, rest[0] if rest else None, trials)
+        return family.logp(value, eta, link, rest[0] if rest else None, trials, **by_row)
 
     pm.CustomDist(
         response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response

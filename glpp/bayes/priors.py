@@ -62,12 +62,22 @@ def _scale(values: np.ndarray) -> float:
     return spread if spread > 1e-12 else 1.0
 
 
+def _scaled_rows(model) -> np.ndarray:
+    """The rows whose responses are on the linear predictor's scale: all of them, or for a family
+    per item or row (``Design.family_index``) those of its gaussian components."""
+    design = model.design
+    if design.family_index is None:
+        return np.ones(design.n_rows, dtype=bool)
+    return model.family.response_rows(design.family_index)
+
+
 def _response_scale(model) -> float:
-    return _scale(model.design.response) if model.family.has_response_scale else 1.0
+    return _item_scale(model, np.ones(model.design.n_rows, dtype=bool))
 
 
 def _item_scale(model, rows: np.ndarray) -> float:
-    """SD of the responses of ``rows`` (gaussian models; 1 otherwise)."""
+    """SD of the responses of ``rows`` (their gaussian rows; 1 where there are none)."""
+    rows = rows & _scaled_rows(model)
     if not model.family.has_response_scale or not np.any(rows):
         return 1.0
     return _scale(model.design.response[rows])
@@ -121,7 +131,10 @@ def _dispersion_priors(model) -> dict[str, object]:
     single = layout.dispersion_names == (layout.dispersion,)
     for k, name in enumerate(layout.dispersion_names):
         rows = np.ones(design.n_rows, dtype=bool) if single else design.dispersion_index == k
-        priors[name] = model.family.aux.prior(pm, _item_scale(model, rows))
+        family = model.family
+        if design.family_index is not None:  # a family per item or row: the one owning parameter k
+            family = family.aux_family(design.family_index, design.dispersion_index, k)
+        priors[name] = family.aux.prior(pm, _item_scale(model, rows))
     return priors
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pandas as pd
 
 from glpp.design.arrays import (
@@ -47,6 +48,7 @@ def build_design(
     family: Family | MixedFamily,
     std_lv: bool = False,
     item_families: dict[str, int] | None = None,
+    row_families: np.ndarray | None = None,
 ) -> Design:
     """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
@@ -65,6 +67,9 @@ def build_design(
         Fix every latent's variance at 1 and free all its loadings.
     item_families : dict of str to int, optional
         Each item's component of a ``MixedFamily``.
+    row_families : ndarray of int, optional
+        Each data row's component of a ``MixedFamily`` (long data, a family per row:
+        :func:`glpp.families.resolve.resolve_families`).
 
     Returns
     -------
@@ -85,7 +90,8 @@ def build_design(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> import numpy as np
+import pandas as pd
     >>> from glpp.families import resolve_family_link
     >>> from glpp.syntax import build_spec
     >>> data = pd.DataFrame({"y": [1.0, 2.0, 0.5, 1.5], "g": [1, 1, 2, 2]})
@@ -97,9 +103,14 @@ def build_design(
     _refuse_discrete_latents(spec)
     check_data_frame(data)
     if _is_wide(spec):
+        if row_families is not None:
+            raise SpecError(
+                "a family column (a family per row) is for long data; a measurement model on wide data "
+                "takes a family per item: family={'y1': 'gaussian', 'd': ('binomial', 'probit')}"
+            )
         design = build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
     else:
-        design = build_long_design(spec, data, family, std_lv=std_lv)
+        design = build_long_design(spec, data, family, std_lv=std_lv, row_families=row_families)
     check_design(design)
     return replace(design, notes=design.notes + default_notes(spec, std_lv))
 

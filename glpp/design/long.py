@@ -5,8 +5,11 @@ for ``cbind(s, n - s)``), the fixed-part model matrix and offsets, and one
 level per grouping, lowest first and checked to be nested, whose latents are
 the random terms' covariates. ``F@id =~ item`` adds a factor at the level of
 ``id`` with one loading per level of the categorical column ``item`` (the
-first fixed at 1 unless the latent's variance is), with the factors'
-structure (:mod:`glpp.design.structure`). Rows with a missing value in any
+first fixed at 1 unless the latent's variance is); ``F@id =~ z1 + z2`` with
+numeric columns gives each row the loading of its nonzero column
+(:func:`glpp.design.rows.column_loadings`); with the factors' structure
+(:mod:`glpp.design.structure`). A family per row (a ``MixedFamily`` and each
+row's component) is resolved by :mod:`glpp.design.rows`. Rows with a missing value in any
 used column are dropped and counted.
 """
 
@@ -18,6 +21,7 @@ import pandas as pd
 from glpp.design.checks import missing_values_message, refuse_missing_groupings
 from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
+from glpp.design.rows import column_loadings, row_family_fields
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
 from glpp.design.structure import (
     RESIDUAL_COVARIANCE_SCOPE,
@@ -33,7 +37,14 @@ from glpp.ir import Measurement, RandomTerm, Regression, Spec
 __all__ = ["build_long_design"]
 
 
-def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFamily, *, std_lv: bool) -> Design:
+def build_long_design(
+    spec: Spec,
+    data: pd.DataFrame,
+    family: Family | MixedFamily,
+    *,
+    std_lv: bool,
+    row_families: np.ndarray | None = None,
+) -> Design:
     """Build the arrays of one regression with random effects (and ``F@id =~ item`` factors) on long data.
 
     Parameters
@@ -43,10 +54,13 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         form ``F@id =~ item``.
     data : DataFrame
         One row per response.
-    family : Family
-        Used to validate the response's support.
+    family : Family or MixedFamily
+        Used to validate the response's support; a ``MixedFamily`` with
+        ``row_families`` gives each row its own family (:mod:`glpp.design.rows`).
     std_lv : bool
         Fix every factor's variance at 1 and free all its loadings.
+    row_families : ndarray of int, optional
+        Each data row's component of a ``MixedFamily`` (a family per row).
 
     Raises
     ------
@@ -60,23 +74,16 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         response, a grouping with a single cluster, groupings that are not
         nested, covariates of cluster-level latents that vary within clusters.
     """
-    if isinstance(family, MixedFamily):
-        raise SpecError("a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only")
+    _check_family(family, row_families)
     _check_latent_covariances(spec)
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]
-    used = _used_columns(spec, regression, data)
-    used_ordered = [column for column in data.columns if column in used]
-    refuse_missing_groupings(
-        data, [column for term in regression.random for column in term.group] + [m.level for m in spec.measurements]
-    )
-    complete = data[used_ordered].notna().all(axis=1).to_numpy()
+    data, complete = _complete_rows(spec, regression, data)
     n_dropped = int((~complete).sum())
-    if not complete.any():
-        raise DataError(missing_values_message(data, used_ordered))
-    data = data.loc[complete].reset_index(drop=True)
     response, trials = _response(regression, data, family)
+    label = regression.response.label
+    family_fields = {} if row_families is None else row_family_fields(family, row_families[complete], response, trials, label)
     fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
     offset = np.zeros(len(data))
     for expression in regression.offsets:
@@ -107,7 +114,30 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         paths=tuple(paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(covariate_names),
+        **family_fields,
     )
+
+
+def _complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The rows without missing values in the used columns, and which rows of ``data`` they are."""
+    used = _used_columns(spec, regression, data)
+    used_ordered = [column for column in data.columns if column in used]
+    refuse_missing_groupings(
+        data, [column for term in regression.random for column in term.group] + [m.level for m in spec.measurements]
+    )
+    complete = data[used_ordered].notna().all(axis=1).to_numpy()
+    if not complete.any():
+        raise DataError(missing_values_message(data, used_ordered))
+    return data.loc[complete].reset_index(drop=True), complete
+
+
+def _check_family(family: Family | MixedFamily, row_families: np.ndarray | None) -> None:
+    """A mixed family on long data needs each row's component (a family column)."""
+    if isinstance(family, MixedFamily) and row_families is None:
+        raise SpecError(
+            "a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only; "
+            "for long data name a column of family names (family='column')"
+        )
 
 
 def _random_term_label(term: RandomTerm) -> str:
@@ -154,13 +184,15 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
         used |= term_columns
     for measurement in spec.measurements:
         statement = f"'{measurement.latent}@{measurement.level} =~ ...'"
-        if measurement.level is None or len(measurement.indicators) != 1:
+        if measurement.level is None:
             raise SpecError(
                 f"with a regression statement, a measurement statement must give the latent's level and one "
-                f"categorical item column, e.g. 'F@id =~ item' (got '{measurement.latent} =~ ...')"
+                f"categorical item column, e.g. 'F@id =~ item', or numeric loading columns, e.g. "
+                f"'F@id =~ t_y + d_drop' (got '{measurement.latent} =~ ...')"
             )
-        check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
-        used |= {measurement.level, measurement.indicators[0].name}
+        columns = {indicator.name for indicator in measurement.indicators}
+        check_columns(columns | {measurement.level}, data, statement)
+        used |= columns | {measurement.level}
     latents = {m.latent for m in spec.measurements}
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:
@@ -191,7 +223,8 @@ def _response(
             trials = np.ones_like(response)
     elif regression.response.failures is not None:
         raise SpecError(f"cbind(successes, failures) is only meaningful for families of counts out of trials (binomial), not {family.name!r}")
-    validate_response(family, response, trials, regression.response.label)
+    if not isinstance(family, MixedFamily):  # a family per row: each row checked by its own
+        validate_response(family, response, trials, regression.response.label)
     return response, trials
 
 
@@ -244,9 +277,14 @@ def _level(
         unit_variance = {factors[p].latent for positions, unit in structure.blocks if unit for p in positions}
         for measurement in factors:
             standardised = std_lv or measurement.latent in unit_variance
-            loading_columns.append(_item_loadings(measurement, data, standardised, loadings))
+            if len(measurement.indicators) == 1:
+                loading_columns.append(_item_loadings(measurement, data, standardised, loadings))
+                covariate_blocks.append(np.ones((len(data), 1)))
+            else:
+                covariate, loading_column = column_loadings(measurement, data, standardised, loadings)
+                loading_columns.append(loading_column)
+                covariate_blocks.append(covariate[:, None])
             names.append(measurement.latent)
-            covariate_blocks.append(np.ones((len(data), 1)))
         for positions, unit in structure.blocks:
             shifted = tuple(first_factor + p for p in positions)
             blocks.append(CovarianceBlock(f"({', '.join(names[p] for p in shifted)})", shifted, unit or std_lv))

@@ -19,11 +19,13 @@ from glpp.families.base import (
 )
 from glpp.families.links import LINKS, Link, log_ndtr
 from glpp.families.mixed import MixedFamily, mixed_family
+from glpp.families.resolve import FamilyChoice, resolve_families
 
 __all__ = [
     "AuxParameter",
     "Family",
     "FAMILIES",
+    "FamilyChoice",
     "Link",
     "LINKS",
     "MixedFamily",
@@ -31,6 +33,7 @@ __all__ = [
     "log_ndtr",
     "mixed_family",
     "register",
+    "resolve_families",
     "resolve_family_link",
     "validate_response",
 ]

@@ -27,12 +27,48 @@ class MixedFamily:
     ----------
     components : tuple of (Family, Link)
         In the order of ``Design.family_index``.
+    name : str
+        ``mixed(family/link, ...)``: the components (what compiled graphs depend on).
+    column : str or None
+        The data column naming each row's family (or link), for a family per row.
     """
 
     components: tuple[tuple[Family, Link], ...]
     name: str = "mixed"
+    column: str | None = None
     aux = None
     dispersion = None
+
+    @property
+    def uses_trials(self) -> bool:
+        """Some component counts successes out of trials (binomial)."""
+        return any(family.uses_trials for family, _ in self.components)
+
+    @property
+    def has_response_scale(self) -> bool:
+        """Some component's linear predictor is on its responses' scale (gaussian)."""
+        return any(family.has_response_scale for family, _ in self.components)
+
+    def aux_family(self, family_index: np.ndarray, dispersion_index: np.ndarray, position: int) -> Family:
+        """The component family whose auxiliary parameter is dispersion parameter ``position``
+        (``family_index`` and ``dispersion_index``: the design's rows)."""
+        for component in np.unique(family_index[dispersion_index == position]):
+            family = self.components[int(component)][0]
+            if family.aux is not None:
+                return family
+        raise ValueError(f"no component has dispersion parameter {position}")
+
+    def response_rows(self, family_index: np.ndarray) -> np.ndarray:
+        """Rows whose family has a response scale (gaussian): where response SDs are meaningful."""
+        scaled = [k for k, (family, _) in enumerate(self.components) if family.has_response_scale]
+        return np.isin(family_index, scaled)
+
+    def describe(self, family_index: np.ndarray) -> str:
+        """Each component with its number of rows, e.g. ``binomial/probit: 500 rows, gaussian/identity: 500 rows``."""
+        counts = np.bincount(family_index, minlength=len(self.components))
+        parts = [f"{family.name}/{link.name}: {count} rows" for (family, link), count in zip(self.components, counts)]
+        where = f"by column {self.column!r}: " if self.column else "by item: "
+        return where + ", ".join(parts)
 
     def logp(self, y, eta, link, log_aux=None, trials=None, family_index=None):
         """Element-wise log-density; ``family_index`` broadcasts with ``eta``."""

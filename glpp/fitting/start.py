@@ -20,11 +20,15 @@ from glpp.params import ParameterLayout
 __all__ = ["least_squares_start", "start_values", "warm_start"]
 
 
-def _aux_start(family, link, scale: float) -> float:
-    """Start of the auxiliary parameters: the family's, or for a family per item the first
-    component's that has one (one value for every item, on the responses' scale)."""
-    families = [component for component, _ in getattr(family, "components", ((family, link),))]
-    return next(component.aux.start(scale) for component in families if component.aux is not None)
+def _aux_start(design: Design, layout: ParameterLayout, family, scale: float) -> np.ndarray:
+    """Start of the auxiliary parameters: the family's, or for a family per item or row each
+    parameter's own family's (on the responses' scale)."""
+    if design.family_index is None:
+        return np.full(layout.n_dispersion, family.aux.start(scale))
+    owners = [
+        family.aux_family(design.family_index, design.dispersion_index, k) for k in range(layout.n_dispersion)
+    ]
+    return np.array([owner.aux.start(scale) for owner in owners])
 
 
 def _eta_scale(design: Design, family) -> float:
@@ -45,7 +49,7 @@ def start_values(design: Design, layout: ParameterLayout, family, link) -> np.nd
         theta[intercept[0]] = family.start_eta(link, design.response, design.trials)
     scale = _eta_scale(design, family)
     if layout.n_dispersion:
-        theta[layout.kind_slice("aux")] = np.log(_aux_start(family, link, scale))
+        theta[layout.kind_slice("aux")] = np.log(_aux_start(design, layout, family, scale))
     theta[layout.kind_slice("loading")] = 1.0
     for offset, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed):
         if entry.row == entry.column:

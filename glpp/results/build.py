@@ -74,5 +74,6 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         method=objective.method,
         log_prior=log_prior if objective.method == "map" else None,
         priors=objective.prior_lines,
+        family_rows="" if design.family_index is None else objective.family.describe(design.family_index),
         _latent=latent,
     )

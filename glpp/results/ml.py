@@ -104,6 +104,9 @@ class MLResult:
         The log-prior at the estimate (MAP).
     priors : tuple of str
         The priors of a MAP fit, in words.
+    family_rows : str
+        For a family per item or row: each component (family/link) and its
+        number of rows (empty otherwise).
     """
 
     params: pd.Series
@@ -130,6 +133,7 @@ class MLResult:
     method: str = "ml"
     log_prior: float | None = None
     priors: tuple[str, ...] = ()
+    family_rows: str = ""
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -177,7 +181,7 @@ class MLResult:
         how = "maximum likelihood" if self.method == "ml" else "maximum a posteriori (MAP)"
         lines = [
             f"Generalized linear latent and mixed model fit by {how} ({self.quadrature})",
-            f" Family: {self.family} ( {self.link} )",
+            f" Family: {self.family} ( {self.link} )" if not self.family_rows else f" Families {self.family_rows}",
             f"Formula: {self.formula}",
             "",
             f"{'AIC':>10} {'BIC':>10} {'logLik':>11} {'df':>4}",

@@ -1,0 +1,26 @@
+"""The true parameter values of the library's simulated data sets (:mod:`model_library.simulate`)."""
+
+TRUTH = {
+    "endogenous_treatment": {
+        "beta[d_out]": 0.5,
+        "beta[d_out:x]": 0.4,
+        "beta[d_out:treat]": 0.6,
+        "beta[d_trt]": -0.3,
+        "beta[d_trt:x]": 0.5,
+        "beta[d_trt:z]": 1.0,
+        "sd[F]": 0.7,
+        "lambda[F,treatment]": 1.0,
+    },
+    "dependent_dropout": {
+        "beta[d_y]": 2.0,
+        "beta[d_y:t]": 0.5,
+        "beta[d_drop]": -1.5,
+        "beta[d_drop:t]": 0.1,
+        "sd[I]": 1.0,
+        "sd[S]": 0.4,
+        "cor[I,S]": 0.3,
+        "lambda[I,d_drop]": 0.5,
+        "lambda[S,d_drop]": 1.0,
+        "sigma": 0.7,
+    },
+}
