@@ -196,6 +196,7 @@ def _recovery_z(fit, truth: dict[str, float]) -> pd.Series:
     return (fit.params[names] - pd.Series(truth)) / fit.se[names]
 
 
+@pytest.mark.slow
 def test_endogenous_treatment_recovers_the_treatment_effect_the_naive_model_does_not(endogenous_fit):
     truth = model_library.MODELS["endogenous_treatment"].truth
     assert endogenous_fit.converged
@@ -209,6 +210,7 @@ def test_endogenous_treatment_recovers_the_treatment_effect_the_naive_model_does
     assert (naive.params["beta[treat]"] - effect) / naive.se["beta[treat]"] > NAIVE_BIAS_Z
 
 
+@pytest.mark.slow
 def test_endogenous_treatment_summary_and_eb_latents(endogenous_fit):
     summary = endogenous_fit.summary()
     assert "Families by column 'fam': binomial/probit: 1000 rows, poisson/log: 1000 rows" in summary
