@@ -82,7 +82,7 @@ class Model:
         nip: int | tuple[int, ...] | str = "auto",
         adaptive: bool = True,
         rule: str | None = None,
-        se: str = "model",
+        se: str | tuple[str, str] = "model",
         verbose: bool = False,
     ) -> MLResult:
         """Fit by maximum likelihood (or MAP): (adaptive) Gauss-Hermite quadrature, or a closed form.
@@ -111,8 +111,8 @@ class Model:
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
-        se : {"model"}
-            Inverse observed information.
+        se : "model", "robust" or ("robust", level)
+            Inverse observed information, or the sandwich clustered by the top level.
         verbose : bool
             Print the log-likelihood at each iteration and each ``nip`` step.
 
@@ -122,8 +122,6 @@ class Model:
         """
         if method not in ("ml", "map") or (priors is not None and method == "ml"):
             raise SpecError(f"method={method!r} with priors={priors!r}: use method='ml', or 'map' with priors")
-        if se != "model":
-            raise SpecError(f"se={se!r} is not available yet; use se='model'")
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
@@ -131,7 +129,8 @@ class Model:
             from glpp.bayes.map import penalised_objective
 
             objective = penalised_objective(self, objective, priors)
-        return build_result(objective, maximise_likelihood(objective, verbose=verbose), formula=self.formula)
+        estimate = maximise_likelihood(objective, verbose=verbose)
+        return build_result(objective, estimate, formula=self.formula, se=se)
 
     def loglik_at(
         self,
