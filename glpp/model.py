@@ -11,8 +11,8 @@ from glpp.families import mixed_family, resolve_family_link
 from glpp.fitting.engines import make_objective
 from glpp.fitting.ml import maximise_likelihood
 from glpp.results.build import build_result
-from glpp.identification import check_parameter_count
-from glpp.params import ParameterLayout
+from glpp.fitting.discrete_fit import fit_discrete
+from glpp.params.discrete import build_layout
 from glpp.results.ml import MLResult
 from glpp.syntax import build_spec
 
@@ -31,11 +31,9 @@ class Model:
         ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
         ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
     link : str, optional
-        Defaults to the family's canonical link (log for gamma, as lme4
-        users usually choose).
+        Defaults to the family's canonical link (log for gamma, as lme4 users usually choose).
     std_lv : bool
-        Factor models: identify each latent by fixing its variance at 1
-        (all loadings free) instead of fixing its first loading at 1.
+        Factor models: fix each latent's variance at 1 (all loadings free), not its first loading.
 
     Examples
     --------
@@ -70,8 +68,7 @@ class Model:
             raise SpecError(
                 "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
             )
-        self.layout = ParameterLayout.from_design(self.design, self.family)
-        check_parameter_count(self.design, self.layout)
+        self.layout = build_layout(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -84,6 +81,8 @@ class Model:
         rule: str | None = None,
         se: str = "model",
         verbose: bool = False,
+        starts: int = 10,
+        seed: int | None = 0,
     ) -> MLResult:
         """Fit by maximum likelihood (or MAP): (adaptive) Gauss-Hermite quadrature, or a closed form.
 
@@ -115,6 +114,8 @@ class Model:
             Inverse observed information.
         verbose : bool
             Print the log-likelihood at each iteration and each ``nip`` step.
+        starts, seed : int
+            Discrete latents: random starts and their seed (:func:`glpp.fitting.discrete_fit.fit_discrete`).
 
         Returns
         -------
@@ -124,6 +125,8 @@ class Model:
             raise SpecError(f"method={method!r} with priors={priors!r}: use method='ml', or 'map' with priors")
         if se != "model":
             raise SpecError(f"se={se!r} is not available yet; use se='model'")
+        if self.design.discrete is not None:
+            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula)
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
