@@ -22,13 +22,21 @@ input, so one compilation serves every number of classes.
 
 from __future__ import annotations
 
-import pytensor
+import hashlib
+from pathlib import Path
+
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
 
 from glpp.families import MixedFamily
+from glpp.likelihood.compile_cache import cached_functions, family_key
+from glpp.likelihood.segments import Segments
+from glpp.likelihood.two_level import COMPILE_MODE
 
 __all__ = ["DiscreteLevel", "compile_discrete"]
+
+#: this module's source, part of the compiled functions' cache key
+_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
 
 
 class DiscreteLevel:
@@ -94,47 +102,61 @@ def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mi
     Returns
     -------
     dict of callables
+        Compiled in :data:`glpp.likelihood.two_level.COMPILE_MODE` and cached on disk
+        (:func:`glpp.likelihood.compile_cache.cached_functions`; the key holds this
+        module's source):
         ``value_and_grad(theta, sizes, *data) -> (loglik, gradient)``,
         ``per_unit(theta, sizes, *data) -> (log L_i, posterior (n_units, K), log-weights)``,
         ``conditional_at(theta, sizes, locations, *data) -> (n_units, M)``: the
         conditional log-likelihood of each unit with the latent at each of ``locations``
         (mass points; for the Gateaux derivative). ``data`` is ``response, trials,
-        fixed, offset, unit_index, n_units, item_index, shift_covariate, membership``
-        and the dispersion and family indices where the model has them.
+        fixed, offset, unit_index, last, item_index, shift_covariate, membership``
+        and the dispersion and family indices where the model has them; rows sorted by
+        unit, ``last`` the position of each unit's last row
+        (:func:`glpp.likelihood.segments.segment_ends`).
     """
-    theta = pt.vector("theta")
-    sizes = pt.vector("sizes", dtype="int64")
-    response, trials, offset, shift_covariate = (pt.vector(n) for n in ("y", "trials", "offset", "z"))
-    fixed, membership = pt.matrix("fixed"), pt.matrix("membership")
-    unit_index, item_index = pt.vector("unit", dtype="int64"), pt.vector("item", dtype="int64")
-    n_units = pt.scalar("n_units", dtype="int64")
-    locations = pt.vector("locations")
-    dispersion_index = pt.vector("dispersion_index", dtype="int64") if with_dispersion_index else None
-    family_index = pt.vector("family_index", dtype="int64") if mixed else None
-    data = [response, trials, fixed, offset, unit_index, n_units, item_index, shift_covariate, membership]
-    data += [v for v in (dispersion_index, family_index) if v is not None]
+    key = ("discrete", kind, family_key(family, link), with_dispersion_index, mixed, _SOURCE_DIGEST)
 
-    level = DiscreteLevel(kind, theta, sizes)
-    eta_fixed = fixed @ level.beta + offset
+    def build():
+        theta = pt.vector("theta")
+        sizes = pt.vector("sizes", dtype="int64")
+        response, trials, offset, shift_covariate = (pt.vector(n) for n in ("y", "trials", "offset", "z"))
+        fixed, membership = pt.matrix("fixed"), pt.matrix("membership")
+        unit_index, item_index = pt.vector("unit", dtype="int64"), pt.vector("item", dtype="int64")
+        last = pt.vector("last", dtype="int64")
+        units = Segments(unit_index, last)
+        locations = pt.vector("locations")
+        dispersion_index = pt.vector("dispersion_index", dtype="int64") if with_dispersion_index else None
+        family_index = pt.vector("family_index", dtype="int64") if mixed else None
+        data = [response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership]
+        data += [v for v in (dispersion_index, family_index) if v is not None]
 
-    def conditional(shift: TensorVariable) -> TensorVariable:
-        rows = _row_logp(
-            family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion,
-            dispersion_index, family_index,
-        )
-        return pt.inc_subtensor(pt.zeros((n_units, shift.shape[1]))[unit_index], rows)
+        level = DiscreteLevel(kind, theta, sizes)
+        eta_fixed = fixed @ level.beta + offset
 
-    log_weights = level.log_weights(membership)
-    terms = conditional(level.shifts(membership, item_index, shift_covariate)) + log_weights
-    per_unit = pt.logsumexp(terms, axis=1)
-    total = pt.sum(per_unit)
-    posterior = pt.exp(terms - per_unit[:, None])
-    inputs = [theta, sizes, *data]
-    at_locations = conditional(shift_covariate[:, None] * locations[None, :])
+        def conditional(shift: TensorVariable) -> TensorVariable:
+            rows = _row_logp(
+                family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion,
+                dispersion_index, family_index,
+            )
+            return units.sum(rows)
+
+        log_weights = level.log_weights(membership)
+        terms = conditional(level.shifts(membership, item_index, shift_covariate)) + log_weights
+        per_unit = pt.logsumexp(terms, axis=1)
+        total = pt.sum(per_unit)
+        posterior = pt.exp(terms - per_unit[:, None])
+        inputs = [theta, sizes, *data]
+        at_locations = conditional(shift_covariate[:, None] * locations[None, :])
+        return {
+            "value_and_grad": (inputs, [total, pt.grad(total, theta)]),
+            "per_unit": (inputs, [per_unit, posterior, log_weights]),
+            "conditional_at": ([theta, sizes, locations, *data], [at_locations]),
+        }
+
+    functions = cached_functions(key, build, COMPILE_MODE)
     return {
-        "value_and_grad": pytensor.function(inputs, [total, pt.grad(total, theta)], on_unused_input="ignore"),
-        "per_unit": pytensor.function(inputs, [per_unit, posterior, log_weights], on_unused_input="ignore"),
-        "conditional_at": pytensor.function(
-            [theta, sizes, locations, *data], at_locations, on_unused_input="ignore"
-        ),
+        "value_and_grad": functions["value_and_grad"],
+        "per_unit": functions["per_unit"],
+        "conditional_at": lambda *arguments: functions["conditional_at"](*arguments)[0],
     }
