@@ -144,3 +144,12 @@ def test_bad_discrete_statements(statement, fragment):
     data = pd.DataFrame({"y1": [0, 1, 0, 1] * 3, "y2": [0, 0, 1, 1] * 3})
     with pytest.raises(glpp.SpecError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         glpp.Model(f"{statement}; C =~ y1 + y2", data, family="binomial")
+
+
+def test_loglik_at_and_no_bayes_for_discrete_latents(class_regression):
+    data, _, fit = class_regression
+    model = glpp.Model("C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v", data, family="binomial")
+    assert abs(model.loglik_at(fit.params) - fit.loglik) < EXACT_TOLERANCE
+    assert model.loglik_at(fit.params, per_cluster=True).shape == (len(data),)
+    with pytest.raises(glpp.SpecError, match="discrete latent"):
+        model.pymc_model("marginal")

@@ -76,9 +76,13 @@ class DiscreteObjective:
             index.astype(np.int64) for index in (design.dispersion_index, design.family_index) if index is not None
         ]
 
-    def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        value, gradient = self.functions["value_and_grad"](theta, self.layout.sizes, *self.data)
-        return float(value), np.asarray(gradient)
+    #: no quadrature points (``Model.loglik_at`` asks)
+    schedule = None
+
+    def loglik(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Log-likelihood, its gradient and each unit's log-likelihood."""
+        value, gradient, per_unit = self.functions["value_and_grad"](theta, self.layout.sizes, *self.data)
+        return float(value), np.asarray(gradient), np.asarray(per_unit)
 
     def per_unit(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each unit's log-likelihood, posterior point probabilities and log prior weights."""
@@ -184,7 +188,7 @@ def climb(objective: DiscreteObjective, theta: np.ndarray) -> tuple[np.ndarray, 
     convergence, iterations. (BFGS takes a quarter of L-BFGS-B's time on VerbAgg's 3 classes.)"""
 
     def negative(values):
-        value, gradient = objective.loglik(values)
+        value, gradient, _ = objective.loglik(values)
         if not np.isfinite(value):
             return 1e300, np.zeros_like(values)
         return -value, -gradient

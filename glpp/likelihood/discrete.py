@@ -105,7 +105,7 @@ def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mi
         Compiled in :data:`glpp.likelihood.two_level.COMPILE_MODE` and cached on disk
         (:func:`glpp.likelihood.compile_cache.cached_functions`; the key holds this
         module's source):
-        ``value_and_grad(theta, sizes, *data) -> (loglik, gradient)``,
+        ``value_and_grad(theta, sizes, *data) -> (loglik, gradient, log L_i)``,
         ``per_unit(theta, sizes, *data) -> (log L_i, posterior (n_units, K), log-weights)``,
         ``conditional_at(theta, sizes, locations, *data) -> (n_units, M)``: the
         conditional log-likelihood of each unit with the latent at each of ``locations``
@@ -149,7 +149,7 @@ def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mi
         inputs = [theta, sizes, *data]
         at_locations = conditional(shift_covariate[:, None] * locations[None, :])
         return {
-            "value_and_grad": (inputs, [total, pt.grad(total, theta)]),
+            "value_and_grad": (inputs, [total, pt.grad(total, theta), per_unit]),
             "per_unit": (inputs, [per_unit, posterior, log_weights]),
             "conditional_at": ([theta, sizes, locations, *data], [at_locations]),
         }

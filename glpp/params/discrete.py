@@ -94,7 +94,7 @@ def make_layout(design: Design, family, n_points: int | None = None) -> Discrete
     """The :class:`DiscreteLayout` of a design with a discrete latent (``design.discrete``),
     with ``n_points`` points instead of the design's (``masspoints("auto")`` tries several)."""
     discrete = design.discrete
-    latent, n_points = discrete.latent, n_points or discrete.n_points
+    latent, n_points = discrete.latent, n_points or discrete.n_points or 2  # "auto": the first step
     names = [_fixed_name(design, j) for j in discrete.fixed_columns]
     kinds = ["fixed"] * len(names)
     if discrete.kind == "classes":
