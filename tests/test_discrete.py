@@ -153,3 +153,17 @@ def test_loglik_at_and_no_bayes_for_discrete_latents(class_regression):
     assert model.loglik_at(fit.params, per_cluster=True).shape == (len(data),)
     with pytest.raises(glpp.SpecError, match="discrete latent"):
         model.pymc_model("marginal")
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("F ~~ masspoints(3); F =~ y1 + y2 + y3", "factor with loadings"),
+        ("C ~~ classes(2); C =~ y1 + y2 + y3; level: g; B =~ y1 + y2 + y3", "latents at other levels"),
+    ],
+)
+def test_discrete_latents_not_available_yet_are_refused(source, fragment):
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.integers(0, 2, size=(40, 3)), columns=["y1", "y2", "y3"]).assign(g=np.arange(40) // 4)
+    with pytest.raises(glpp.SpecError, match=fragment):
+        glpp.Model(source, data, family="binomial")

@@ -100,6 +100,17 @@ def build_discrete_design(spec: Spec, design: Design, distribution: LatentDistri
         at the latent's level, or more classes than distinct response patterns.
     """
     level = _level_of(spec, design, distribution)
+    if len(design.levels) > 1:
+        others = [other.name for other in design.levels if other is not level]
+        raise SpecError(
+            f"{_statement(distribution)}: the model has latents at other levels too ({', '.join(others)}); "
+            "a discrete latent together with other latents is not available yet"
+        )
+    if distribution.kind == "masspoints" and level.loading_index is not None:
+        raise SpecError(
+            f"{_statement(distribution)}: mass points of a factor with loadings are not available yet; "
+            "use them for an lme4 term such as (1 | g) with g ~~ masspoints(k)"
+        )
     if level.n_latents != 1:
         raise SpecError(
             f"{_statement(distribution)}: the level {level.name!r} has {level.n_latents} latents "
