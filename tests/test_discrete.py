@@ -167,3 +167,24 @@ def test_discrete_latents_not_available_yet_are_refused(source, fragment):
     data = pd.DataFrame(rng.integers(0, 2, size=(40, 3)), columns=["y1", "y2", "y3"]).assign(g=np.arange(40) // 4)
     with pytest.raises(glpp.SpecError, match=fragment):
         glpp.Model(source, data, family="binomial")
+
+
+def test_classes_with_a_family_per_item_recover_the_simulation():
+    rng = np.random.default_rng(5)
+    first = rng.random(600) < 0.6
+    data = pd.DataFrame({
+        "b1": (rng.random(600) < np.where(first, 0.85, 0.2)).astype(float),
+        "g1": rng.normal(np.where(first, 2.0, -1.0), 1.0),
+        "g2": rng.normal(np.where(first, 0.5, 1.5), 0.5),
+        "p1": rng.poisson(np.where(first, 4.0, 1.0)).astype(float),
+    })
+    families = {"b1": "binomial", "g1": "gaussian", "g2": "gaussian", "p1": "poisson"}
+    fit = glpp.Model("C ~~ classes(2); C =~ b1 + g1 + g2 + p1", data, family=families).fit(starts=4)
+    truth = {
+        "nu[C1:b1]": np.log(0.85 / 0.15), "nu[C2:b1]": np.log(0.2 / 0.8), "nu[C1:g1]": 2.0, "nu[C2:g1]": -1.0,
+        "nu[C1:g2]": 0.5, "nu[C2:g2]": 1.5, "nu[C1:p1]": np.log(4.0), "nu[C2:p1]": 0.0,
+        "class[C1]": np.log(0.6 / 0.4), "sigma[g1]": 1.0, "sigma[g2]": 0.5,
+    }
+    assert fit.n_params == len(truth)
+    z = [(fit.params[name] - value) / fit.se[name] for name, value in truth.items()]
+    assert np.max(np.abs(z)) < 3.5  # 11 estimates: all within 3.5 SE (each 2 SE would fail by chance)
