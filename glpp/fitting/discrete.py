@@ -56,10 +56,14 @@ class DiscreteObjective:
         discrete = design.discrete
         if np.any(np.diff(discrete.unit_index) < 0):
             raise ValueError("rows of a discrete-latent design must be sorted by unit (a design bug)")
-        key = (layout.kind, family.name, link.name, design.dispersion_index is not None)
+        balanced = discrete.item_index is not None and np.array_equal(
+            discrete.item_index, np.tile(np.arange(len(discrete.item_names)), discrete.n_units)
+        )
+        key = (layout.kind, family.name, link.name, design.dispersion_index is not None, balanced)
         if key not in _COMPILED:
             _COMPILED[key] = compile_discrete(
-                layout.kind, family, link, with_dispersion_index=key[3], mixed=isinstance(family, MixedFamily)
+                layout.kind, family, link, with_dispersion_index=key[3], mixed=isinstance(family, MixedFamily),
+                balanced=balanced,
             )
         self.functions = _COMPILED[key]
         trials = design.trials if design.trials is not None else np.ones(design.n_rows)
