@@ -198,12 +198,14 @@ def climb(objective: DiscreteObjective, theta: np.ndarray) -> tuple[np.ndarray, 
         return -value, -gradient
 
     result = minimize(negative, theta, jac=True, method="BFGS", options={"maxiter": 3000, "gtol": GRADIENT_TOLERANCE})
+    iterations = int(result.nit)
     if np.any(np.abs(result.x) > ESCAPE_LIMIT):  # points running off to infinity: finish within bounds
         result = minimize(
             negative, np.clip(result.x, -ESCAPE_LIMIT, ESCAPE_LIMIT), jac=True, method="L-BFGS-B",
             bounds=objective.bounds(), options={"maxiter": 3000, "ftol": 1e-12, "gtol": GRADIENT_TOLERANCE},
         )
-    return result.x, -float(result.fun), bool(result.success), int(result.nit)
+        iterations += int(result.nit)
+    return result.x, -float(result.fun), bool(result.success), iterations
 
 
 def canonical_order(objective: DiscreteObjective, theta: np.ndarray) -> np.ndarray:
