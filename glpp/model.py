@@ -8,10 +8,8 @@ import pandas as pd
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import mixed_family, resolve_family_link
-from glpp.fitting.engines import make_objective
-from glpp.fitting.ml import maximise_likelihood
+from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
 from glpp.results.build import build_result
-from glpp.fitting.discrete_fit import fit_discrete
 from glpp.params.discrete import build_layout
 from glpp.results.ml import MLResult
 from glpp.syntax import build_spec
@@ -98,15 +96,14 @@ class Model:
             MAP only: the Bayesian defaults (None) updated by a dict as in
             :meth:`sample`, or a named set.
         nip : int, tuple of int or "auto"
-            Quadrature points per latent dimension (the level for sparse
-            rules); a tuple gives one number per latent level (lowest first).
-            ``"auto"`` uses the closed form where there is one and otherwise
-            increases the number until the log-likelihood at the estimate
-            changes by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1``
-            with ``adaptive=True`` is the Laplace approximation.
+            Quadrature points per latent dimension (the level for sparse rules); a tuple gives one
+            number per latent level (lowest first). ``"auto"`` uses the closed form where there is
+            one and otherwise increases the number until the log-likelihood at the estimate changes
+            by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1`` with ``adaptive=True`` is the
+            Laplace approximation.
         adaptive : bool
-            Centre and scale the nodes at each cluster's posterior mode and
-            curvature (default), or use the plain rule (one latent level only).
+            Centre and scale the nodes at each cluster's posterior mode and curvature
+            (default), or use the plain rule (one latent level only).
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
@@ -114,8 +111,7 @@ class Model:
             Inverse observed information.
         verbose : bool
             Print the log-likelihood at each iteration and each ``nip`` step.
-        starts, seed : int
-            Discrete latents: random starts and their seed (:func:`glpp.fitting.discrete_fit.fit_discrete`).
+        starts, seed : discrete latents' random starts and their seed (:mod:`glpp.fitting.discrete_fit`).
 
         Returns
         -------
@@ -126,7 +122,7 @@ class Model:
         if se != "model":
             raise SpecError(f"se={se!r} is not available yet; use se='model'")
         if self.design.discrete is not None:
-            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula)
+            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )

@@ -188,3 +188,9 @@ def test_classes_with_a_family_per_item_recover_the_simulation():
     assert fit.n_params == len(truth)
     z = [(fit.params[name] - value) / fit.se[name] for name, value in truth.items()]
     assert np.max(np.abs(z)) < 3.5  # 11 estimates: all within 3.5 SE (each 2 SE would fail by chance)
+
+
+def test_map_is_refused_for_discrete_latents(toenail):
+    model = glpp.Model("outcome ~ month + (1 | patient); patient ~~ masspoints(2)", toenail, family="binomial")
+    with pytest.raises(glpp.SpecError, match="discrete latents"):
+        model.fit(method="map")

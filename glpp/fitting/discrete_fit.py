@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.design.arrays import Design
+from glpp.errors import SpecError
 from glpp.fitting.discrete import (
     LINK_BOUND,
     DiscreteObjective,
@@ -67,13 +68,16 @@ def escaped_points(objective, theta, locations, posterior) -> list[str]:
 
 
 def fit_discrete(
-    design: Design, family, link, *, starts: int, seed: int | None, formula: str = ""
+    design: Design, family, link, *, starts: int, seed: int | None, formula: str = "", method: str = "ml"
 ) -> DiscreteResult:
     """Fit a model with a discrete latent from ``starts`` random starts (``seed``).
 
     ``masspoints("auto")`` (``design.discrete.n_points == 0``) increases the number of
-    points from 2 while the Gateaux derivative is positive (module docstring).
+    points from 2 while the Gateaux derivative is positive (module docstring). Maximum
+    likelihood only: ``method="map"`` raises :class:`SpecError`.
     """
+    if method != "ml":
+        raise SpecError(f"method={method!r} is not available for discrete latents yet; use method='ml'")
     if design.discrete.n_points:
         objective = DiscreteObjective(design, make_layout(design, family), family, link)
         theta, loglik, success, report, seconds = maximise_discrete(objective, starts=starts, seed=seed)
