@@ -159,7 +159,7 @@ class Covariance:
 
 @dataclass(frozen=True)
 class LatentDistribution:
-    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)``."""
+    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)`` (``masspoints("auto")``: ``n_points`` 0)."""
 
     latent: str
     kind: str  # "classes" | "masspoints"

@@ -8,11 +8,9 @@ import pandas as pd
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
 from glpp.families import mixed_family, resolve_family_link
-from glpp.fitting.engines import make_objective
-from glpp.fitting.ml import maximise_likelihood
+from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
 from glpp.results.build import build_result
-from glpp.identification import check_parameter_count
-from glpp.params import ParameterLayout
+from glpp.params.discrete import build_layout
 from glpp.results.ml import MLResult
 from glpp.syntax import build_spec
 
@@ -31,11 +29,9 @@ class Model:
         ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
         ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
     link : str, optional
-        Defaults to the family's canonical link (log for gamma, as lme4
-        users usually choose).
+        Defaults to the family's canonical link (log for gamma, as lme4 users usually choose).
     std_lv : bool
-        Factor models: identify each latent by fixing its variance at 1
-        (all loadings free) instead of fixing its first loading at 1.
+        Factor models: fix each latent's variance at 1 (all loadings free), not its first loading.
 
     Examples
     --------
@@ -70,8 +66,7 @@ class Model:
             raise SpecError(
                 "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
             )
-        self.layout = ParameterLayout.from_design(self.design, self.family)
-        check_parameter_count(self.design, self.layout)
+        self.layout = build_layout(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -84,6 +79,8 @@ class Model:
         rule: str | None = None,
         se: str | tuple[str, str] = "model",
         verbose: bool = False,
+        starts: int = 10,
+        seed: int | None = 0,
     ) -> MLResult:
         """Fit by maximum likelihood (or MAP): (adaptive) Gauss-Hermite quadrature, or a closed form.
 
@@ -99,15 +96,14 @@ class Model:
             MAP only: the Bayesian defaults (None) updated by a dict as in
             :meth:`sample`, or a named set.
         nip : int, tuple of int or "auto"
-            Quadrature points per latent dimension (the level for sparse
-            rules); a tuple gives one number per latent level (lowest first).
-            ``"auto"`` uses the closed form where there is one and otherwise
-            increases the number until the log-likelihood at the estimate
-            changes by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1``
-            with ``adaptive=True`` is the Laplace approximation.
+            Quadrature points per latent dimension (the level for sparse rules); a tuple gives one
+            number per latent level (lowest first). ``"auto"`` uses the closed form where there is
+            one and otherwise increases the number until the log-likelihood at the estimate changes
+            by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1`` with ``adaptive=True`` is the
+            Laplace approximation.
         adaptive : bool
-            Centre and scale the nodes at each cluster's posterior mode and
-            curvature (default), or use the plain rule (one latent level only).
+            Centre and scale the nodes at each cluster's posterior mode and curvature
+            (default), or use the plain rule (one latent level only).
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
@@ -115,6 +111,7 @@ class Model:
             Inverse observed information, or the sandwich clustered by the top level.
         verbose : bool
             Print the log-likelihood at each iteration and each ``nip`` step.
+        starts, seed : discrete latents' random starts and their seed (:mod:`glpp.fitting.discrete_fit`).
 
         Returns
         -------
@@ -122,6 +119,10 @@ class Model:
         """
         if method not in ("ml", "map") or (priors is not None and method == "ml"):
             raise SpecError(f"method={method!r} with priors={priors!r}: use method='ml', or 'map' with priors")
+        if self.design.discrete is not None:
+            if se != "model":
+                raise SpecError(f"se={se!r} is not available for discrete latents yet; use se='model'")
+            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )

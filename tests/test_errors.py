@@ -84,22 +84,23 @@ def test_missing_values_are_dropped_and_counted(toenail):
 
 
 @pytest.mark.parametrize(
-    "statement, data_file",
+    "statement, message",
     [
-        ("patient ~~ masspoints(4)", "toenail.csv"),
-        ("C ~~ classes(3)", "toenail.csv"),
+        ("C ~~ classes(3)", r"no latent or grouping 'C'"),
+        ("patient ~~ classes(3)", r"latent classes need a measurement statement on wide data"),
     ],
 )
-def test_discrete_latents_are_refused_until_available(statement, data_file):
-    """Parsed but not fitted yet: an error naming the statement, never a normal latent in its place."""
-    data = pd.read_csv(DATA / data_file)
+def test_discrete_latents_the_model_cannot_carry(statement, message):
+    """An error naming the statement, never a normal latent in its place."""
+    data = pd.read_csv(DATA / "toenail.csv")
     source = f"outcome ~ treatment + month + (1 | patient)\n{statement}"
-    with pytest.raises(glpp.SpecError, match=r"not available yet") as error:
+    with pytest.raises(glpp.SpecError, match=message) as error:
         glpp.Model(source, data, family="binomial")
     assert statement in str(error.value)
 
 
-def test_latent_class_model_on_wide_data_is_refused():
-    wide = pd.read_csv(DATA / "verbagg_wide.csv")
-    with pytest.raises(glpp.SpecError, match=r"'C ~~ classes\(2\)'.*not available yet"):
-        glpp.Model("C =~ i1 + i2 + i3 + i4\nC ~~ classes(2)", wide, family="binomial")
+def test_masspoints_of_an_lme4_term_are_named_by_its_grouping():
+    data = pd.read_csv(DATA / "toenail.csv")
+    model = glpp.Model("outcome ~ month + (1 | patient)\npatient ~~ masspoints(4)", data, family="binomial")
+    assert model.design.discrete.n_points == 4
+    assert model.layout.n_theta == 2 + 3 + 3

@@ -217,6 +217,9 @@ class Design:
         The same with latents at the units and at one grouping level above
         them (a two-level factor model): a cluster's items of all its units
         are multivariate normal, with a closed form too.
+    discrete : DiscreteDesign or None
+        The model's discrete latent (latent classes, NPML mass points;
+        :mod:`glpp.design.discrete`).
     n_moments : int or None
         Means, variances and covariances of the items (and slopes on observed
         covariates) that a model of gaussian items can identify parameters
@@ -250,6 +253,7 @@ class Design:
     two_level_normal: bool = False
     n_moments: int | None = None
     notes: tuple[str, ...] = ()
+    discrete: object | None = None
 
     @property
     def n_rows(self) -> int:

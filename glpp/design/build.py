@@ -24,9 +24,9 @@ from glpp.design.arrays import (
     ResidualCovariance,
 )
 from glpp.design.checks import check_data_frame, check_design, default_notes
+from glpp.design.discrete import build_discrete_design, discrete_distribution
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
-from glpp.errors import SpecError
 from glpp.families import Family, MixedFamily
 from glpp.ir import Spec
 
@@ -73,8 +73,8 @@ def build_design(
     Raises
     ------
     SpecError
-        Statements the data layout cannot take (``classes()`` and
-        ``masspoints()`` are not available yet).
+        Statements the data layout cannot take (a discrete latent that is not
+        the only latent of its level, more classes than response patterns).
     DataError
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
@@ -85,7 +85,9 @@ def build_design(
 
     Examples
     --------
-    >>> import pandas as pd
+    >>> from dataclasses import replace
+
+import pandas as pd
     >>> from glpp.families import resolve_family_link
     >>> from glpp.syntax import build_spec
     >>> data = pd.DataFrame({"y": [1.0, 2.0, 0.5, 1.5], "g": [1, 1, 2, 2]})
@@ -94,14 +96,17 @@ def build_design(
     >>> design.n_rows, design.levels[0].n_clusters
     (4, 2)
     """
-    _refuse_discrete_latents(spec)
+    distribution = discrete_distribution(spec)
     check_data_frame(data)
     if _is_wide(spec):
         design = build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
     else:
         design = build_long_design(spec, data, family, std_lv=std_lv)
     check_design(design)
-    return replace(design, notes=design.notes + default_notes(spec, std_lv))
+    design = replace(design, notes=design.notes + default_notes(spec, std_lv))
+    if distribution is None:
+        return design
+    return replace(design, discrete=build_discrete_design(spec, design, distribution))
 
 
 def _is_wide(spec: Spec) -> bool:
@@ -117,14 +122,3 @@ def _is_wide(spec: Spec) -> bool:
         return True
     items = {indicator.name for m in spec.measurements for indicator in m.indicators}
     return all(regression.response.expression in items for regression in spec.regressions)
-
-
-def _refuse_discrete_latents(spec: Spec) -> None:
-    """``classes(k)`` and ``masspoints(k)`` are parsed but not fitted yet: refuse them
-    rather than fit an ordinary normal latent in their place."""
-    for distribution in spec.distributions:
-        raise SpecError(
-            f"'{distribution.latent} ~~ {distribution.kind}({distribution.n_points})': discrete latent "
-            f"distributions ({distribution.kind}()) are not available yet; remove the statement to give "
-            f"{distribution.latent!r} a normal distribution"
-        )

@@ -152,7 +152,7 @@ class MLResult:
     @property
     def bic(self) -> float:
         """BIC with the number of units (rows of long data; units of wide data, as lavaan counts)."""
-        return -2.0 * self.loglik + math.log(self.n_units) * self.n_params
+        return -2.0 * self.loglik + math.log(self.n_units or self.n_obs) * self.n_params
 
     @property
     def fixed_effects(self) -> pd.DataFrame:
@@ -183,6 +183,9 @@ class MLResult:
         table = self._wald(self._names(kind))
         table.index = [name[name.index("[") + 1 : -1] if "[" in name else name for name in table.index]
         return table
+
+    def _table(self, kind: str) -> pd.DataFrame:
+        return self.coefficient_table(kind)
 
     def _wald(self, names: list[str]) -> pd.DataFrame:
         estimate = self.params[names]

@@ -79,7 +79,7 @@ def summarise(result) -> Summary:
         f"{'AIC':>10} {'BIC':>10} {'logLik':>11} {'df':>4}",
         f"{result.aic:10.1f} {result.bic:10.1f} {result.loglik:11.4f} {result.n_params:4d}",
     ]
-    if result.n_units != result.n_obs:
+    if result.n_units and result.n_units != result.n_obs:
         header.append(f"BIC counts {result.n_units} units (one row per unit of wide data), as lavaan does")
     if result.se_method != "model":
         header.append(f"Standard errors: {result.se_method}")
@@ -118,7 +118,7 @@ def _random_effects(result) -> list[str]:
                 f"{component.variance:10.4g} {component.sd:10.4g}  {correlations}".rstrip()
             )
     clusters = ", ".join(f"{group}, {count}" for group, count in result.n_clusters.items())
-    rows = f"{result.n_obs}" if result.n_units == result.n_obs else f"{result.n_obs} rows of {result.n_units} units"
+    rows = f"{result.n_obs}" if result.n_units in (0, result.n_obs) else f"{result.n_obs} rows of {result.n_units} units"
     lines.append(f"Number of obs: {rows}, groups:  {clusters}")
     if result.n_dropped:
         lines.append(f"Rows dropped for missing values: {result.n_dropped}")

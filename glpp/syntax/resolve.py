@@ -534,9 +534,14 @@ def _distribution(latent: str, call: Call, source: str) -> LatentDistribution:
         )
     arguments = call.arguments
     text = arguments[0].text if len(arguments) == 1 else ""
+    if call.function == "masspoints" and text.strip("'\"") == "auto":
+        return LatentDistribution(latent, call.function, 0)  # the fit chooses the number
     if not (text.isascii() and text.isdigit() and int(text) >= 2):
         raise SpecError(
-            f"{call.function}() takes one whole number of at least 2, e.g. {call.function}(3); "
+            f"'{latent} ~~ {_text(call, source)}': "
+            f"{call.function}() takes one whole number of at least 2, e.g. {call.function}(3)"
+            + (' or "auto"' if call.function == "masspoints" else "")
+            + "; "
             f"got '{', '.join(argument.text for argument in arguments)}'",
             source,
             arguments[0].start if len(arguments) == 1 else call.start,
