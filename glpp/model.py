@@ -28,14 +28,17 @@ class Model:
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
     family : str or dict
-        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
-        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"`` or
+        ``"ordinal"`` (:mod:`glpp.families`); a dict gives each item its own.
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4
         users usually choose).
     std_lv : bool
         Factor models: identify each latent by fixing its variance at 1
         (all loadings free) instead of fixing its first loading at 1.
+    thresholds, dispersion : str, optional
+        ``"~ z"``: ordinal threshold covariates (one slope per threshold); a log-linear model
+        of the dispersion (gaussian SD, gamma shape, NB size, ordinal scale). See the user guide.
 
     Examples
     --------
@@ -53,6 +56,8 @@ class Model:
         link: str | None = None,
         *,
         std_lv: bool = False,
+        thresholds: str | None = None,
+        dispersion: str | None = None,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
@@ -62,7 +67,8 @@ class Model:
             self.family, self.link, item_families = mixed_family(family)
         else:
             self.family, self.link = resolve_family_link(family, link)
-        self.spec = build_spec(formula, self.family.name, self.link.name)
+        extra = dict(thresholds=thresholds, dispersion=dispersion)
+        self.spec = build_spec(formula, self.family.name, self.link.name, **extra)
         self.design: Design = build_design(
             self.spec, data, self.family, std_lv=std_lv, item_families=item_families
         )
@@ -86,13 +92,11 @@ class Model:
     ) -> MLResult:
         """Fit by maximum likelihood: (adaptive) Gauss-Hermite quadrature, or a closed form.
 
-        The chain :func:`glpp.fitting.make_objective` (the engine: the exact
-        multivariate normal likelihood of jointly normal items on wide data,
-        one or two latent levels, with ``nip="auto"``; otherwise quadrature)
-        -> :func:`glpp.fitting.maximise_likelihood` (start values, the ``nip`` schedule of
-        :mod:`glpp.fitting.nip`, Hessian, convergence checks, the result).
-        Residual covariances of items (``y1 ~~ y5``) exist in the closed form
-        only. See ``docs/user-guide.md``.
+        The chain :func:`glpp.fitting.make_objective` (the engine: the exact multivariate normal
+        likelihood of jointly normal items on wide data, one or two latent levels, with
+        ``nip="auto"``; otherwise quadrature) -> :func:`glpp.fitting.maximise_likelihood` (start
+        values, the ``nip`` schedule of :mod:`glpp.fitting.nip`, Hessian, convergence checks, the
+        result). Residual covariances of items exist in the closed form only.
 
         Parameters
         ----------
@@ -105,9 +109,8 @@ class Model:
             changes by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1``
             with ``adaptive=True`` is the Laplace approximation.
         adaptive : bool
-            Centre and scale the nodes at each cluster's posterior mode and
-            curvature (default), or use the plain rule (non-adaptive; one
-            latent level only). Unused by the closed form.
+            Centre and scale the nodes at each cluster's posterior mode and curvature (default),
+            or use the plain rule (non-adaptive; one latent level only).
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).

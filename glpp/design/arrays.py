@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glpp.design.auxiliary import AuxiliaryDesign
+
 __all__ = [
     "CovarianceBlock",
     "Design",
@@ -247,6 +249,7 @@ class Design:
     jointly_normal: bool = False
     two_level_normal: bool = False
     n_moments: int | None = None
+    auxiliary: AuxiliaryDesign | None = None
 
     @property
     def n_rows(self) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from glpp.design.auxiliary import auxiliary_columns, build_auxiliary
 from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
@@ -74,6 +75,11 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         raise DataError("no rows left after dropping rows with missing values in the used columns")
     response, trials = _response(regression, data, family)
     fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
+    if not family.intercept:  # the thresholds take the intercept's place
+        keep = [k for k, name in enumerate(fixed_names) if name != "(Intercept)"]
+        fixed, fixed_names = fixed[:, keep], tuple(fixed_names[k] for k in keep)
+    rows = np.arange(len(data))
+    response, auxiliary = build_auxiliary(spec, response, data, rows, [(None, family)], np.zeros_like(rows))
     offset = np.zeros(len(data))
     for expression in regression.offsets:
         offset += evaluate(expression, data, f"offset({expression})")
@@ -103,6 +109,7 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         paths=tuple(paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(covariate_names),
+        auxiliary=auxiliary,
     )
 
 
@@ -157,6 +164,7 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
             )
         check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
         used |= {measurement.level, measurement.indicators[0].name}
+    used |= auxiliary_columns(spec, data)
     latents = {m.latent for m in spec.measurements}
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.design.arrays import Design, LevelDesign, ResidualCovariance
+from glpp.design.auxiliary import auxiliary_columns, build_auxiliary
 from glpp.design.columns import design_matrix, formula_variables
 from glpp.design.structure import check_cluster_covariates, identify, residual_covariances
 from glpp.design.wide_levels import WideLevels, grouping_columns, wide_levels
@@ -72,15 +73,21 @@ def build_wide_design(
     response, trials = _item_responses(units, items, item_family)
     unit_index = np.repeat(np.arange(len(units)), len(items))
     item_index = np.tile(np.arange(len(items)), len(units))
+    response, auxiliary = build_auxiliary(
+        spec, response, units, unit_index, list(zip(items, item_family)), item_index
+    )
     latents = [m.latent for m in spec.measurements]
     latent = wide_levels(spec, units, items, unit_index, item_index, std_lv)
     levels = latent.levels
     single_level = len(levels) == 1 and levels[0].name == "unit"
     _check_residual_levels(residual_entries, levels, single_level)
     latent_covariates = _latent_covariates(units, latent, unit_index)
-    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(spec, units, items, unit_index, item_index)
+    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(
+        spec, units, items, unit_index, item_index, [f.intercept for f in item_family]
+    )
     identify(latents, latent.scaled, latent.unit_variance | (set(latents) if std_lv else set()))
-    jointly_normal = all(linear_gaussian)
+    # a dispersion regression gives every row its own variance: no closed form (quadrature)
+    jointly_normal = all(linear_gaussian) and spec.dispersion is None
     return Design(
         response=response,
         trials=trials,
@@ -95,7 +102,7 @@ def build_wide_design(
         paths=tuple(latent.paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(latent.covariate_names),
-        **_dispersion_arrays(items, item_family, item_index),
+        **(_dispersion_arrays(items, item_family, item_index) if spec.dispersion is None else {}),
         family_index=component[item_index] if isinstance(family, MixedFamily) else None,
         fixed_prefix="nu",
         item_names=tuple(items),
@@ -104,6 +111,7 @@ def build_wide_design(
         jointly_normal=jointly_normal and single_level,
         two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
         n_moments=_moment_count(items, item_family, levels, direct_covariates | set(latent.covariate_names)),
+        auxiliary=auxiliary,
     )
 
 
@@ -188,6 +196,7 @@ def complete_units(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[s
             raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {available}")
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
+    covariates += sorted(auxiliary_columns(spec, data))
     groupings = grouping_columns(spec)
     _check_groupings(spec, data, groupings, items, available)
     used = list(dict.fromkeys(items + covariates + groupings))
@@ -249,12 +258,19 @@ def _item_responses(
 
 
 def _item_fixed_part(
-    spec: Spec, units: pd.DataFrame, items: list[str], unit_index: np.ndarray, item_index: np.ndarray
+    spec: Spec,
+    units: pd.DataFrame,
+    items: list[str],
+    unit_index: np.ndarray,
+    item_index: np.ndarray,
+    intercepts: list[bool],
 ) -> tuple[np.ndarray, list[str], list[str], set[str]]:
-    """Item intercepts and direct effects: matrix, column names, parameter names, direct covariates."""
-    fixed = np.eye(len(items))[item_index]
-    fixed_names = list(items)
-    parameter_names = [f"nu[{item}]" for item in items]
+    """Item intercepts (of items whose family has one) and direct effects: matrix, column
+    names, parameter names, direct covariates."""
+    with_intercept = [k for k, has in enumerate(intercepts) if has]
+    fixed = np.eye(len(items))[item_index][:, with_intercept]
+    fixed_names = [items[k] for k in with_intercept]
+    parameter_names = [f"nu[{items[k]}]" for k in with_intercept]
     direct_covariates: set[str] = set()
     for regression in spec.regressions:
         # a direct effect of covariates on one item (e.g. differential item functioning)

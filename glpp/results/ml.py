@@ -176,7 +176,14 @@ class MLResult:
         if self.n_dropped:
             lines.append(f"Rows dropped for missing values: {self.n_dropped}")
         lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
-        tables = (("Loadings", "loading"), ("Structural paths", "path"), ("Residual covariances", "residual_covariance"))
+        tables = (
+            ("Loadings", "loading"),
+            ("Structural paths", "path"),
+            ("Residual covariances", "residual_covariance"),
+            ("Thresholds", "threshold"),
+            ("Threshold covariates", "threshold_slope"),
+            ("Dispersion model (log scale)", "dispersion"),
+        )
         for title, kind in tables:
             table = self._table(kind)
             if len(table):
