@@ -70,24 +70,17 @@ def build_wide_design(
     item_family = [pair[0] for pair in item_pairs]
     linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
     residual_entries = _residual_entries(spec, items, item_pairs, linear_gaussian)
-    response, trials = _item_responses(units, items, item_family)
-    unit_index = np.repeat(np.arange(len(units)), len(items))
-    item_index = np.tile(np.arange(len(items)), len(units))
-    response, auxiliary = build_auxiliary(
-        spec, response, units, unit_index, list(zip(items, item_family)), item_index
-    )
+    response, trials, unit_index, item_index, auxiliary = _item_rows(spec, units, items, item_family)
     latents = [m.latent for m in spec.measurements]
     latent = wide_levels(spec, units, items, unit_index, item_index, std_lv)
     levels = latent.levels
     single_level = len(levels) == 1 and levels[0].name == "unit"
     _check_residual_levels(residual_entries, levels, single_level)
     latent_covariates = _latent_covariates(units, latent, unit_index)
-    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(
-        spec, units, items, unit_index, item_index, [f.intercept for f in item_family]
-    )
+    intercepts = [f.intercept for f in item_family]
+    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(spec, units, items, unit_index, item_index, intercepts)
     identify(latents, latent.scaled, latent.unit_variance | (set(latents) if std_lv else set()))
-    # a dispersion regression gives every row its own variance: no closed form (quadrature)
-    jointly_normal = all(linear_gaussian) and spec.dispersion is None
+    jointly_normal = all(linear_gaussian) and spec.dispersion is None  # else rows differ in variance
     return Design(
         response=response,
         trials=trials,
@@ -241,6 +234,17 @@ def _item_distributions(
         component = np.array([item_families[item] for item in items])
         return component, [family.components[c] for c in component]
     return np.zeros(len(items), dtype=np.int64), [(family, LINKS[spec.link])] * len(items)
+
+
+def _item_rows(spec: Spec, units: pd.DataFrame, items: list[str], item_family: list[Family]) -> tuple:
+    """(unit, item) rows: responses (ordinal ones recoded), trials, unit and item of each row, and
+    the auxiliary design (:func:`glpp.design.auxiliary.build_auxiliary`)."""
+    response, trials = _item_responses(units, items, item_family)
+    unit_index = np.repeat(np.arange(len(units)), len(items))
+    item_index = np.tile(np.arange(len(items)), len(units))
+    sets = list(zip(items, item_family))
+    response, auxiliary = build_auxiliary(spec, response, units, unit_index, sets, item_index)
+    return response, trials, unit_index, item_index, auxiliary
 
 
 def _item_responses(
