@@ -26,12 +26,15 @@ class Model:
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
     family : str or dict
-        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
-        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"`` or
+        ``"ordinal"`` (:mod:`glpp.families`); a dict gives each item its own.
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4 users usually choose).
     std_lv : bool
         Factor models: fix each latent's variance at 1 (all loadings free), not its first loading.
+    thresholds, dispersion : str, optional
+        ``"~ z"``: ordinal threshold covariates (one slope per threshold); a log-linear model
+        of the dispersion (gaussian SD, gamma shape, NB size, ordinal scale). See the user guide.
 
     Examples
     --------
@@ -49,6 +52,8 @@ class Model:
         link: str | None = None,
         *,
         std_lv: bool = False,
+        thresholds: str | None = None,
+        dispersion: str | None = None,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
@@ -58,7 +63,7 @@ class Model:
             self.family, self.link, item_families = mixed_family(family)
         else:
             self.family, self.link = resolve_family_link(family, link)
-        self.spec = build_spec(formula, self.family.name, self.link.name)
+        self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)
         self.design: Design = build_design(
             self.spec, data, self.family, std_lv=std_lv, item_families=item_families
         )
@@ -142,25 +147,12 @@ class Model:
         rule: str = "product",
         per_cluster: bool = False,
     ) -> float | np.ndarray:
-        """Marginal log-likelihood at given parameter values.
+        """Marginal log-likelihood at natural parameters ``params`` (named as in ``MLResult.params``).
 
-        Parameters
-        ----------
-        params : Series or dict
-            Natural parameters by name, as in ``MLResult.params``
-            (``beta[...]``, ``sd[...]``, ``cor[...]``, ``sigma``/``shape``).
-        nip : int, tuple of int or "auto"
-            Quadrature points per dimension (level for sparse rules), at every
-            latent level or one number per level. ``"auto"``: the closed form
-            where :meth:`fit` uses one, one point per level where adaptive
-            quadrature with one point is exact (gaussian responses with
-            identity link), otherwise
-            :data:`glpp.fitting.nip.LOGLIK_AT_NIP` (30) points per dimension
-            at every level.
-        adaptive : bool
-        rule : {"product", "sparse"}
-        per_cluster : bool
-            Return the log-likelihood of each top-level cluster instead of the total.
+        ``nip="auto"``: the closed form where :meth:`fit` uses one, one point where adaptive
+        quadrature with one point is exact (gaussian, identity link), otherwise
+        :data:`glpp.fitting.nip.LOGLIK_AT_NIP` points per dimension at every level.
+        ``per_cluster=True`` returns the log-likelihood of each top-level cluster.
         """
         theta = self.layout.theta_from_named(dict(params))
         objective = make_objective(

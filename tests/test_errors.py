@@ -104,3 +104,56 @@ def test_masspoints_of_an_lme4_term_are_named_by_its_grouping():
     model = glpp.Model("outcome ~ month + (1 | patient)\npatient ~~ masspoints(4)", data, family="binomial")
     assert model.design.discrete.n_points == 4
     assert model.layout.n_theta == 2 + 3 + 3
+
+
+# ------------------------------------------------ ordinal responses and dispersion models
+@pytest.fixture
+def wine():
+    return pd.read_csv(DATA / "wine.csv")
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(2.5, "non-negative integer codes"), (-1, "non-negative integer codes")],
+)
+def test_ordinal_categories_must_be_non_negative_integers(wine, value, message):
+    wine["rating"] = wine["rating"].astype(float)
+    wine.loc[4, "rating"] = value
+    with pytest.raises(glpp.DataError, match=rf"'rating'.*{message}"):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal")
+
+
+def test_ordinal_response_with_one_category_is_refused(wine):
+    wine["rating"] = 3
+    with pytest.raises(glpp.DataError, match=r"'rating'.*at least two observed categories"):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal")
+
+
+def test_ordinal_item_with_one_category_is_refused_naming_the_item():
+    rng = np.random.default_rng(3)
+    wide = pd.DataFrame({"q1": rng.integers(1, 4, 50), "q2": rng.integers(1, 4, 50), "q3": 2})
+    with pytest.raises(glpp.DataError, match=r"'q3'.*at least two observed categories"):
+        glpp.Model("F =~ q1 + q2 + q3", wide, family="ordinal")
+
+
+@pytest.mark.parametrize("keyword", ["thresholds", "dispersion"])
+def test_auxiliary_formula_naming_a_missing_column(wine, keyword):
+    with pytest.raises(glpp.DataError, match=rf"column 'age' used in {keyword}="):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal", **{keyword: "~ age"})
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_dispersion_for_a_family_without_one_is_refused(toenail, family):
+    with pytest.raises(glpp.SpecError, match=rf"dispersion=.*family '{family}' has no dispersion parameter"):
+        glpp.Model("outcome ~ month + (1 | patient)", toenail, family=family, dispersion="~ treatment")
+
+
+def test_threshold_covariates_need_an_ordinal_response(toenail):
+    with pytest.raises(glpp.SpecError, match=r"thresholds=.*need an ordinal response"):
+        glpp.Model("outcome ~ month + (1 | patient)", toenail, family="binomial", thresholds="~ treatment")
+
+
+@pytest.mark.parametrize("text", ["y ~ x", "~ ", "~ x + (1 | g)"])
+def test_malformed_one_sided_formulas(wine, text):
+    with pytest.raises(glpp.SpecError, match=r"dispersion="):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal", dispersion=text)

@@ -154,25 +154,35 @@ def _add_latent_likelihood(model, parameters: PyMCParameters, parameterization: 
     # one gather per latent (vectors: the cheapest gradient for NUTS)
     latent_eta = sum(graph.loadings[:, a] * graph.clusters.gather(graph.modes[:, a]) for a in range(level.n_latents))
     outputs = [graph.fixed_eta + latent_eta]
-    if graph.row_log_dispersion is not None:
+    has_dispersion = graph.row_log_dispersion is not None
+    if has_dispersion:
         outputs.append(graph.row_log_dispersion)
+    if graph.rows.row_thresholds is not None:  # (lower, upper, has_lower, has_upper), as floats
+        outputs += [pt.cast(values, "float64") for values in graph.rows.row_thresholds]
     replacements = {graph.theta: parameters.theta, graph.modes: standard, **data_replacements(graph, model)}
     eta, *rest = graph_replace(outputs, replacements, strict=False)
-    row_log_dispersion = rest[0] if rest else None
     # the graph's rows are in cluster order (data_arguments); put them back in data order
     inverse = pt.constant(np.argsort(np.argsort(level.cluster_index, kind="stable")))
-    if row_log_dispersion is not None and row_log_dispersion.ndim == 1:
-        row_log_dispersion = row_log_dispersion[inverse]
-    _observed(model, eta[inverse], row_log_dispersion)
+    rest = [values[inverse] if values.ndim == 1 else values for values in rest]
+    log_dispersion = rest[0] if has_dispersion else None
+    _observed(model, eta[inverse], log_dispersion, rest[1 if has_dispersion else 0 :])
 
 
-def _observed(model, eta, log_dispersion) -> None:
+def _observed(model, eta, log_dispersion, thresholds: list) -> None:
+    """The responses as a :class:`pymc.CustomDist` with the family's log-density; per-row
+    auxiliary values (log dispersion, thresholds) are its extra parameters."""
     design, family, link = model.design, model.family, model.link
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
-    extra = [log_dispersion] if log_dispersion is not None else []
+    extra = ([log_dispersion] if log_dispersion is not None else []) + list(thresholds)
+    n_dispersion = 1 if log_dispersion is not None else 0
 
     def logp(value, eta, trials, *rest):
-        return family.logp(value, eta, link, rest[0] if rest else None, trials)
+        row_thresholds = None
+        if len(rest) > n_dispersion:
+            lower, upper, has_lower, has_upper = rest[n_dispersion:]
+            row_thresholds = (lower, upper, pt.gt(has_lower, 0.5), pt.gt(has_upper, 0.5))
+        log_aux = rest[0] if n_dispersion else None
+        return family.logp(value, eta, link, log_aux, trials, thresholds=row_thresholds)
 
     pm.CustomDist(
         response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glpp.design.auxiliary import AuxiliaryDesign
+
 __all__ = [
     "CovarianceBlock",
     "Design",
@@ -254,6 +256,7 @@ class Design:
     n_moments: int | None = None
     notes: tuple[str, ...] = ()
     discrete: object | None = None
+    auxiliary: AuxiliaryDesign | None = None
 
     @property
     def n_rows(self) -> int:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.design.checks import missing_values_message, refuse_missing_groupings
+from glpp.design.auxiliary import auxiliary_columns, build_auxiliary
 from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
 from glpp.design.columns import check_columns, design_matrix, evaluate, expression_columns, formula_columns
@@ -66,18 +67,14 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]
-    used = _used_columns(spec, regression, data)
-    used_ordered = [column for column in data.columns if column in used]
-    refuse_missing_groupings(
-        data, [column for term in regression.random for column in term.group] + [m.level for m in spec.measurements]
-    )
-    complete = data[used_ordered].notna().all(axis=1).to_numpy()
-    n_dropped = int((~complete).sum())
-    if not complete.any():
-        raise DataError(missing_values_message(data, used_ordered))
-    data = data.loc[complete].reset_index(drop=True)
+    data, n_dropped = _complete_rows(spec, regression, data)
     response, trials = _response(regression, data, family)
     fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
+    if not family.intercept:  # the thresholds take the intercept's place
+        keep = [k for k, name in enumerate(fixed_names) if name != "(Intercept)"]
+        fixed, fixed_names = fixed[:, keep], tuple(fixed_names[k] for k in keep)
+    rows = np.arange(len(data))
+    response, auxiliary = build_auxiliary(spec, response, data, rows, [(None, family)], np.zeros_like(rows))
     offset = np.zeros(len(data))
     for expression in regression.offsets:
         offset += evaluate(expression, data, f"offset({expression})")
@@ -107,7 +104,21 @@ def build_long_design(spec: Spec, data: pd.DataFrame, family: Family | MixedFami
         paths=tuple(paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(covariate_names),
+        auxiliary=auxiliary,
     )
+
+
+def _complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The rows with every used column observed, and how many were dropped (missing groupings are refused)."""
+    used = _used_columns(spec, regression, data)
+    used_ordered = [column for column in data.columns if column in used]
+    refuse_missing_groupings(
+        data, [column for term in regression.random for column in term.group] + [m.level for m in spec.measurements]
+    )
+    complete = data[used_ordered].notna().all(axis=1).to_numpy()
+    if not complete.any():
+        raise DataError(missing_values_message(data, used_ordered))
+    return data.loc[complete].reset_index(drop=True), int((~complete).sum())
 
 
 def _random_term_label(term: RandomTerm) -> str:
@@ -161,6 +172,7 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
             )
         check_columns({measurement.level, measurement.indicators[0].name}, data, statement)
         used |= {measurement.level, measurement.indicators[0].name}
+    used |= auxiliary_columns(spec, data)
     latents = {m.latent for m in spec.measurements}
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:

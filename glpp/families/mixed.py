@@ -34,16 +34,22 @@ class MixedFamily:
     aux = None
     dispersion = None
 
-    def logp(self, y, eta, link, log_aux=None, trials=None, family_index=None):
-        """Element-wise log-density; ``family_index`` broadcasts with ``eta``."""
+    def logp(
+        self, y, eta, link, log_aux=None, trials=None, family_index=None, thresholds=None, regression=False
+    ):
+        """Element-wise log-density; ``family_index`` broadcasts with ``eta``; ``thresholds``
+        (rows of components with cutpoints) as :meth:`Family.logp`. ``regression``: ``log_aux``
+        is each row's value of a dispersion regression, meaningful for every component with a
+        :attr:`Family.dispersion_regression` (else it is an :class:`AuxParameter` per item)."""
         total = pt.zeros_like(eta)
         for position, (family, component_link) in enumerate(self.components):
             mask = pt.eq(family_index, position)
             safe_y = pt.switch(mask, y, family.safe_response)
             safe_eta = pt.switch(mask, eta, component_link.safe_eta)
             safe_trials = None if trials is None else pt.switch(mask, trials, 1.0)
-            safe_aux = None if family.aux is None else log_aux
-            value = family.logp(safe_y, safe_eta, component_link, safe_aux, safe_trials)
+            modelled = family.dispersion_regression is not None if regression else family.aux is not None
+            safe_aux = log_aux if modelled else None
+            value = family.logp(safe_y, safe_eta, component_link, safe_aux, safe_trials, thresholds=thresholds)
             total = total + pt.switch(mask, value, 0.0)
         return total
 

@@ -23,6 +23,9 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("Loadings", "loading"),
     ("Structural paths", "path"),
     ("Residual covariances", "residual_covariance"),
+    ("Thresholds", "threshold"),
+    ("Threshold covariates", "threshold_slope"),
+    ("Dispersion model (log scale)", "dispersion"),
     ("Dispersion", "aux"),
 )
 
