@@ -28,14 +28,16 @@ class Model:
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
     family : str or dict
-        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
-        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own.
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"``,
+        ``"multinomial"`` or ``"ranking"`` (:mod:`glpp.families`); a dict: one per item.
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4
         users usually choose).
     std_lv : bool
         Factor models: identify each latent by fixing its variance at 1
         (all loadings free) instead of fixing its first loading at 1.
+    choice_set : str, optional
+        Choice families on expanded data: the column naming each row's choice set.
 
     Examples
     --------
@@ -53,6 +55,7 @@ class Model:
         link: str | None = None,
         *,
         std_lv: bool = False,
+        choice_set: str | None = None,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
@@ -64,7 +67,7 @@ class Model:
             self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name)
         self.design: Design = build_design(
-            self.spec, data, self.family, std_lv=std_lv, item_families=item_families
+            self.spec, data, self.family, std_lv=std_lv, item_families=item_families, choice_set=choice_set
         )
         if len(self.design.levels) == 0:
             raise SpecError(

@@ -165,9 +165,11 @@ def _observed(model, eta, log_dispersion) -> None:
     design, family, link = model.design, model.family, model.link
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
     extra = [log_dispersion] if log_dispersion is not None else []
+    # choice families: each set's first row (data order, as ``eta`` here)
+    row_inputs = {} if design.choice_start is None else {"set_start": pt.constant(design.choice_start)}
 
     def logp(value, eta, trials, *rest):
-        return family.logp(value, eta, link, rest[0] if rest else None, trials)
+        return family.logp(value, eta, link, rest[0] if rest else None, trials, **row_inputs)
 
     pm.CustomDist(
         response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response

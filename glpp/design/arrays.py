@@ -221,6 +221,9 @@ class Design:
         Means, variances and covariances of the items (and slopes on observed
         covariates) that a model of gaussian items can identify parameters
         from (:mod:`glpp.identification`); ``None`` for other models.
+    choice_start : ndarray of int or None, shape (n_rows,)
+        Choice families (:mod:`glpp.design.choice`): 1 on the first row of each
+        choice set (the rows of a set are contiguous), else 0.
     """
 
     response: np.ndarray
@@ -247,6 +250,7 @@ class Design:
     jointly_normal: bool = False
     two_level_normal: bool = False
     n_moments: int | None = None
+    choice_start: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:

@@ -21,6 +21,7 @@ from glpp.design.arrays import (
     PathEntry,
     ResidualCovariance,
 )
+from glpp.design.choice import build_choice_design
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
 from glpp.errors import SpecError
@@ -44,6 +45,7 @@ def build_design(
     family: Family | MixedFamily,
     std_lv: bool = False,
     item_families: dict[str, int] | None = None,
+    choice_set: str | None = None,
 ) -> Design:
     """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
@@ -62,6 +64,9 @@ def build_design(
         Fix every latent's variance at 1 and free all its loadings.
     item_families : dict of str to int, optional
         Each item's component of a ``MixedFamily``.
+    choice_set : str, optional
+        Choice families: the column identifying each row's choice set
+        (:func:`glpp.design.choice.build_choice_design`).
 
     Returns
     -------
@@ -90,6 +95,8 @@ def build_design(
     (4, 2)
     """
     _refuse_discrete_latents(spec)
+    if family.couples_rows or choice_set is not None:
+        return build_choice_design(spec, data, family, choice_set, std_lv=std_lv)
     if _is_wide(spec):
         return build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
     return build_long_design(spec, data, family, std_lv=std_lv)

@@ -85,6 +85,10 @@ class Family:
     has_response_scale : bool
         The linear predictor is on the responses' scale (gaussian): start
         values and default priors scale with the responses' SD.
+    couples_rows : bool
+        A row's log-density depends on other rows' linear predictors (the
+        rows of a choice set, :mod:`glpp.families.choice`): its Hessian in
+        ``eta`` is not diagonal.
     """
 
     name: str
@@ -97,6 +101,7 @@ class Family:
     uses_trials: bool = False
     mean_bounds: tuple[float, float] = (1e-3, np.inf)
     has_response_scale: bool = False
+    couples_rows: bool = False
 
     @property
     def dispersion(self) -> str | None:

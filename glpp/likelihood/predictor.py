@@ -32,8 +32,8 @@ __all__ = ["RowPredictor", "optional_row_arrays"]
 def optional_row_arrays(design: Design, rows: np.ndarray) -> list[np.ndarray]:
     """The per-row inputs only some models have, in :attr:`RowPredictor.optional_inputs` order,
     for the rows ``rows``: latent covariates, dispersion index (per-item dispersions), family
-    index (a family per item)."""
-    optional = (design.latent_covariates, design.dispersion_index, design.family_index)
+    index (a family per item), choice-set starts (choice families; ``rows`` keeps sets contiguous)."""
+    optional = (design.latent_covariates, design.dispersion_index, design.family_index, design.choice_start)
     return [values[rows] for values in optional if values is not None]
 
 
@@ -104,6 +104,10 @@ class RowPredictor:
         if isinstance(family, MixedFamily):
             self.family_index = pt.vector("family_index", dtype="int64")
             self.optional_inputs.append(self.family_index)
+        self.set_start = None
+        if family.couples_rows:
+            self.set_start = pt.vector("set_start", dtype="int64")
+            self.optional_inputs.append(self.set_start)
 
     @property
     def loading_inputs(self) -> list[TensorVariable]:
@@ -121,7 +125,24 @@ class RowPredictor:
         log_dispersion = self.row_log_dispersion
         if self.dispersion_index is not None:
             log_dispersion = pt.shape_padright(log_dispersion, trailing)
+        if self.set_start is not None:
+            return self.family.logp(response, eta, self.link, log_dispersion, trials, set_start=self.set_start)
         if self.family_index is None:
             return self.family.logp(response, eta, self.link, log_dispersion, trials)
         family_index = pt.shape_padright(self.family_index, trailing)
         return self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
+
+    def curvature_products(
+        self, first: TensorVariable, eta: TensorVariable, loadings: TensorVariable, n_latents: int
+    ) -> TensorVariable:
+        """``-H z_a`` for each column ``z_a`` of ``loadings`` (N, d): (N, d), ``H`` the Hessian of the
+        rows' log-densities in ``eta`` (N,) and ``first`` their gradient.
+
+        Summed within clusters against the loadings it gives the negative Hessian
+        in the latents. Diagonal ``H`` (independent rows): ``-h_rr z_ra``; rows
+        coupled by the family (choice sets) need one Hessian-vector product per latent.
+        """
+        if not self.family.couples_rows:
+            return -pt.grad(first.sum(), eta)[:, None] * loadings
+        columns = [-pt.grad(pt.sum(first * loadings[:, a]), eta) for a in range(n_latents)]
+        return pt.stack(columns, axis=1)
