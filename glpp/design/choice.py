@@ -26,7 +26,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from glpp.design.arrays import Design
+from glpp.design.arrays import Design, LevelDesign
 from glpp.design.columns import check_columns
 from glpp.design.long import _used_columns, build_long_design
 from glpp.errors import DataError, SpecError
@@ -57,11 +57,11 @@ def build_choice_design(
     ------
     SpecError
         No ``choice_set`` for a choice family, or one for another family; a
-        measurement model on wide data; latents at two or more levels; terms
-        that are constant within every choice set.
+        measurement model on wide data; terms that are constant within every
+        choice set.
     DataError
         Missing columns, responses that are not choices or rankings (the
-        family's checks), choice sets that cross clusters.
+        family's checks), choice sets that cross clusters of the lowest level.
     """
     expand_sets = getattr(family, "expand_sets", None)
     if expand_sets is None:
@@ -99,11 +99,7 @@ def _set_spread(values: np.ndarray, choice_start: np.ndarray) -> np.ndarray:
 
 
 def _check_levels(design: Design, choice_start: np.ndarray, choice_set: str, codes: np.ndarray) -> None:
-    if len(design.levels) != 1:
-        raise SpecError(
-            "choice families take random effects of one grouping level (choice sets within its clusters); "
-            f"this model has {len(design.levels)} levels"
-        )
+    """Each choice set lies within one cluster of the lowest level (hence of every level)."""
     level = design.levels[0]
     crossing = _set_spread(level.cluster_index, choice_start) > 0
     if np.any(crossing):
@@ -124,7 +120,11 @@ def _check_varies_within_sets(design: Design, choice_start: np.ndarray) -> None:
             f"fixed-effect column {name!r} is constant within every choice set, so it cancels out of the "
             "choice probabilities; remove it (write '0 + ...' to drop the intercept) or let it vary by alternative"
         )
-    level = design.levels[0]
+    for level in design.levels:
+        _check_level_varies(level, choice_start)
+
+
+def _check_level_varies(level: LevelDesign, choice_start: np.ndarray) -> None:
     loadings = level.full_loading_index
     constant = np.all(_set_spread(level.covariates, choice_start) == 0, axis=0)
     constant &= np.all(loadings == loadings[:1], axis=0)

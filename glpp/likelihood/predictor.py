@@ -134,15 +134,17 @@ class RowPredictor:
 
     def curvature_products(
         self, first: TensorVariable, eta: TensorVariable, loadings: TensorVariable, n_latents: int
-    ) -> TensorVariable:
-        """``-H z_a`` for each column ``z_a`` of ``loadings`` (N, d): (N, d), ``H`` the Hessian of the
-        rows' log-densities in ``eta`` (N,) and ``first`` their gradient.
+    ) -> list[TensorVariable]:
+        """``-H z_a`` for each column ``z_a`` of ``loadings`` (N, d): one tensor shaped as ``eta``
+        (N, ...) per latent, ``H`` the Hessian of the rows' log-densities in ``eta`` and ``first``
+        their gradient (trailing axes: independent contexts or nodes).
 
-        Summed within clusters against the loadings it gives the negative Hessian
+        Summed within clusters against the loadings they give the negative Hessian
         in the latents. Diagonal ``H`` (independent rows): ``-h_rr z_ra``; rows
         coupled by the family (choice sets) need one Hessian-vector product per latent.
         """
+        columns = [pt.shape_padright(loadings[:, a], eta.ndim - 1) for a in range(n_latents)]
         if not self.family.couples_rows:
-            return -pt.grad(first.sum(), eta)[:, None] * loadings
-        columns = [-pt.grad(pt.sum(first * loadings[:, a]), eta) for a in range(n_latents)]
-        return pt.stack(columns, axis=1)
+            weight = -pt.grad(first.sum(), eta)
+            return [weight * column for column in columns]
+        return [-pt.grad(pt.sum(first * column), eta) for column in columns]

@@ -155,7 +155,7 @@ class OneLevelGraph:
         row_logp = self.rows.row_logp(eta, self.rows.response, self.rows.trials)
         first = pt.grad(row_logp.sum(), eta)
         score = self.clusters.sum(first[:, None] * self.loadings) - modes
-        products = self.rows.curvature_products(first, eta, self.loadings, d)
+        products = pt.stack(self.rows.curvature_products(first, eta, self.loadings, d), axis=1)
         outer = products[:, :, None] * self.loadings[:, None, :]
         neg_hessian = self.clusters.sum(outer) + pt.eye(d)[None, :, :]
         log_posterior = self.clusters.sum(row_logp) - 0.5 * pt.sum(modes**2, axis=1)
