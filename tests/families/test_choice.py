@@ -230,6 +230,21 @@ def test_ranking_explosion_and_dropped_sets():
     np.testing.assert_array_equal(model.design.response, reference.chosen.to_numpy())
 
 
+
+def test_expand_nominal_builds_category_specific_columns():
+    wide = pd.DataFrame({"y": ["b", "a", "c", np.nan], "x": [0.5, -1.0, 2.0, 1.0], "g": [1, 1, 2, 2]})
+    long = glpp.expand_nominal(wide, "y", ["x"])
+    assert len(long) == 12 and list(long.alternative[:3]) == ["a", "b", "c"]
+    np.testing.assert_array_equal(long.chosen[:9], [0, 1, 0, 1, 0, 0, 0, 0, 1])
+    assert long.chosen[9:].isna().all()  # a missing response: the whole set is dropped by the model
+    np.testing.assert_array_equal(long.x_b[:3], [0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(long.y_c[:3], [0.0, 0.0, 1.0])
+    assert "x_a" not in long and "y_a" not in long  # the reference category
+    assert glpp.expand_nominal(wide, "y", reference="c").alternative[0] == "c"
+    with pytest.raises(glpp.DataError, match=r"response 'y' has a single category"):
+        glpp.expand_nominal(wide.assign(y="a"), "y")
+
+
 # ---------------------------------------------------------------- fits (slow)
 #: estimates within this many standard errors of the truth (seeded data)
 RECOVERY_SE = 2.0
