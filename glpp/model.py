@@ -26,8 +26,8 @@ class Model:
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
     family : str or dict
-        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"`` or
-        ``"ordinal"`` (:mod:`glpp.families`); a dict gives each item its own.
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"``, ``"ordinal"``,
+        ``"multinomial"`` or ``"ranking"`` (:mod:`glpp.families`); a dict: one per item.
     link : str, optional
         Defaults to the family's canonical link (log for gamma, as lme4 users usually choose).
     std_lv : bool
@@ -35,6 +35,8 @@ class Model:
     thresholds, dispersion : str, optional
         ``"~ z"``: ordinal threshold covariates (one slope per threshold); a log-linear model
         of the dispersion (gaussian SD, gamma shape, NB size, ordinal scale). See the user guide.
+    choice_set : str, optional
+        Choice families on expanded data: the column naming each row's choice set.
 
     Examples
     --------
@@ -54,6 +56,7 @@ class Model:
         std_lv: bool = False,
         thresholds: str | None = None,
         dispersion: str | None = None,
+        choice_set: str | None = None,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
@@ -65,7 +68,7 @@ class Model:
             self.family, self.link = resolve_family_link(family, link)
         self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)
         self.design: Design = build_design(
-            self.spec, data, self.family, std_lv=std_lv, item_families=item_families
+            self.spec, data, self.family, std_lv=std_lv, item_families=item_families, choice_set=choice_set
         )
         if len(self.design.levels) == 0:
             raise SpecError(

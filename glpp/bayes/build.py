@@ -175,14 +175,15 @@ def _observed(model, eta, log_dispersion, thresholds: list) -> None:
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
     extra = ([log_dispersion] if log_dispersion is not None else []) + list(thresholds)
     n_dispersion = 1 if log_dispersion is not None else 0
+    # choice families: each set's first row (data order, as ``eta`` here)
+    row_inputs = {} if design.choice_start is None else {"set_start": pt.constant(design.choice_start)}
 
     def logp(value, eta, trials, *rest):
-        row_thresholds = None
         if len(rest) > n_dispersion:
             lower, upper, has_lower, has_upper = rest[n_dispersion:]
-            row_thresholds = (lower, upper, pt.gt(has_lower, 0.5), pt.gt(has_upper, 0.5))
+            row_inputs["thresholds"] = (lower, upper, pt.gt(has_lower, 0.5), pt.gt(has_upper, 0.5))
         log_aux = rest[0] if n_dispersion else None
-        return family.logp(value, eta, link, log_aux, trials, thresholds=row_thresholds)
+        return family.logp(value, eta, link, log_aux, trials, **row_inputs)
 
     pm.CustomDist(
         response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response

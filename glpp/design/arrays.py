@@ -225,9 +225,13 @@ class Design:
     n_moments : int or None
         Means, variances and covariances of the items (and slopes on observed
         covariates) that a model of gaussian items can identify parameters
-        from (:mod:`glpp.identification`); ``None`` for other models.    notes : tuple of str
+        from (:mod:`glpp.identification`); ``None`` for other models.
+    notes : tuple of str
         What the model string left to a default that a user should know
         (shown by ``summary()``), e.g. a first loading freed by a fixed variance.
+    choice_start : ndarray of int or None, shape (n_rows,)
+        Choice families (:mod:`glpp.design.choice`): 1 on the first row of each
+        choice set (the rows of a set are contiguous), else 0.
     """
 
     response: np.ndarray
@@ -257,6 +261,7 @@ class Design:
     notes: tuple[str, ...] = ()
     discrete: object | None = None
     auxiliary: AuxiliaryDesign | None = None
+    choice_start: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:

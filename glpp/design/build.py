@@ -25,6 +25,8 @@ from glpp.design.arrays import (
 )
 from glpp.design.checks import check_data_frame, check_design, default_notes
 from glpp.design.discrete import build_discrete_design, discrete_distribution
+from glpp.design.choice import build_choice_design
+from glpp.errors import SpecError
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
 from glpp.families import Family, MixedFamily
@@ -47,6 +49,7 @@ def build_design(
     family: Family | MixedFamily,
     std_lv: bool = False,
     item_families: dict[str, int] | None = None,
+    choice_set: str | None = None,
 ) -> Design:
     """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
@@ -65,6 +68,9 @@ def build_design(
         Fix every latent's variance at 1 and free all its loadings.
     item_families : dict of str to int, optional
         Each item's component of a ``MixedFamily``.
+    choice_set : str, optional
+        Choice families: the column identifying each row's choice set
+        (:func:`glpp.design.choice.build_choice_design`).
 
     Returns
     -------
@@ -85,9 +91,7 @@ def build_design(
 
     Examples
     --------
-    >>> from dataclasses import replace
-
-import pandas as pd
+    >>> import pandas as pd
     >>> from glpp.families import resolve_family_link
     >>> from glpp.syntax import build_spec
     >>> data = pd.DataFrame({"y": [1.0, 2.0, 0.5, 1.5], "g": [1, 1, 2, 2]})
@@ -98,7 +102,11 @@ import pandas as pd
     """
     distribution = discrete_distribution(spec)
     check_data_frame(data)
-    if _is_wide(spec):
+    if family.couples_rows or choice_set is not None:
+        if distribution is not None:
+            raise SpecError(f"discrete latents with the choice family {family.name!r} are not available yet")
+        design = build_choice_design(spec, data, family, choice_set, std_lv=std_lv)
+    elif _is_wide(spec):
         design = build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
     else:
         design = build_long_design(spec, data, family, std_lv=std_lv)

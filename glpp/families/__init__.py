@@ -7,7 +7,7 @@ A family declares everything family-specific (:mod:`glpp.families.base`);
 no code outside this package asks which family it has.
 """
 
-from glpp.families import builtin, ordinal  # noqa: F401 - registers the built-in families
+from glpp.families import builtin, choice, ordinal  # noqa: F401 - registers the built-in families
 from glpp.families.base import (
     FAMILIES,
     AuxParameter,

@@ -133,6 +133,10 @@ class Family:
     intercept : bool
         The linear predictor has an intercept (``False`` where the
         thresholds take its place).
+    couples_rows : bool
+        A row's log-density depends on other rows' linear predictors (the
+        rows of a choice set, :mod:`glpp.families.choice`): its Hessian in
+        ``eta`` is not diagonal.
     """
 
     name: str
@@ -148,6 +152,7 @@ class Family:
     cutpoints: Cutpoints | None = None
     dispersion_regression: str | None = None
     intercept: bool = True
+    couples_rows: bool = False
 
     @property
     def dispersion(self) -> str | None:

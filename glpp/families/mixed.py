@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 
 from glpp.families.base import Family
 from glpp.families.links import LINKS, Link
+from glpp.errors import SpecError
 from glpp.families.base import resolve_family_link
 
 __all__ = ["MixedFamily", "mixed_family"]
@@ -33,6 +34,7 @@ class MixedFamily:
     name: str = "mixed"
     aux = None
     dispersion = None
+    couples_rows = False
 
     def logp(
         self, y, eta, link, log_aux=None, trials=None, family_index=None, thresholds=None, regression=False
@@ -80,6 +82,8 @@ def mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamil
     for item, value in families.items():
         name, link = (value, None) if isinstance(value, str) else value
         pair = resolve_family_link(name, link)
+        if pair[0].couples_rows:
+            raise SpecError(f"item {item!r}: family {name!r} is for choice data on long (expanded) data only")
         if pair not in components:
             components.append(pair)
         item_families[item] = components.index(pair)

@@ -32,9 +32,10 @@ __all__ = ["RowPredictor", "optional_row_arrays"]
 def optional_row_arrays(design: Design, rows: np.ndarray) -> list[np.ndarray]:
     """The per-row inputs only some models have, in :attr:`RowPredictor.optional_inputs` order,
     for the rows ``rows``: latent covariates, dispersion index (per-item dispersions), family
-    index (a family per item), then the auxiliary design's (:mod:`glpp.design.auxiliary`):
-    threshold positions, threshold covariates, dispersion covariates."""
-    optional = [design.latent_covariates, design.dispersion_index, design.family_index]
+    index (a family per item), choice-set starts (choice families; ``rows`` keeps sets
+    contiguous), then the auxiliary design's (:mod:`glpp.design.auxiliary`): threshold
+    positions, threshold covariates, dispersion covariates."""
+    optional = [design.latent_covariates, design.dispersion_index, design.family_index, design.choice_start]
     auxiliary = design.auxiliary
     if auxiliary is not None:
         optional += [
@@ -118,6 +119,10 @@ class RowPredictor:
         if isinstance(family, MixedFamily):
             self.family_index = pt.vector("family_index", dtype="int64")
             self.optional_inputs.append(self.family_index)
+        self.set_start = None
+        if family.couples_rows:
+            self.set_start = pt.vector("set_start", dtype="int64")
+            self.optional_inputs.append(self.set_start)
         self._auxiliary_rows(layout)
 
     def _auxiliary_rows(self, layout: ParameterLayout) -> None:
@@ -160,6 +165,8 @@ class RowPredictor:
         log_dispersion = self.row_log_dispersion
         if log_dispersion is not None and log_dispersion.ndim == 1:
             log_dispersion = pt.shape_padright(log_dispersion, trailing)
+        if self.set_start is not None:
+            return self.family.logp(response, eta, self.link, log_dispersion, trials, set_start=self.set_start)
         thresholds = None
         if self.row_thresholds is not None:
             thresholds = tuple(pt.shape_padright(values, trailing) for values in self.row_thresholds)
@@ -170,3 +177,20 @@ class RowPredictor:
             response, eta, self.link, log_dispersion, trials, family_index=family_index,
             thresholds=thresholds, regression=self.layout_has_regression,
         )
+
+    def curvature_products(
+        self, first: TensorVariable, eta: TensorVariable, loadings: TensorVariable, n_latents: int
+    ) -> list[TensorVariable]:
+        """``-H z_a`` for each column ``z_a`` of ``loadings`` (N, d): one tensor shaped as ``eta``
+        (N, ...) per latent, ``H`` the Hessian of the rows' log-densities in ``eta`` and ``first``
+        their gradient (trailing axes: independent contexts or nodes).
+
+        Summed within clusters against the loadings they give the negative Hessian
+        in the latents. Diagonal ``H`` (independent rows): ``-h_rr z_ra``; rows
+        coupled by the family (choice sets) need one Hessian-vector product per latent.
+        """
+        columns = [pt.shape_padright(loadings[:, a], eta.ndim - 1) for a in range(n_latents)]
+        if not self.family.couples_rows:
+            weight = -pt.grad(first.sum(), eta)
+            return [weight * column for column in columns]
+        return [-pt.grad(pt.sum(first * column), eta) for column in columns]

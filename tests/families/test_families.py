@@ -74,11 +74,12 @@ def random_points(family: str, link: str, rng: np.random.Generator):
     return eta, y, aux, trials
 
 
-#: families with cutpoints (ordinal) take per-row thresholds: tests/families/test_ordinal.py
+#: element-wise families without cutpoints; ordinal: tests/families/test_ordinal.py, the choice
+#: families couple the rows of a set: tests/families/test_choice.py
 CASES = [
     (name, link)
     for name, family in sorted(FAMILIES.items())
-    if family.cutpoints is None
+    if family.cutpoints is None and not family.couples_rows
     for link in family.links
 ]
 
