@@ -8,12 +8,14 @@ from glpp.errors import (
     IdentificationWarning,
     SpecError,
 )
+from glpp.design.choice import expand_nominal
 from glpp.model import Model
 from glpp.results.ml import MLResult
 
 __all__ = [
     "Model",
     "MLResult",
+    "expand_nominal",
     "GlppError",
     "SpecError",
     "DataError",

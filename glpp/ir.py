@@ -159,7 +159,7 @@ class Covariance:
 
 @dataclass(frozen=True)
 class LatentDistribution:
-    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)``."""
+    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)`` (``masspoints("auto")``: ``n_points`` 0)."""
 
     latent: str
     kind: str  # "classes" | "masspoints"
@@ -201,6 +201,12 @@ class Spec:
         Grouping columns declared by ``level: g`` lines, in order.
     family, link : str
         Response family and link, already validated as a pair.
+    thresholds : str or None
+        Formulaic right-hand side of the threshold covariates (``thresholds="~ z"``):
+        each threshold gets its own coefficient on each column.
+    dispersion : str or None
+        Formulaic right-hand side of the log-linear dispersion (or scale) regression
+        (``dispersion="~ z"``).
     source : str
         The model string, for messages.
     """
@@ -214,4 +220,6 @@ class Spec:
     declared_levels: tuple[str, ...] = ()
     family: str = "gaussian"
     link: str = "identity"
+    thresholds: str | None = None
+    dispersion: str | None = None
     source: str = field(default="", compare=False)

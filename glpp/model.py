@@ -8,11 +8,9 @@ import pandas as pd
 from glpp.design.build import Design, build_design
 from glpp.errors import SpecError
 from glpp.families.resolve import resolve_families
-from glpp.fitting.engines import make_objective
-from glpp.fitting.ml import maximise_likelihood
+from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
 from glpp.results.build import build_result
-from glpp.identification import check_parameter_count
-from glpp.params import ParameterLayout
+from glpp.params.discrete import build_layout
 from glpp.results.ml import MLResult
 from glpp.syntax import build_spec
 
@@ -28,16 +26,19 @@ class Model:
         Model string, e.g. ``"outcome ~ treatment * month + (1 | patient)"``.
     data : DataFrame
     family : str or dict
-        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"`` or
-        ``"negbinomial"`` (:mod:`glpp.families`); a dict gives each item its own;
-        a column of ``data`` holding family names gives each row its own
-        (:func:`glpp.families.resolve.resolve_families`).
+        ``"gaussian"``, ``"binomial"``, ``"poisson"``, ``"gamma"``, ``"negbinomial"``, ``"ordinal"``,
+        ``"multinomial"`` or ``"ranking"`` (:mod:`glpp.families`); a dict: one per item; a column
+        of ``data`` holding family names: one per row (:func:`glpp.families.resolve.resolve_families`).
     link : str, optional
-        Defaults to the family's canonical link (log for gamma, as lme4
-        users usually choose); with a family column, a column of link names.
+        Defaults to the family's canonical link (log for gamma, as lme4 users usually choose);
+        with a family column, a column of link names.
     std_lv : bool
-        Factor models: identify each latent by fixing its variance at 1
-        (all loadings free) instead of fixing its first loading at 1.
+        Factor models: fix each latent's variance at 1 (all loadings free), not its first loading.
+    thresholds, dispersion : str, optional
+        ``"~ z"``: ordinal threshold covariates (one slope per threshold); a log-linear model
+        of the dispersion (gaussian SD, gamma shape, NB size, ordinal scale). See the user guide.
+    choice_set : str, optional
+        Choice families on expanded data: the column naming each row's choice set.
 
     Examples
     --------
@@ -55,23 +56,25 @@ class Model:
         link: str | None = None,
         *,
         std_lv: bool = False,
+        thresholds: str | None = None,
+        dispersion: str | None = None,
+        choice_set: str | None = None,
     ):
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
         choice = resolve_families(family, link, data)
         self.family, self.link = choice.family, choice.link
-        self.spec = build_spec(formula, self.family.name, self.link.name)
+        self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)
         self.design: Design = build_design(
-            self.spec, data, self.family, std_lv=std_lv,
-            item_families=choice.item_families, row_families=choice.row_families,
+            self.spec, data, self.family, std_lv=std_lv, item_families=choice.item_families,
+            row_families=choice.row_families, choice_set=choice_set,
         )
         if len(self.design.levels) == 0:
             raise SpecError(
                 "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
             )
-        self.layout = ParameterLayout.from_design(self.design, self.family)
-        check_parameter_count(self.design, self.layout)
+        self.layout = build_layout(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
     def fit(
@@ -82,8 +85,10 @@ class Model:
         nip: int | tuple[int, ...] | str = "auto",
         adaptive: bool = True,
         rule: str | None = None,
-        se: str = "model",
+        se: str | tuple[str, str] = "model",
         verbose: bool = False,
+        starts: int = 10,
+        seed: int | None = 0,
     ) -> MLResult:
         """Fit by maximum likelihood (or MAP): (adaptive) Gauss-Hermite quadrature, or a closed form.
 
@@ -99,22 +104,22 @@ class Model:
             MAP only: the Bayesian defaults (None) updated by a dict as in
             :meth:`sample`, or a named set.
         nip : int, tuple of int or "auto"
-            Quadrature points per latent dimension (the level for sparse
-            rules); a tuple gives one number per latent level (lowest first).
-            ``"auto"`` uses the closed form where there is one and otherwise
-            increases the number until the log-likelihood at the estimate
-            changes by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1``
-            with ``adaptive=True`` is the Laplace approximation.
+            Quadrature points per latent dimension (the level for sparse rules); a tuple gives one
+            number per latent level (lowest first). ``"auto"`` uses the closed form where there is
+            one and otherwise increases the number until the log-likelihood at the estimate changes
+            by less than 1e-4 (:mod:`glpp.fitting.nip`). ``nip=1`` with ``adaptive=True`` is the
+            Laplace approximation.
         adaptive : bool
-            Centre and scale the nodes at each cluster's posterior mode and
-            curvature (default), or use the plain rule (one latent level only).
+            Centre and scale the nodes at each cluster's posterior mode and curvature
+            (default), or use the plain rule (one latent level only).
         rule : {"product", "sparse"}, optional
             Product Gauss-Hermite rule (default for up to two latents per
             cluster) or Smolyak sparse grid (default for three or more).
-        se : {"model"}
-            Inverse observed information.
+        se : "model", "robust" or ("robust", level)
+            Inverse observed information, or the sandwich clustered by the top level.
         verbose : bool
             Print the log-likelihood at each iteration and each ``nip`` step.
+        starts, seed : discrete latents' random starts and their seed (:mod:`glpp.fitting.discrete_fit`).
 
         Returns
         -------
@@ -122,8 +127,10 @@ class Model:
         """
         if method not in ("ml", "map") or (priors is not None and method == "ml"):
             raise SpecError(f"method={method!r} with priors={priors!r}: use method='ml', or 'map' with priors")
-        if se != "model":
-            raise SpecError(f"se={se!r} is not available yet; use se='model'")
+        if self.design.discrete is not None:
+            if se != "model":
+                raise SpecError(f"se={se!r} is not available for discrete latents yet; use se='model'")
+            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
@@ -131,7 +138,8 @@ class Model:
             from glpp.bayes.map import penalised_objective
 
             objective = penalised_objective(self, objective, priors)
-        return build_result(objective, maximise_likelihood(objective, verbose=verbose), formula=self.formula)
+        estimate = maximise_likelihood(objective, verbose=verbose)
+        return build_result(objective, estimate, formula=self.formula, se=se)
 
     def loglik_at(
         self,
@@ -142,25 +150,12 @@ class Model:
         rule: str = "product",
         per_cluster: bool = False,
     ) -> float | np.ndarray:
-        """Marginal log-likelihood at given parameter values.
+        """Marginal log-likelihood at natural parameters ``params`` (named as in ``MLResult.params``).
 
-        Parameters
-        ----------
-        params : Series or dict
-            Natural parameters by name, as in ``MLResult.params``
-            (``beta[...]``, ``sd[...]``, ``cor[...]``, ``sigma``/``shape``).
-        nip : int, tuple of int or "auto"
-            Quadrature points per dimension (level for sparse rules), at every
-            latent level or one number per level. ``"auto"``: the closed form
-            where :meth:`fit` uses one, one point per level where adaptive
-            quadrature with one point is exact (gaussian responses with
-            identity link), otherwise
-            :data:`glpp.fitting.nip.LOGLIK_AT_NIP` (30) points per dimension
-            at every level.
-        adaptive : bool
-        rule : {"product", "sparse"}
-        per_cluster : bool
-            Return the log-likelihood of each top-level cluster instead of the total.
+        ``nip="auto"``: the closed form where :meth:`fit` uses one, one point where adaptive
+        quadrature with one point is exact (gaussian, identity link), otherwise
+        :data:`glpp.fitting.nip.LOGLIK_AT_NIP` points per dimension at every level.
+        ``per_cluster=True`` returns the log-likelihood of each top-level cluster.
         """
         theta = self.layout.theta_from_named(dict(params))
         objective = make_objective(

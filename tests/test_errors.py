@@ -84,22 +84,76 @@ def test_missing_values_are_dropped_and_counted(toenail):
 
 
 @pytest.mark.parametrize(
-    "statement, data_file",
+    "statement, message",
     [
-        ("patient ~~ masspoints(4)", "toenail.csv"),
-        ("C ~~ classes(3)", "toenail.csv"),
+        ("C ~~ classes(3)", r"no latent or grouping 'C'"),
+        ("patient ~~ classes(3)", r"latent classes need a measurement statement on wide data"),
     ],
 )
-def test_discrete_latents_are_refused_until_available(statement, data_file):
-    """Parsed but not fitted yet: an error naming the statement, never a normal latent in its place."""
-    data = pd.read_csv(DATA / data_file)
+def test_discrete_latents_the_model_cannot_carry(statement, message):
+    """An error naming the statement, never a normal latent in its place."""
+    data = pd.read_csv(DATA / "toenail.csv")
     source = f"outcome ~ treatment + month + (1 | patient)\n{statement}"
-    with pytest.raises(glpp.SpecError, match=r"not available yet") as error:
+    with pytest.raises(glpp.SpecError, match=message) as error:
         glpp.Model(source, data, family="binomial")
     assert statement in str(error.value)
 
 
-def test_latent_class_model_on_wide_data_is_refused():
-    wide = pd.read_csv(DATA / "verbagg_wide.csv")
-    with pytest.raises(glpp.SpecError, match=r"'C ~~ classes\(2\)'.*not available yet"):
-        glpp.Model("C =~ i1 + i2 + i3 + i4\nC ~~ classes(2)", wide, family="binomial")
+def test_masspoints_of_an_lme4_term_are_named_by_its_grouping():
+    data = pd.read_csv(DATA / "toenail.csv")
+    model = glpp.Model("outcome ~ month + (1 | patient)\npatient ~~ masspoints(4)", data, family="binomial")
+    assert model.design.discrete.n_points == 4
+    assert model.layout.n_theta == 2 + 3 + 3
+
+
+# ------------------------------------------------ ordinal responses and dispersion models
+@pytest.fixture
+def wine():
+    return pd.read_csv(DATA / "wine.csv")
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [(2.5, "non-negative integer codes"), (-1, "non-negative integer codes")],
+)
+def test_ordinal_categories_must_be_non_negative_integers(wine, value, message):
+    wine["rating"] = wine["rating"].astype(float)
+    wine.loc[4, "rating"] = value
+    with pytest.raises(glpp.DataError, match=rf"'rating'.*{message}"):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal")
+
+
+def test_ordinal_response_with_one_category_is_refused(wine):
+    wine["rating"] = 3
+    with pytest.raises(glpp.DataError, match=r"'rating'.*at least two observed categories"):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal")
+
+
+def test_ordinal_item_with_one_category_is_refused_naming_the_item():
+    rng = np.random.default_rng(3)
+    wide = pd.DataFrame({"q1": rng.integers(1, 4, 50), "q2": rng.integers(1, 4, 50), "q3": 2})
+    with pytest.raises(glpp.DataError, match=r"'q3'.*at least two observed categories"):
+        glpp.Model("F =~ q1 + q2 + q3", wide, family="ordinal")
+
+
+@pytest.mark.parametrize("keyword", ["thresholds", "dispersion"])
+def test_auxiliary_formula_naming_a_missing_column(wine, keyword):
+    with pytest.raises(glpp.DataError, match=rf"column 'age' used in {keyword}="):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal", **{keyword: "~ age"})
+
+
+@pytest.mark.parametrize("family", ["binomial", "poisson"])
+def test_dispersion_for_a_family_without_one_is_refused(toenail, family):
+    with pytest.raises(glpp.SpecError, match=rf"dispersion=.*family '{family}' has no dispersion parameter"):
+        glpp.Model("outcome ~ month + (1 | patient)", toenail, family=family, dispersion="~ treatment")
+
+
+def test_threshold_covariates_need_an_ordinal_response(toenail):
+    with pytest.raises(glpp.SpecError, match=r"thresholds=.*need an ordinal response"):
+        glpp.Model("outcome ~ month + (1 | patient)", toenail, family="binomial", thresholds="~ treatment")
+
+
+@pytest.mark.parametrize("text", ["y ~ x", "~ ", "~ x + (1 | g)"])
+def test_malformed_one_sided_formulas(wine, text):
+    with pytest.raises(glpp.SpecError, match=r"dispersion="):
+        glpp.Model("rating ~ warm + (1 | judge)", wine, family="ordinal", dispersion=text)

@@ -109,3 +109,17 @@ def test_boundary_avoiding_laplace_fit_is_blme_bglmer(toenail_model):
     assert fit.params["sd[patient]"] == pytest.approx(blme["sd"], rel=2e-2)
     for name, value in blme["fixef"].items():
         assert fit.params[f"beta[{name}]"] == pytest.approx(value, abs=0.03)
+
+
+def test_map_of_an_ordinal_model_puts_its_priors_on_the_thresholds():
+    wine = pd.read_csv(DATA / "wine.csv")
+    model = glpp.Model("rating ~ warm + contact + (1 | judge)", wine, family="ordinal")
+    ml = model.fit(nip=7)
+    flat = model.fit(method="map", priors="flat", nip=7)
+    np.testing.assert_allclose(flat.loglik, ml.loglik, atol=1e-6)
+    np.testing.assert_allclose(flat.params, ml.params, atol=1e-4)
+    posterior = model.fit(method="map", nip=7)
+    assert "tau[1|2] ~ normal(0, 5)" in posterior.summary()
+    # the default priors (Normal(0, 5) on each threshold) pull the outer thresholds inwards
+    assert posterior.loglik < ml.loglik
+    assert abs(posterior.params["tau[4|5]"]) < abs(ml.params["tau[4|5]"])

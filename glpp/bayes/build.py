@@ -109,6 +109,11 @@ def build_pymc_model(
     """
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {list(KINDS)}")
+    if model.design.discrete is not None:
+        raise SpecError(
+            f"Bayesian fitting of a discrete latent ({model.design.discrete.kind}() of "
+            f"{model.design.discrete.latent!r}) is not available yet; fit it by maximum likelihood with fit()"
+        )
     if parameterization not in ("noncentered", "centered"):
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
     check_supported(model)
@@ -147,28 +152,40 @@ def _add_latent_likelihood(model, parameters: PyMCParameters, parameterization: 
     # one gather per latent (vectors: the cheapest gradient for NUTS)
     latent_eta = sum(graph.loadings[:, a] * graph.clusters.gather(graph.modes[:, a]) for a in range(level.n_latents))
     outputs = [graph.fixed_eta + latent_eta]
-    if graph.row_log_dispersion is not None:
+    has_dispersion = graph.row_log_dispersion is not None
+    if has_dispersion:
         outputs.append(graph.row_log_dispersion)
+    if graph.rows.row_thresholds is not None:  # (lower, upper, has_lower, has_upper), as floats
+        outputs += [pt.cast(values, "float64") for values in graph.rows.row_thresholds]
     replacements = {graph.theta: parameters.theta, graph.modes: standard, **data_replacements(graph, model)}
     eta, *rest = graph_replace(outputs, replacements, strict=False)
-    row_log_dispersion = rest[0] if rest else None
     # the graph's rows are in cluster order (data_arguments); put them back in data order
     inverse = pt.constant(np.argsort(np.argsort(level.cluster_index, kind="stable")))
-    if row_log_dispersion is not None and row_log_dispersion.ndim == 1:
-        row_log_dispersion = row_log_dispersion[inverse]
-    _observed(model, eta[inverse], row_log_dispersion)
+    rest = [values[inverse] if values.ndim == 1 else values for values in rest]
+    log_dispersion = rest[0] if has_dispersion else None
+    _observed(model, eta[inverse], log_dispersion, rest[1 if has_dispersion else 0 :])
 
 
-def _observed(model, eta, log_dispersion) -> None:
+def _observed(model, eta, log_dispersion, thresholds: list) -> None:
+    """The responses as a :class:`pymc.CustomDist` with the family's log-density; per-row
+    auxiliary values (log dispersion, thresholds) are its extra parameters."""
     design, family, link = model.design, model.family, model.link
     trials = design.trials if design.trials is not None else np.ones_like(design.response)
-    extra = [log_dispersion] if log_dispersion is not None else []
+    extra = ([log_dispersion] if log_dispersion is not None else []) + list(thresholds)
+    n_dispersion = 1 if log_dispersion is not None else 0
+    # choice families: each set's first row (data order, as ``eta`` here)
+    row_inputs = {} if design.choice_start is None else {"set_start": pt.constant(design.choice_start)}
 
     # a family per item or row: each row's component, in data order as the responses
-    by_row = {} if design.family_index is None else {"family_index": pt.constant(design.family_index)}
+    if design.family_index is not None:
+        row_inputs["family_index"] = pt.constant(design.family_index)
 
     def logp(value, eta, trials, *rest):
-        return family.logp(value, eta, link, rest[0] if rest else None, trials, **by_row)
+        if len(rest) > n_dispersion:
+            lower, upper, has_lower, has_upper = rest[n_dispersion:]
+            row_inputs["thresholds"] = (lower, upper, pt.gt(has_lower, 0.5), pt.gt(has_upper, 0.5))
+        log_aux = rest[0] if n_dispersion else None
+        return family.logp(value, eta, link, log_aux, trials, **row_inputs)
 
     pm.CustomDist(
         response_name(model), eta, pt.constant(trials), *extra, logp=logp, observed=design.response

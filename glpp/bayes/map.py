@@ -117,6 +117,10 @@ def _symbolic_natural(layout, theta: pt.TensorVariable) -> dict[str, pt.TensorVa
             values[parameter.name] = pt.exp(theta[k])
         else:
             values[parameter.name] = theta[k]
+    if layout.n_thresholds:  # increasing within each set, as the likelihood reads them
+        thresholds = layout.unpack_auxiliary(theta)[0]
+        for k, name in enumerate(layout.names("threshold")):
+            values[name] = thresholds[k]
     return values
 
 
@@ -126,8 +130,11 @@ def _bayes_defaults(model, natural, priors) -> tuple[pt.TensorVariable, tuple[st
     for name, value in natural.items():
         if model.layout.kinds[name] == "cor":
             continue
-        terms.append(pm.logp(resolved[name], value))
-        lines.append(f"{name} ~ {_describe(resolved[name])}")
+        prior = resolved.get(name)
+        if prior is None and model.layout.kinds[name] == "threshold":  # sample()'s ordered vector, per threshold
+            prior = pm.Normal.dist(0.0, model.family.cutpoints.prior_sd)
+        terms.append(pm.logp(prior, value))
+        lines.append(f"{name} ~ {_describe(prior)}")
     for level_number, level in enumerate(model.design.levels):
         eta = resolved.get(f"cor[{level.name}]")
         if eta is None:

@@ -72,6 +72,10 @@ def add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> PyMC
     entries: list[pt.TensorVariable] = []
     factors: list[pt.TensorVariable] = []
     for parameter in layout.free:
+        if parameter.transform == "ordered":
+            if parameter.row == 0:
+                entries.extend(_threshold_entries(model, pm_model, parameter.block))
+            continue
         if parameter.transform == "cholesky":
             if not factors:
                 factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
@@ -82,6 +86,30 @@ def add_parameters(model, pm_model: pm.Model, priors: dict[str, object]) -> PyMC
     if not factors:
         factors = [_level_factor(model, pm_model, priors, k) for k in range(len(model.design.levels))]
     return PyMCParameters(factors, pt.stack(entries))
+
+
+def _threshold_entries(model, pm_model: pm.Model, set_number: int) -> list[pt.TensorVariable]:
+    """One ordered PyMC vector per threshold set (``tau``, or ``tau[item]``; the family's
+    :class:`~glpp.families.Cutpoints` prior, PyMC's ordered transform), each threshold also a
+    deterministic under its ML name; theta's entries: the first, then log increments."""
+    auxiliary = model.design.auxiliary
+    threshold_set = auxiliary.threshold_sets[set_number]
+    first = sum(s.n_thresholds for s in auxiliary.threshold_sets[:set_number])
+    names = auxiliary.threshold_names[first : first + threshold_set.n_thresholds]
+    label = "tau" if threshold_set.item is None else f"tau[{threshold_set.item}]"
+    size = threshold_set.n_thresholds
+    with pm_model:
+        values = pm.Normal(
+            label,
+            0.0,
+            model.family.cutpoints.prior_sd,
+            shape=size,
+            transform=pm.distributions.transforms.ordered,
+            initval=np.linspace(-1.0, 1.0, size) if size > 1 else np.zeros(1),
+        )
+        for k, name in enumerate(names):
+            pm.Deterministic(name, values[k])
+    return [values[0]] + [pt.log(values[k] - values[k - 1]) for k in range(1, size)]
 
 
 def _cholesky_entries(layout, factors: list[pt.TensorVariable]) -> list[pt.TensorVariable]:

@@ -18,6 +18,12 @@ reference item, the one whose loading is fixed at 1):
 ``sigma[item]``     ``HalfNormal(5 * s_item)`` (``sigma``: ``HalfNormal(5 * s_y)``)
 ``shape``           ``Gamma(0.01, 0.01)`` (gamma family)
 ``size``            ``Gamma(0.01, 0.01)`` (negative binomial)
+``tau[...]``        ordinal thresholds: ``Normal(0, 5)`` each, ordered (one PyMC
+                    vector ``tau`` or ``tau[item]`` per set, PyMC's ordered
+                    transform; not overridable yet)
+``tau[1|2~z]``      ``Normal(0, 5)`` (threshold covariates)
+``log_sigma[z]``    ``Normal(0, 5)`` (dispersion regressions: ``log_sigma``,
+                    ``log_shape``, ``log_size``, ``log_scale``)
 ==================  ==========================================================
 
 Override them with ``priors={name: dist}`` where ``name`` is a parameter name
@@ -160,6 +166,8 @@ def default_priors(model) -> dict[str, object]:
     priors.update(_loading_priors(model))
     priors.update(_path_priors(model))
     priors.update(_dispersion_priors(model))
+    for name in layout.names("threshold_slope", "dispersion"):
+        priors[name] = pm.Normal.dist(0.0, 5.0)
     return priors
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from glpp.design.auxiliary import AuxiliaryDesign
+
 __all__ = [
     "CovarianceBlock",
     "Design",
@@ -217,12 +219,19 @@ class Design:
         The same with latents at the units and at one grouping level above
         them (a two-level factor model): a cluster's items of all its units
         are multivariate normal, with a closed form too.
+    discrete : DiscreteDesign or None
+        The model's discrete latent (latent classes, NPML mass points;
+        :mod:`glpp.design.discrete`).
     n_moments : int or None
         Means, variances and covariances of the items (and slopes on observed
         covariates) that a model of gaussian items can identify parameters
-        from (:mod:`glpp.identification`); ``None`` for other models.    notes : tuple of str
+        from (:mod:`glpp.identification`); ``None`` for other models.
+    notes : tuple of str
         What the model string left to a default that a user should know
         (shown by ``summary()``), e.g. a first loading freed by a fixed variance.
+    choice_start : ndarray of int or None, shape (n_rows,)
+        Choice families (:mod:`glpp.design.choice`): 1 on the first row of each
+        choice set (the rows of a set are contiguous), else 0.
     """
 
     response: np.ndarray
@@ -250,6 +259,9 @@ class Design:
     two_level_normal: bool = False
     n_moments: int | None = None
     notes: tuple[str, ...] = ()
+    discrete: object | None = None
+    auxiliary: AuxiliaryDesign | None = None
+    choice_start: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:

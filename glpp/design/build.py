@@ -25,9 +25,11 @@ from glpp.design.arrays import (
     ResidualCovariance,
 )
 from glpp.design.checks import check_data_frame, check_design, default_notes
+from glpp.design.discrete import build_discrete_design, discrete_distribution
+from glpp.design.choice import build_choice_design
+from glpp.errors import SpecError
 from glpp.design.long import build_long_design
 from glpp.design.wide import build_wide_design
-from glpp.errors import SpecError
 from glpp.families import Family, MixedFamily
 from glpp.ir import Spec
 
@@ -49,6 +51,7 @@ def build_design(
     std_lv: bool = False,
     item_families: dict[str, int] | None = None,
     row_families: np.ndarray | None = None,
+    choice_set: str | None = None,
 ) -> Design:
     """Build the arrays of a Spec: one regression with random effects, or a measurement model on wide data.
 
@@ -70,6 +73,9 @@ def build_design(
     row_families : ndarray of int, optional
         Each data row's component of a ``MixedFamily`` (long data, a family per row:
         :func:`glpp.families.resolve.resolve_families`).
+    choice_set : str, optional
+        Choice families: the column identifying each row's choice set
+        (:func:`glpp.design.choice.build_choice_design`).
 
     Returns
     -------
@@ -78,8 +84,8 @@ def build_design(
     Raises
     ------
     SpecError
-        Statements the data layout cannot take (``classes()`` and
-        ``masspoints()`` are not available yet).
+        Statements the data layout cannot take (a discrete latent that is not
+        the only latent of its level, more classes than response patterns).
     DataError
         Missing columns, non-numeric or out-of-support responses, a grouping
         with a single cluster, groupings that are not nested.
@@ -100,19 +106,23 @@ import pandas as pd
     >>> design.n_rows, design.levels[0].n_clusters
     (4, 2)
     """
-    _refuse_discrete_latents(spec)
+    distribution = discrete_distribution(spec)
     check_data_frame(data)
-    if _is_wide(spec):
+    if family.couples_rows or choice_set is not None:
+        if distribution is not None:
+            raise SpecError(f"discrete latents with the choice family {family.name!r} are not available yet")
+        design = build_choice_design(spec, data, family, choice_set, std_lv=std_lv)
+    elif _is_wide(spec):
         if row_families is not None:
-            raise SpecError(
-                "a family column (a family per row) is for long data; a measurement model on wide data "
-                "takes a family per item: family={'y1': 'gaussian', 'd': ('binomial', 'probit')}"
-            )
+            raise SpecError("a family column (a family per row) is for long data; on wide data give a family per item: family={'y1': 'gaussian', 'd': ('binomial', 'probit')}")
         design = build_wide_design(spec, data, family, std_lv=std_lv, item_families=item_families)
     else:
         design = build_long_design(spec, data, family, std_lv=std_lv, row_families=row_families)
     check_design(design)
-    return replace(design, notes=design.notes + default_notes(spec, std_lv))
+    design = replace(design, notes=design.notes + default_notes(spec, std_lv))
+    if distribution is None:
+        return design
+    return replace(design, discrete=build_discrete_design(spec, design, distribution))
 
 
 def _is_wide(spec: Spec) -> bool:
@@ -128,14 +138,3 @@ def _is_wide(spec: Spec) -> bool:
         return True
     items = {indicator.name for m in spec.measurements for indicator in m.indicators}
     return all(regression.response.expression in items for regression in spec.regressions)
-
-
-def _refuse_discrete_latents(spec: Spec) -> None:
-    """``classes(k)`` and ``masspoints(k)`` are parsed but not fitted yet: refuse them
-    rather than fit an ordinary normal latent in their place."""
-    for distribution in spec.distributions:
-        raise SpecError(
-            f"'{distribution.latent} ~~ {distribution.kind}({distribution.n_points})': discrete latent "
-            f"distributions ({distribution.kind}()) are not available yet; remove the statement to give "
-            f"{distribution.latent!r} a normal distribution"
-        )

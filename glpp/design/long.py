@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.design.checks import missing_values_message, refuse_missing_groupings
+from glpp.design.auxiliary import auxiliary_columns, build_auxiliary
 from glpp.design.arrays import CovarianceBlock, Design, LevelDesign, LoadingEntry, PathEntry
 from glpp.design.clusters import Clusters, cluster_codes, nest_levels, parent_index
 from glpp.design.rows import column_loadings, row_family_fields
@@ -74,7 +75,7 @@ def build_long_design(
         response, a grouping with a single cluster, groupings that are not
         nested, covariates of cluster-level latents that vary within clusters.
     """
-    _check_family(family, row_families)
+    _check_family(spec, family, row_families)
     _check_latent_covariances(spec)
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
@@ -84,10 +85,9 @@ def build_long_design(
     response, trials = _response(regression, data, family)
     label = regression.response.label
     family_fields = {} if row_families is None else row_family_fields(family, row_families[complete], response, trials, label)
-    fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
-    offset = np.zeros(len(data))
-    for expression in regression.offsets:
-        offset += evaluate(expression, data, f"offset({expression})")
+    fixed, fixed_names, offset = _fixed_part(regression, data, family)
+    rows = np.arange(len(data))
+    response, auxiliary = build_auxiliary(spec, response, data, rows, [(None, family)], np.zeros_like(rows))
     groups = _groupings(spec, regression, data)
     order = nest_levels(groups) if groups else []
     loadings: list[LoadingEntry] = []
@@ -114,8 +114,21 @@ def build_long_design(
         paths=tuple(paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(covariate_names),
+        auxiliary=auxiliary,
         **family_fields,
     )
+
+
+def _fixed_part(regression: Regression, data: pd.DataFrame, family) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:
+    """The fixed-effects matrix (no intercept where thresholds take its place), its names, the offset."""
+    fixed, fixed_names = design_matrix(regression.fixed, data, f"fixed part {regression.fixed!r}")
+    if not getattr(family, "intercept", True):
+        keep = [k for k, name in enumerate(fixed_names) if name != "(Intercept)"]
+        fixed, fixed_names = fixed[:, keep], tuple(fixed_names[k] for k in keep)
+    offset = np.zeros(len(data))
+    for expression in regression.offsets:
+        offset += evaluate(expression, data, f"offset({expression})")
+    return fixed, tuple(fixed_names), offset
 
 
 def _complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
@@ -131,12 +144,21 @@ def _complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tu
     return data.loc[complete].reset_index(drop=True), complete
 
 
-def _check_family(family: Family | MixedFamily, row_families: np.ndarray | None) -> None:
-    """A mixed family on long data needs each row's component (a family column)."""
+def _check_family(spec: Spec, family: Family | MixedFamily, row_families: np.ndarray | None) -> None:
+    """A mixed family on long data needs each row's component (a family column); its components
+    have neither thresholds nor a dispersion regression (not available yet)."""
     if isinstance(family, MixedFamily) and row_families is None:
         raise SpecError(
             "a family per item (a dict) is available for measurement models on wide data ('F =~ ...') only; "
             "for long data name a column of family names (family='column')"
+        )
+    if row_families is None:
+        return
+    ordinal = [member.name for member, _ in family.components if member.cutpoints is not None]
+    if ordinal or spec.dispersion is not None or spec.thresholds is not None:
+        raise SpecError(
+            f"a family column (family={family.column!r}) with ordinal rows or dispersion=/thresholds= is not "
+            "available yet; fit the ordinal response alone, or give items a family each on wide data"
         )
 
 
@@ -193,6 +215,7 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
         columns = {indicator.name for indicator in measurement.indicators}
         check_columns(columns | {measurement.level}, data, statement)
         used |= columns | {measurement.level}
+    used |= auxiliary_columns(spec, data)
     latents = {m.latent for m in spec.measurements}
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from glpp.design.checks import missing_values_message, refuse_missing_groupings
 from glpp.design.arrays import Design, LevelDesign, ResidualCovariance
+from glpp.design.auxiliary import auxiliary_columns, build_auxiliary
 from glpp.design.columns import design_matrix, formula_variables
 from glpp.design.structure import check_cluster_covariates, identify, residual_covariances
 from glpp.design.wide_levels import WideLevels, grouping_columns, wide_levels
@@ -70,18 +71,17 @@ def build_wide_design(
     item_family = [pair[0] for pair in item_pairs]
     linear_gaussian = [member.is_linear_gaussian(link) for member, link in item_pairs]
     residual_entries = _residual_entries(spec, items, item_pairs, linear_gaussian)
-    response, trials = _item_responses(units, items, item_family)
-    unit_index = np.repeat(np.arange(len(units)), len(items))
-    item_index = np.tile(np.arange(len(items)), len(units))
+    response, trials, unit_index, item_index, auxiliary = _item_rows(spec, units, items, item_family)
     latents = [m.latent for m in spec.measurements]
     latent = wide_levels(spec, units, items, unit_index, item_index, std_lv)
     levels = latent.levels
     single_level = len(levels) == 1 and levels[0].name == "unit"
     _check_residual_levels(residual_entries, levels, single_level)
     latent_covariates = _latent_covariates(units, latent, unit_index)
-    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(spec, units, items, unit_index, item_index)
+    intercepts = [f.intercept for f in item_family]
+    fixed, fixed_names, parameter_names, direct_covariates = _item_fixed_part(spec, units, items, unit_index, item_index, intercepts)
     identify(latents, latent.scaled, latent.unit_variance | (set(latents) if std_lv else set()))
-    jointly_normal = all(linear_gaussian)
+    jointly_normal = all(linear_gaussian) and spec.dispersion is None  # else rows differ in variance
     return Design(
         response=response,
         trials=trials,
@@ -96,7 +96,7 @@ def build_wide_design(
         paths=tuple(latent.paths),
         latent_covariates=latent_covariates,
         latent_covariate_names=tuple(latent.covariate_names),
-        **_dispersion_arrays(items, item_family, item_index),
+        **(_dispersion_arrays(items, item_family, item_index) if spec.dispersion is None else {}),
         family_index=component[item_index] if isinstance(family, MixedFamily) else None,
         fixed_prefix="nu",
         item_names=tuple(items),
@@ -105,6 +105,7 @@ def build_wide_design(
         jointly_normal=jointly_normal and single_level,
         two_level_normal=jointly_normal and len(levels) == 2 and levels[0].name == "unit" and not residual_entries,
         n_moments=_moment_count(items, item_family, levels, direct_covariates | set(latent.covariate_names)),
+        auxiliary=auxiliary,
     )
 
 
@@ -199,6 +200,7 @@ def complete_units(spec: Spec, data: pd.DataFrame) -> tuple[pd.DataFrame, list[s
             raise DataError(f"column {column!r} used in {statement} is not in the data; available columns: {available}")
         if not pd.api.types.is_numeric_dtype(data[column]):
             raise DataError(f"column {column!r} is not numeric (dtype {data[column].dtype}); recode it to numbers before fitting")
+    covariates += sorted(auxiliary_columns(spec, data))
     groupings = grouping_columns(spec)
     _check_groupings(spec, data, groupings, items, available)
     refuse_missing_groupings(data, groupings)
@@ -248,6 +250,17 @@ def _item_distributions(
     return np.zeros(len(items), dtype=np.int64), [(family, LINKS[spec.link])] * len(items)
 
 
+def _item_rows(spec: Spec, units: pd.DataFrame, items: list[str], item_family: list[Family]) -> tuple:
+    """(unit, item) rows: responses (ordinal ones recoded), trials, unit and item of each row, and
+    the auxiliary design (:func:`glpp.design.auxiliary.build_auxiliary`)."""
+    response, trials = _item_responses(units, items, item_family)
+    unit_index = np.repeat(np.arange(len(units)), len(items))
+    item_index = np.tile(np.arange(len(items)), len(units))
+    sets = list(zip(items, item_family))
+    response, auxiliary = build_auxiliary(spec, response, units, unit_index, sets, item_index)
+    return response, trials, unit_index, item_index, auxiliary
+
+
 def _item_responses(
     units: pd.DataFrame, items: list[str], item_family: list[Family]
 ) -> tuple[np.ndarray, np.ndarray | None]:
@@ -263,12 +276,19 @@ def _item_responses(
 
 
 def _item_fixed_part(
-    spec: Spec, units: pd.DataFrame, items: list[str], unit_index: np.ndarray, item_index: np.ndarray
+    spec: Spec,
+    units: pd.DataFrame,
+    items: list[str],
+    unit_index: np.ndarray,
+    item_index: np.ndarray,
+    intercepts: list[bool],
 ) -> tuple[np.ndarray, list[str], list[str], set[str]]:
-    """Item intercepts and direct effects: matrix, column names, parameter names, direct covariates."""
-    fixed = np.eye(len(items))[item_index]
-    fixed_names = list(items)
-    parameter_names = [f"nu[{item}]" for item in items]
+    """Item intercepts (of items whose family has one) and direct effects: matrix, column
+    names, parameter names, direct covariates."""
+    with_intercept = [k for k, has in enumerate(intercepts) if has]
+    fixed = np.eye(len(items))[item_index][:, with_intercept]
+    fixed_names = [items[k] for k in with_intercept]
+    parameter_names = [f"nu[{items[k]}]" for k in with_intercept]
     direct_covariates: set[str] = set()
     for regression in spec.regressions:
         # a direct effect of covariates on one item (e.g. differential item functioning)

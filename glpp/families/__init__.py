@@ -7,10 +7,11 @@ A family declares everything family-specific (:mod:`glpp.families.base`);
 no code outside this package asks which family it has.
 """
 
-from glpp.families import builtin  # noqa: F401 - registers the built-in families
+from glpp.families import builtin, choice, ordinal  # noqa: F401 - registers the built-in families
 from glpp.families.base import (
     FAMILIES,
     AuxParameter,
+    Cutpoints,
     Family,
     get_family,
     register,
@@ -23,6 +24,7 @@ from glpp.families.resolve import FamilyChoice, resolve_families
 
 __all__ = [
     "AuxParameter",
+    "Cutpoints",
     "Family",
     "FAMILIES",
     "FamilyChoice",

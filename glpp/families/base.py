@@ -1,11 +1,23 @@
 """The family protocol: what a response distribution declares about itself.
 
 A :class:`Family` declares everything family-specific, so that no code outside
-this package asks which family it has: its links, its auxiliary parameter
-(name, start, default prior), its conditional log-density, its support check,
-a start for the linear predictor and a safe response for masked rows. A new
-family is one :class:`Family` registered with :func:`register` (see
-:mod:`glpp.families.builtin`).
+this package asks which family it has: its links, its auxiliary parameters,
+its conditional log-density, its support check, a start for the linear
+predictor and a safe response for masked rows. A new family is one
+:class:`Family` registered with :func:`register` (see
+:mod:`glpp.families.builtin` and :mod:`glpp.families.ordinal`).
+
+Auxiliary parameters come in two forms:
+
+- :class:`AuxParameter`: one positive parameter on the log scale (per item of a
+  wide model): ``sigma``, ``shape``, ``size``. With ``dispersion="~ z"`` its
+  log becomes a regression on ``z`` (:attr:`Family.dispersion_regression` names it).
+- :class:`Cutpoints`: ordered parameters whose number comes from the data,
+  ``K - 1`` per response set (item) with ``K`` observed categories, e.g. the
+  thresholds ``tau`` of a cumulative-link model. Their unconstrained scale is
+  the first one and the log increments (:mod:`glpp.params`); the family
+  declares their start and prior, and receives each row's lower and upper
+  threshold in :meth:`Family.logp` (``thresholds=``).
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from glpp.families.links import LINK_ALIASES, LINKS, Link
 
 __all__ = [
     "AuxParameter",
+    "Cutpoints",
     "Family",
     "FAMILIES",
     "register",
@@ -60,6 +73,29 @@ class AuxParameter:
 
 
 @dataclass(frozen=True)
+class Cutpoints:
+    """Ordered auxiliary parameters whose count comes from the data: ``K - 1`` per response set.
+
+    The responses of a set are coded by their sorted observed categories
+    ``c_0 < ... < c_{K-1}``; category ``k`` of a row lies between thresholds
+    ``k - 1`` and ``k`` (none below the first category, none above the last).
+
+    Attributes
+    ----------
+    prefix : str
+        Name of the parameters in every output: ``tau[1|2]``, ``tau[q1,1|2]``.
+    start : callable
+        ``(link, codes, n_categories) -> ndarray`` of ``K - 1`` increasing start values.
+    prior_sd : float
+        Default prior: ``Normal(0, prior_sd)`` on each, ordered.
+    """
+
+    prefix: str
+    start: Callable[[Link, np.ndarray, int], np.ndarray]
+    prior_sd: float = 5.0
+
+
+@dataclass(frozen=True)
 class Family:
     """A response distribution given its linear predictor.
 
@@ -85,6 +121,22 @@ class Family:
     has_response_scale : bool
         The linear predictor is on the responses' scale (gaussian): start
         values and default priors scale with the responses' SD.
+    cutpoints : Cutpoints or None
+        Ordered parameters with a count from the data (ordinal thresholds);
+        :meth:`logp` then receives each row's thresholds.
+    dispersion_regression : str or None
+        What ``dispersion="~ z"`` models on the log scale (``"sigma"``,
+        ``"shape"``, ``"size"``, ``"scale"``); ``None``: the family has no
+        dispersion to model (binomial, poisson). With an :attr:`aux` parameter
+        the regression has an intercept that replaces it; without one (the
+        ordinal scale, 1 at ``z = 0``) it has none.
+    intercept : bool
+        The linear predictor has an intercept (``False`` where the
+        thresholds take its place).
+    couples_rows : bool
+        A row's log-density depends on other rows' linear predictors (the
+        rows of a choice set, :mod:`glpp.families.choice`): its Hessian in
+        ``eta`` is not diagonal.
     """
 
     name: str
@@ -97,6 +149,10 @@ class Family:
     uses_trials: bool = False
     mean_bounds: tuple[float, float] = (1e-3, np.inf)
     has_response_scale: bool = False
+    cutpoints: Cutpoints | None = None
+    dispersion_regression: str | None = None
+    intercept: bool = True
+    couples_rows: bool = False
 
     @property
     def dispersion(self) -> str | None:
@@ -110,6 +166,7 @@ class Family:
         link: Link,
         log_aux: TensorVariable | None = None,
         trials: TensorVariable | None = None,
+        thresholds: tuple[TensorVariable, ...] | None = None,
     ) -> TensorVariable:
         """Element-wise conditional log-density of ``y`` given ``eta``.
 
@@ -124,7 +181,13 @@ class Family:
             Log of the auxiliary parameter (log sigma, log shape, log size).
         trials : tensor, optional
             Binomial number of trials (1 for Bernoulli responses).
+        thresholds : tuple of tensors, optional
+            Families with :attr:`cutpoints`: each row's ``(lower, upper,
+            has_lower, has_upper)`` thresholds (the flags are boolean; a
+            missing threshold's value is any finite number).
         """
+        if self.cutpoints is not None:
+            return self.log_density(y, eta, link, log_aux, trials, thresholds)
         return self.log_density(y, eta, link, log_aux, trials)
 
     def validate(self, y: np.ndarray, trials: np.ndarray | None) -> str | None:

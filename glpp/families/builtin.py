@@ -49,6 +49,7 @@ GAUSSIAN = register(
         _gaussian_logp,
         _real_problem,
         has_response_scale=True,
+        dispersion_regression="sigma",
     ),
     aliases=("normal",),
 )
@@ -142,6 +143,7 @@ NEGATIVE_BINOMIAL = register(
         ),
         _negative_binomial_logp,
         _count_problem("negative binomial"),
+        dispersion_regression="size",
     ),
     aliases=("nbinom2", "negative_binomial", "negativebinomial", "nb2"),
 )
@@ -174,5 +176,6 @@ GAMMA = register(
         _gamma_logp,
         _gamma_problem,
         safe_response=1.0,
+        dispersion_regression="shape",
     )
 )

@@ -9,6 +9,7 @@ import pytensor.tensor as pt
 
 from glpp.families.base import Family
 from glpp.families.links import LINKS, Link
+from glpp.errors import SpecError
 from glpp.families.base import resolve_family_link
 
 __all__ = ["MixedFamily", "mixed_family"]
@@ -38,6 +39,7 @@ class MixedFamily:
     column: str | None = None
     aux = None
     dispersion = None
+    couples_rows = False
 
     @property
     def uses_trials(self) -> bool:
@@ -70,16 +72,22 @@ class MixedFamily:
         where = f"by column {self.column!r}: " if self.column else "by item: "
         return where + ", ".join(parts)
 
-    def logp(self, y, eta, link, log_aux=None, trials=None, family_index=None):
-        """Element-wise log-density; ``family_index`` broadcasts with ``eta``."""
+    def logp(
+        self, y, eta, link, log_aux=None, trials=None, family_index=None, thresholds=None, regression=False
+    ):
+        """Element-wise log-density; ``family_index`` broadcasts with ``eta``; ``thresholds``
+        (rows of components with cutpoints) as :meth:`Family.logp`. ``regression``: ``log_aux``
+        is each row's value of a dispersion regression, meaningful for every component with a
+        :attr:`Family.dispersion_regression` (else it is an :class:`AuxParameter` per item)."""
         total = pt.zeros_like(eta)
         for position, (family, component_link) in enumerate(self.components):
             mask = pt.eq(family_index, position)
             safe_y = pt.switch(mask, y, family.safe_response)
             safe_eta = pt.switch(mask, eta, component_link.safe_eta)
             safe_trials = None if trials is None else pt.switch(mask, trials, 1.0)
-            safe_aux = None if family.aux is None else log_aux
-            value = family.logp(safe_y, safe_eta, component_link, safe_aux, safe_trials)
+            modelled = family.dispersion_regression is not None if regression else family.aux is not None
+            safe_aux = log_aux if modelled else None
+            value = family.logp(safe_y, safe_eta, component_link, safe_aux, safe_trials, thresholds=thresholds)
             total = total + pt.switch(mask, value, 0.0)
         return total
 
@@ -110,6 +118,8 @@ def mixed_family(families: dict[str, str | tuple[str, str]]) -> tuple[MixedFamil
     for item, value in families.items():
         name, link = (value, None) if isinstance(value, str) else value
         pair = resolve_family_link(name, link)
+        if pair[0].couples_rows:
+            raise SpecError(f"item {item!r}: family {name!r} is for choice data on long (expanded) data only")
         if pair not in components:
             components.append(pair)
         item_families[item] = components.index(pair)

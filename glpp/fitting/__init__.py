@@ -11,6 +11,7 @@ Modules: :mod:`~glpp.fitting.engines` (the objective: which likelihood, chosen o
 objective).
 """
 
+from glpp.fitting.discrete_fit import fit_discrete
 from glpp.fitting.engines import Objective, make_objective
 from glpp.fitting.ml import MLEstimate, maximise_likelihood
 from glpp.fitting.nip import AUTO_TOLERANCE, LOGLIK_AT_NIP, NipSchedule
@@ -23,6 +24,7 @@ __all__ = [
     "MLEstimate",
     "NipSchedule",
     "Objective",
+    "fit_discrete",
     "make_objective",
     "maximise",
     "maximise_likelihood",

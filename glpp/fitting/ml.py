@@ -165,21 +165,30 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
     )
 
 
+def _cholesky_sds(layout) -> list[tuple[int, object, str | None]]:
+    """Each Cholesky entry with its position in theta and the name of its row's SD (``None`` for a
+    unit-variance row): what the boundary and ridge checks look up."""
+    sd_rows = {(row.level, row.row): row.name for row in layout.free if row.kind == "sd"}
+    return [
+        (position, entry, sd_rows.get((entry.level, entry.row)))
+        for position, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed)
+    ]
+
+
 def _boundary(objective: Objective, theta: np.ndarray) -> dict[int, str]:
     """Optimised parameters of latent SDs estimated at zero: each Cholesky row whose diagonal is
     below :data:`BOUNDARY_SD` of the response scale (position in theta -> the SD's name)."""
     layout = objective.layout
     scale = layout.residual_sd(theta) or 1.0
-    sd_rows = {(row.level, row.row): row.name for row in layout.free if row.kind == "sd"}
-    entries = list(enumerate(layout.cholesky_entries, start=layout.n_fixed))
+    entries = _cholesky_sds(layout)
     small = {
         (entry.level, entry.row)
-        for position, entry in entries
+        for position, entry, _ in entries
         if entry.row == entry.column and np.exp(theta[position]) < BOUNDARY_SD * scale
     }
     return {
-        position: sd_rows.get((entry.level, entry.row), f"sd[{entry.level},{entry.row}]")
-        for position, entry in entries
+        position: name or f"sd[{entry.level},{entry.row}]"
+        for position, entry, name in entries
         if (entry.level, entry.row) in small
     }
 
@@ -191,10 +200,8 @@ def _log_scale(objective: Objective, theta: np.ndarray) -> dict[int, tuple[str, 
     natural = dict(zip(layout.natural_names, layout.natural(theta)))
     names = layout.natural_names
     scale = {position: names[position] for position in range(layout.n_theta)[layout.kind_slice("aux")]}
-    sd_rows = {(row.level, row.row): row.name for row in layout.free if row.kind == "sd"}
     response_scale = layout.residual_sd(theta) or 1.0
-    for position, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed):
-        name = sd_rows.get((entry.level, entry.row))
+    for position, entry, name in _cholesky_sds(layout):
         # a latent SD near zero is near its boundary (a flat log-likelihood there is expected)
         if entry.row == entry.column and name is not None and natural[name] >= 1e-2 * response_scale:
             scale[position] = name

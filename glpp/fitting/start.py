@@ -31,6 +31,31 @@ def _aux_start(design: Design, layout: ParameterLayout, family, scale: float) ->
     return np.array([owner.aux.start(scale) for owner in owners])
 
 
+def _regression_aux_start(family, link, scale: float) -> float:
+    """Start of a dispersion regression's intercept: the auxiliary parameter's start of the family
+    (or of the first component that has one)."""
+    families = [component for component, _ in getattr(family, "components", ((family, link),))]
+    return next(component.aux.start(scale) for component in families if component.aux is not None)
+
+
+def _threshold_start(design: Design, layout: ParameterLayout, family, link) -> np.ndarray:
+    """Each threshold set's start from its family's :class:`~glpp.families.Cutpoints` (on
+    theta's scale: the first threshold, then log increments)."""
+    auxiliary = design.auxiliary
+    values = []
+    for position, threshold_set in enumerate(auxiliary.threshold_sets):
+        rows = auxiliary.threshold_set_index == position
+        member, member_link = family, link
+        if isinstance(family, MixedFamily):
+            member, member_link = family.components[int(design.family_index[rows][0])]
+        n_categories = threshold_set.n_thresholds + 1
+        values.append(member.cutpoints.start(member_link, design.response[rows], n_categories))
+    natural = np.concatenate(values)
+    first = layout.threshold_set_first
+    steps = np.diff(natural, prepend=0.0)
+    return np.where(first == np.arange(first.size), natural, np.log(np.maximum(steps, 1e-3)))
+
+
 def _eta_scale(design: Design, family) -> float:
     """The spread of the responses on the linear predictor's scale (1 where the family has none)."""
     if isinstance(family, MixedFamily):
@@ -50,6 +75,14 @@ def start_values(design: Design, layout: ParameterLayout, family, link) -> np.nd
     scale = _eta_scale(design, family)
     if layout.n_dispersion:
         theta[layout.kind_slice("aux")] = np.log(_aux_start(design, layout, family, scale))
+    if layout.has_dispersion_regression:
+        # the regression's intercept starts where the auxiliary parameter would
+        positions = np.arange(layout.n_theta)[layout.kind_slice("dispersion")]
+        for position, name in zip(positions, layout.names("dispersion")):
+            if name.endswith("(Intercept)]"):
+                theta[position] = np.log(_regression_aux_start(family, link, scale))
+    if layout.n_thresholds:
+        theta[layout.kind_slice("threshold")] = _threshold_start(design, layout, family, link)
     theta[layout.kind_slice("loading")] = 1.0
     for offset, entry in enumerate(layout.cholesky_entries, start=layout.n_fixed):
         if entry.row == entry.column:
@@ -69,8 +102,8 @@ def warm_start(
     """
     fixed_only = np.zeros(layout.n_theta, dtype=bool)
     fixed_only[layout.kind_slice("fixed")] = True
-    if layout.dispersion is not None:
-        fixed_only[layout.kind_slice("aux")] = True
+    for kind in ("aux", "threshold", "threshold_slope", "dispersion"):
+        fixed_only[layout.kind_slice(kind)] = True
     result = maximise(objective, start, free=fixed_only)
     if result.inverse_hessian is None:
         return result.theta, None

@@ -256,16 +256,16 @@ class _Graph:
         )
         row_logp = self.row_logp(eta, self.response, self.trials)
         first = pt.grad(row_logp.sum(), eta)
-        weight = -pt.grad(first.sum(), eta)
         score, hessian = [], [[None] * n_levels for _ in range(n_levels)]
         for level_number in range(n_levels):
+            products = self.rows.curvature_products(first, eta, self.loadings[level_number], sizes[level_number])
             columns = [first[:, None] * self.loadings[level_number]]
             pairs = []
             for m in range(level_number, n_levels):
                 for a in range(sizes[level_number]):
                     for b in range(sizes[m]):
                         pairs.append((m, a, b))
-                        columns.append((weight * self.loadings[level_number][:, a] * self.loadings[m][:, b])[:, None])
+                        columns.append((products[a] * self.loadings[m][:, b])[:, None])
             sums = self.row_sum(pt.concatenate(columns, axis=1), level_number)
             score.append([sums[:, a] - modes[level_number][:, a] for a in range(sizes[level_number])])
             for m in range(level_number, n_levels):
@@ -389,10 +389,10 @@ class _Graph:
         )
         row_logp = self.row_logp(eta, self.response[:, None], self.trials[:, None])
         first = pt.grad(row_logp.sum(), eta)
-        weight = -pt.grad(first.sum(), eta)
+        products = self.rows.curvature_products(first, eta, self.loadings[0], d)
         pairs = [(a, b) for a in range(d) for b in range(a + 1)]
         columns = [row_logp] + [first * self.loadings[0][:, a][:, None] for a in range(d)]
-        columns += [weight * (self.loadings[0][:, a] * self.loadings[0][:, b])[:, None] for a, b in pairs]
+        columns += [products[a] * self.loadings[0][:, b][:, None] for a, b in pairs]
         sums = self.row_sum(pt.stack(columns, axis=2), 0)
         score = [sums[:, :, 1 + a] - modes[a] for a in range(d)]
         neg_hessian: Matrix = [[None] * d for _ in range(d)]  # type: ignore[list-item]

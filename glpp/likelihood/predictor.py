@@ -32,8 +32,18 @@ __all__ = ["RowPredictor", "optional_row_arrays"]
 def optional_row_arrays(design: Design, rows: np.ndarray) -> list[np.ndarray]:
     """The per-row inputs only some models have, in :attr:`RowPredictor.optional_inputs` order,
     for the rows ``rows``: latent covariates, dispersion index (per-item dispersions), family
-    index (a family per item)."""
-    optional = (design.latent_covariates, design.dispersion_index, design.family_index)
+    index (a family per item), choice-set starts (choice families; ``rows`` keeps sets
+    contiguous), then the auxiliary design's (:mod:`glpp.design.auxiliary`): threshold
+    positions, threshold covariates, dispersion covariates."""
+    optional = [design.latent_covariates, design.dispersion_index, design.family_index, design.choice_start]
+    auxiliary = design.auxiliary
+    if auxiliary is not None:
+        optional += [
+            auxiliary.threshold_lower,
+            auxiliary.threshold_upper,
+            auxiliary.threshold_covariates,
+            auxiliary.dispersion_covariates,
+        ]
     return [values[rows] for values in optional if values is not None]
 
 
@@ -61,12 +71,17 @@ class RowPredictor:
     loadings : list of TensorVariable
         Per latent level, each row's loadings ``z_r' L_l`` on the standardised latents, (N, d_l).
     row_log_dispersion : TensorVariable or None
-        The family's log dispersion: a scalar, a vector, or one per row (per-item dispersions).
+        The family's log dispersion: a scalar, a vector, or one per row (per-item dispersions,
+        dispersion regressions: ``dispersion_covariates @ coefficients``).
+    row_thresholds : tuple of TensorVariable or None
+        Families with cutpoints: each row's ``(lower, upper, has_lower, has_upper)``
+        thresholds (threshold covariates included), as :meth:`glpp.families.Family.logp` takes them.
     """
 
     def __init__(self, layout: ParameterLayout, family: Family, link: Link):
         self.family = family
         self.link = link
+        self.layout_has_regression = layout.has_dispersion_regression
         n_levels = len(layout.level_sizes)
         self.theta = pt.vector("theta")
         self.response = pt.vector("response")
@@ -104,6 +119,35 @@ class RowPredictor:
         if isinstance(family, MixedFamily):
             self.family_index = pt.vector("family_index", dtype="int64")
             self.optional_inputs.append(self.family_index)
+        self.set_start = None
+        if family.couples_rows:
+            self.set_start = pt.vector("set_start", dtype="int64")
+            self.optional_inputs.append(self.set_start)
+        self._auxiliary_rows(layout)
+
+    def _auxiliary_rows(self, layout: ParameterLayout) -> None:
+        """Per-row thresholds and the dispersion regression's log dispersion (see the attributes)."""
+        thresholds, slopes, coefficients = layout.unpack_auxiliary(self.theta)
+        self.row_thresholds = None
+        if thresholds is not None:
+            lower_index = pt.vector("threshold_lower", dtype="int64")
+            upper_index = pt.vector("threshold_upper", dtype="int64")
+            self.optional_inputs += [lower_index, upper_index]
+            has_lower, has_upper = pt.ge(lower_index, 0), pt.ge(upper_index, 0)
+            # a missing threshold reads position 0: any finite value (the family ignores it)
+            lower_at = pt.switch(has_lower, lower_index, 0)
+            upper_at = pt.switch(has_upper, upper_index, 0)
+            lower, upper = thresholds[lower_at], thresholds[upper_at]
+            if slopes is not None:
+                covariates = pt.matrix("threshold_covariates")
+                self.optional_inputs.append(covariates)
+                lower = lower + pt.sum(covariates * slopes[lower_at], axis=1)
+                upper = upper + pt.sum(covariates * slopes[upper_at], axis=1)
+            self.row_thresholds = (lower, upper, has_lower, has_upper)
+        if coefficients is not None:
+            covariates = pt.matrix("dispersion_covariates")
+            self.optional_inputs.append(covariates)
+            self.row_log_dispersion = pt.dot(covariates, coefficients)
 
     @property
     def loading_inputs(self) -> list[TensorVariable]:
@@ -119,9 +163,34 @@ class RowPredictor:
         """
         trailing = response.ndim - 1
         log_dispersion = self.row_log_dispersion
-        if self.dispersion_index is not None:
+        if log_dispersion is not None and log_dispersion.ndim == 1:
             log_dispersion = pt.shape_padright(log_dispersion, trailing)
+        if self.set_start is not None:
+            return self.family.logp(response, eta, self.link, log_dispersion, trials, set_start=self.set_start)
+        thresholds = None
+        if self.row_thresholds is not None:
+            thresholds = tuple(pt.shape_padright(values, trailing) for values in self.row_thresholds)
         if self.family_index is None:
-            return self.family.logp(response, eta, self.link, log_dispersion, trials)
+            return self.family.logp(response, eta, self.link, log_dispersion, trials, thresholds=thresholds)
         family_index = pt.shape_padright(self.family_index, trailing)
-        return self.family.logp(response, eta, self.link, log_dispersion, trials, family_index=family_index)
+        return self.family.logp(
+            response, eta, self.link, log_dispersion, trials, family_index=family_index,
+            thresholds=thresholds, regression=self.layout_has_regression,
+        )
+
+    def curvature_products(
+        self, first: TensorVariable, eta: TensorVariable, loadings: TensorVariable, n_latents: int
+    ) -> list[TensorVariable]:
+        """``-H z_a`` for each column ``z_a`` of ``loadings`` (N, d): one tensor shaped as ``eta``
+        (N, ...) per latent, ``H`` the Hessian of the rows' log-densities in ``eta`` and ``first``
+        their gradient (trailing axes: independent contexts or nodes).
+
+        Summed within clusters against the loadings they give the negative Hessian
+        in the latents. Diagonal ``H`` (independent rows): ``-h_rr z_ra``; rows
+        coupled by the family (choice sets) need one Hessian-vector product per latent.
+        """
+        columns = [pt.shape_padright(loadings[:, a], eta.ndim - 1) for a in range(n_latents)]
+        if not self.family.couples_rows:
+            weight = -pt.grad(first.sum(), eta)
+            return [weight * column for column in columns]
+        return [-pt.grad(pt.sum(first * column), eta) for column in columns]

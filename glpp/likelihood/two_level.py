@@ -154,9 +154,9 @@ class OneLevelGraph:
         eta = self.fixed_eta + pt.sum(self.loadings * self.clusters.gather(modes), axis=1)
         row_logp = self.rows.row_logp(eta, self.rows.response, self.rows.trials)
         first = pt.grad(row_logp.sum(), eta)
-        second = pt.grad(first.sum(), eta)
         score = self.clusters.sum(first[:, None] * self.loadings) - modes
-        outer = (-second)[:, None, None] * self.loadings[:, :, None] * self.loadings[:, None, :]
+        products = pt.stack(self.rows.curvature_products(first, eta, self.loadings, d), axis=1)
+        outer = products[:, :, None] * self.loadings[:, None, :]
         neg_hessian = self.clusters.sum(outer) + pt.eye(d)[None, :, :]
         log_posterior = self.clusters.sum(row_logp) - 0.5 * pt.sum(modes**2, axis=1)
         return log_posterior, score, neg_hessian

@@ -156,6 +156,25 @@ class ParameterLayout:
         return self.n_dispersion > 0 and self.dispersion_names != (self.dispersion,)
 
     @property
+    def n_thresholds(self) -> int:
+        return len(self.names("threshold"))
+
+    @cached_property
+    def threshold_set_first(self) -> np.ndarray:
+        """For each threshold (flat order), the flat position of the first threshold of its set."""
+        rows = [p.row for p in self.free if p.kind == "threshold"]
+        return np.array([k - row for k, row in enumerate(rows)], dtype=np.int64)
+
+    @property
+    def n_threshold_covariates(self) -> int:
+        n_slopes = len(self.names("threshold_slope"))
+        return n_slopes // self.n_thresholds if n_slopes else 0
+
+    @property
+    def has_dispersion_regression(self) -> bool:
+        return bool(self.names("dispersion"))
+
+    @property
     def variance_names(self) -> tuple[tuple[str, int, int, int], ...]:
         """``(name, level, i, j)`` of every ``sd`` (i == j) and ``cor`` row."""
         return tuple(
@@ -252,6 +271,43 @@ class ParameterLayout:
         else:
             log_dispersion = theta[aux]
         return beta, factors, log_dispersion
+
+    def unpack_auxiliary(
+        self, theta: TensorVariable
+    ) -> tuple[TensorVariable | None, TensorVariable | None, TensorVariable | None]:
+        """Symbolic ``theta`` -> (thresholds, threshold slopes, dispersion coefficients), each
+        ``None`` where the model has none.
+
+        The thresholds (flat over their sets) are the first of each set plus the
+        cumulated exp of the following entries: increasing within each set. The
+        slopes are a (thresholds x threshold covariates) matrix.
+        """
+        thresholds = slopes = dispersion = None
+        if self.n_thresholds:
+            raw = theta[self.kind_slice("threshold")]
+            first = self.threshold_set_first
+            is_first = pt.constant(first == np.arange(first.size))
+            total = pt.cumsum(pt.switch(is_first, raw, pt.exp(raw)))
+            before = pt.concatenate([pt.zeros((1,)), total])[pt.constant(first)]
+            thresholds = total - before
+        if self.n_threshold_covariates:
+            shape = (self.n_thresholds, self.n_threshold_covariates)
+            slopes = theta[self.kind_slice("threshold_slope")].reshape(shape)
+        if self.has_dispersion_regression:
+            dispersion = theta[self.kind_slice("dispersion")]
+        return thresholds, slopes, dispersion
+
+    def _natural_thresholds(self, raw: np.ndarray) -> np.ndarray:
+        first = self.threshold_set_first
+        total = np.cumsum(np.where(first == np.arange(first.size), raw, np.exp(raw)))
+        return total - np.concatenate([[0.0], total])[first]
+
+    def _raw_thresholds(self, values: np.ndarray) -> np.ndarray:
+        first = self.threshold_set_first
+        is_first = first == np.arange(first.size)
+        steps = np.diff(values, prepend=0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(is_first, values, np.log(np.where(is_first, 1.0, steps)))
 
     def loading_values(self, theta: TensorVariable) -> TensorVariable | None:
         """Symbolic values of the design's loadings after the constant 1 (index 0); ``None`` without loadings."""
@@ -387,6 +443,9 @@ class ParameterLayout:
                 values[k] = np.exp(theta[k])
             else:
                 values[k] = theta[k]
+        if self.n_thresholds:
+            positions = self.kind_slice("threshold")
+            values[positions] = self._natural_thresholds(theta[positions])
         return values
 
     def natural_jacobian(self, theta: np.ndarray, step: float = 1e-6) -> np.ndarray:
@@ -426,7 +485,8 @@ class ParameterLayout:
                 covariances[level][i, j] = covariances[level][j, i] = value
         extra = [values[name] for name in self.names("loading", "path", "residual_covariance")]
         dispersions = [values[name] for name in self.dispersion_names]
-        return self.theta_from_natural(beta, covariances, dispersions, extra)
+        auxiliary = [values[name] for name in self.names("threshold", "threshold_slope", "dispersion")]
+        return self.theta_from_natural(beta, covariances, dispersions, extra, auxiliary)
 
     def theta_from_natural(
         self,
@@ -434,11 +494,15 @@ class ParameterLayout:
         covariances: list[np.ndarray],
         dispersion: float | list[float] | None,
         loadings_and_paths: list[float] | None = None,
+        auxiliary: list[float] | None = None,
     ) -> np.ndarray:
         """Inverse map, for starting values and tests.
 
         ``loadings_and_paths`` holds the loadings, paths and residual
-        covariances (default: loadings 1, the others 0).
+        covariances (default: loadings 1, the others 0); ``auxiliary`` the
+        thresholds (increasing within each set), their slopes and the
+        dispersion-regression coefficients (default: thresholds 0, 1, 2, ...
+        in each set, the others 0).
         """
         values = list(beta)
         factors = [np.linalg.cholesky(covariance) for covariance in covariances]
@@ -456,4 +520,12 @@ class ParameterLayout:
         if self.n_dispersion:
             dispersions = np.atleast_1d(np.asarray(dispersion, dtype=float))
             values.extend(np.log(np.broadcast_to(dispersions, (self.n_dispersion,))))
+        n_rest = self.n_theta - len(values)
+        if auxiliary is None:
+            auxiliary = np.zeros(n_rest)
+            auxiliary[: self.n_thresholds] = np.arange(self.n_thresholds) - self.threshold_set_first
+        auxiliary = np.asarray(auxiliary, dtype=float)
+        if self.n_thresholds:
+            auxiliary[: self.n_thresholds] = self._raw_thresholds(auxiliary[: self.n_thresholds])
+        values.extend(auxiliary)
         return np.asarray(values, dtype=float)

@@ -19,7 +19,18 @@ __all__ = [
 ]
 
 #: kinds of parameters, in the order their free rows take in ``theta``
-KIND_ORDER: tuple[str, ...] = ("fixed", "sd", "cor", "loading", "path", "residual_covariance", "aux")
+KIND_ORDER: tuple[str, ...] = (
+    "fixed",
+    "sd",
+    "cor",
+    "loading",
+    "path",
+    "residual_covariance",
+    "aux",
+    "threshold",
+    "threshold_slope",
+    "dispersion",
+)
 #: each kind's transform to the unconstrained scale
 TRANSFORMS: dict[str, str] = {
     "fixed": "identity",
@@ -29,6 +40,10 @@ TRANSFORMS: dict[str, str] = {
     "path": "identity",
     "residual_covariance": "identity",
     "aux": "log",
+    # within a threshold set: the first as it is, then log increments (monotone)
+    "threshold": "ordered",
+    "threshold_slope": "identity",
+    "dispersion": "identity",
 }
 
 
@@ -60,7 +75,7 @@ class Parameter:
     label : str or None
         Equality label: design entries with the same label share the row.
     transform : str
-        ``"identity"``, ``"log"`` or ``"cholesky"`` (see the module docstring).
+        ``"identity"``, ``"log"``, ``"cholesky"`` or ``"ordered"`` (see the module docstring).
     """
 
     kind: str
@@ -168,7 +183,27 @@ def _residual_covariance_rows(design: Design) -> tuple[list[Parameter], list[tup
     return rows, sources
 
 
+def _auxiliary_rows(design: Design) -> list[Parameter]:
+    """Thresholds (``block``: the set, ``row``: position in it), their covariates' slopes
+    (``row``: flat threshold, ``column``: covariate) and dispersion-regression coefficients."""
+    auxiliary = design.auxiliary
+    if auxiliary is None:
+        return []
+    rows: list[Parameter] = []
+    names = iter(auxiliary.threshold_names)
+    for set_number, threshold_set in enumerate(auxiliary.threshold_sets):
+        for k in range(threshold_set.n_thresholds):
+            rows.append(_row("threshold", next(names), block=set_number, row=k))
+    n_covariates = len(auxiliary.threshold_covariate_names)
+    for k, name in enumerate(auxiliary.threshold_slope_names):
+        rows.append(_row("threshold_slope", name, row=k // n_covariates, column=k % n_covariates))
+    rows += [_row("dispersion", name, row=k) for k, name in enumerate(auxiliary.dispersion_names)]
+    return rows
+
+
 def _aux_names(design: Design, family: Family) -> tuple[str, ...]:
+    if design.auxiliary is not None and design.auxiliary.dispersion_names:
+        return ()  # a dispersion regression takes the auxiliary parameter's place
     if design.dispersion_labels:
         return design.dispersion_labels
     if family.dispersion is None:
@@ -249,6 +284,7 @@ def table_rows(design: Design, family: Family) -> TableRows:
     _check_labels(loading_rows + _path_rows(design) + residual_rows)
     head = [_row("fixed", name) for name in fixed_names] + covariance_rows
     rows = head + loading_rows + _path_rows(design) + residual_rows + [_row("aux", name) for name in aux_names]
+    rows += _auxiliary_rows(design)
     return TableRows(
         rows=tuple(rows),
         blocks=tuple(blocks),

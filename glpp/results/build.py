@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from glpp.fitting.robust import robust_covariance, se_clustering
 from glpp.results.ml import MLResult, latent_table, variance_components
 
 if TYPE_CHECKING:
@@ -16,7 +17,9 @@ if TYPE_CHECKING:
 __all__ = ["build_result"]
 
 
-def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "") -> MLResult:
+def build_result(
+    objective: Objective, estimate: MLEstimate, *, formula: str = "", se: str | tuple[str, str] = "model"
+) -> MLResult:
     """The :class:`MLResult` of an ML estimate, for every engine.
 
     Parameters
@@ -29,11 +32,22 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         From :func:`glpp.fitting.ml.maximise_likelihood`.
     formula : str
         The model string, shown by ``summary()``.
+    se : "model", "robust" or ("robust", level)
+        Inverse observed information, or the sandwich clustered by the top
+        level (:mod:`glpp.fitting.robust`).
     """
     design, layout, theta = objective.design, objective.layout, estimate.theta
+    clustering = se_clustering(se, [level.name for level in design.levels])
     log_prior = objective.log_prior(theta)
     names = list(layout.natural_names)
-    covariance = layout.natural_covariance(theta, estimate.hessian)
+    try:
+        optimised = np.linalg.inv(-estimate.hessian)
+        if clustering is not None:
+            optimised = robust_covariance(objective, theta, estimate.hessian)
+    except np.linalg.LinAlgError:
+        optimised = np.full_like(estimate.hessian, np.nan)
+    jacobian = layout.natural_jacobian(theta)
+    covariance = jacobian @ optimised @ jacobian.T
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
 
@@ -75,5 +89,8 @@ def build_result(objective: Objective, estimate: MLEstimate, *, formula: str = "
         log_prior=log_prior if objective.method == "map" else None,
         priors=objective.prior_lines,
         family_rows="" if design.family_index is None else objective.family.describe(design.family_index),
+        n_units=design.n_rows // len(design.item_names) if design.item_names else design.n_rows,
+        se_method="model" if clustering is None else f"robust (sandwich, clustered by {clustering})",
+        covariance_optimised=pd.DataFrame(optimised, index=names, columns=names),
         _latent=latent,
     )

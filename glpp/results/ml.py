@@ -11,6 +11,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from glpp.fitting.convergence import Convergence
+from glpp.results.summary import Summary, summarise
 
 __all__ = ["MLResult", "VarianceComponent", "latent_table", "variance_components"]
 
@@ -48,7 +49,8 @@ class VarianceComponent:
     name: str
     variance: float
     sd: float
-    correlations: tuple[float, ...] = ()
+    #: with each earlier latent of the level, ``None`` for those outside the latent's block
+    correlations: tuple[float | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,14 @@ class MLResult:
     family_rows : str
         For a family per item or row: each component (family/link) and its
         number of rows (empty otherwise).
+    n_units : int
+        Independent units for BIC: rows of long data, units (rows of the
+        data frame) of wide data.
+    se_method : str
+        ``"model"`` (inverse observed information) or ``"robust (clustered by
+        <level>)"`` (sandwich).
+    covariance_optimised : DataFrame or None
+        Covariance of the optimised (unconstrained) parameters.
     """
 
     params: pd.Series
@@ -134,6 +144,9 @@ class MLResult:
     log_prior: float | None = None
     priors: tuple[str, ...] = ()
     family_rows: str = ""
+    n_units: int = 0
+    se_method: str = "model"
+    covariance_optimised: pd.DataFrame | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -142,18 +155,43 @@ class MLResult:
 
     @property
     def bic(self) -> float:
-        return -2.0 * self.loglik + math.log(self.n_obs) * self.n_params
+        """BIC with the number of units (rows of long data; units of wide data, as lavaan counts)."""
+        return -2.0 * self.loglik + math.log(self.n_units or self.n_obs) * self.n_params
 
     @property
     def fixed_effects(self) -> pd.DataFrame:
         """Estimate, SE, z, p and 95% interval of the fixed effects (item intercepts ``nu``)."""
-        return self._table("fixed")
+        return self.coefficient_table("fixed")
 
     def _names(self, kind: str) -> list[str]:
         return [name for name in self.params.index if self.parameter_kinds.get(name) == kind]
 
+    def to_dataframe(self) -> pd.DataFrame:
+        """Every parameter: kind, estimate, SE, z, p and 95% Wald interval (natural scale), by name."""
+        table = self._wald(list(self.params.index))
+        table.insert(0, "kind", self.parameter_kinds.reindex(self.params.index).to_numpy())
+        return table
+
+    def vcov(self, scale: str = "natural") -> pd.DataFrame:
+        """Covariance of the estimates: ``"natural"`` (the reported parameters, delta method) or
+        ``"optimised"`` (the unconstrained scale the optimiser used: log SDs, Cholesky entries)."""
+        if scale == "natural":
+            return self.covariance
+        if scale == "optimised":
+            return self.covariance_optimised
+        raise ValueError(f"scale must be 'natural' or 'optimised', not {scale!r}")
+
+    def coefficient_table(self, kind: str) -> pd.DataFrame:
+        """The Wald table of one kind of parameter (``fixed``, ``sd``, ``loading``, ...), indexed by
+        the name inside the brackets (the full name where there are none)."""
+        table = self._wald(self._names(kind))
+        table.index = [name[name.index("[") + 1 : -1] if "[" in name else name for name in table.index]
+        return table
+
     def _table(self, kind: str) -> pd.DataFrame:
-        names = self._names(kind)
+        return self.coefficient_table(kind)
+
+    def _wald(self, names: list[str]) -> pd.DataFrame:
         estimate = self.params[names]
         se = self.se[names]
         z = estimate / se
@@ -167,7 +205,6 @@ class MLResult:
                 "97.5 %": estimate + 1.959963984540054 * se,
             }
         )
-        table.index = [name[name.index("[") + 1 : -1] for name in names]
         return table
 
     def latent(self) -> pd.DataFrame:
@@ -176,56 +213,12 @@ class MLResult:
             raise NotImplementedError("EB predictions are not available for this fit")
         return self._latent()
 
-    def summary(self) -> str:
-        """A printable table in the style of lme4's ``summary``."""
-        how = "maximum likelihood" if self.method == "ml" else "maximum a posteriori (MAP)"
-        lines = [
-            f"Generalized linear latent and mixed model fit by {how} ({self.quadrature})",
-            f" Family: {self.family} ( {self.link} )" if not self.family_rows else f" Families {self.family_rows}",
-            f"Formula: {self.formula}",
-            "",
-            f"{'AIC':>10} {'BIC':>10} {'logLik':>11} {'df':>4}",
-            f"{self.aic:10.1f} {self.bic:10.1f} {self.loglik:11.4f} {self.n_params:4d}",
-        ]
-        if self.method == "map":
-            lines += [f"log-prior {self.log_prior:.4f}; priors (SEs from the log-posterior's curvature):"]
-            lines += [f"  {line}" for line in self.priors]
-        lines += [
-            "",
-            "Random effects:",
-        ]
-        if self.variance_components:
-            width = max(len(c.group) for c in self.variance_components) + 1
-            name_width = max(len(c.name) for c in self.variance_components) + 1
-            lines.append(f" {'Groups':<{width}} {'Name':<{name_width}} {'Variance':>10} {'Std.Dev.':>10}  Corr")
-            for component in self.variance_components:
-                correlations = " ".join(f"{value:6.3f}" for value in component.correlations)
-                lines.append(
-                    f" {component.group:<{width}} {component.name:<{name_width}} "
-                    f"{component.variance:10.4g} {component.sd:10.4g}  {correlations}"
-                )
-        clusters = ", ".join(f"{group}, {count}" for group, count in self.n_clusters.items())
-        lines.append(f"Number of obs: {self.n_obs}, groups:  {clusters}")
-        if self.n_dropped:
-            lines.append(f"Rows dropped for missing values: {self.n_dropped}")
-        lines += ["", "Fixed effects:", self.fixed_effects.to_string(float_format=lambda v: f"{v:.5g}")]
-        tables = (("Loadings", "loading"), ("Structural paths", "path"), ("Residual covariances", "residual_covariance"))
-        for title, kind in tables:
-            table = self._table(kind)
-            if len(table):
-                lines += ["", f"{title}:", table.to_string(float_format=lambda v: f"{v:.5g}")]
-        for name in self._names("aux"):
-            lines.append(f"\n{name}: {self.params[name]:.5g} (SE {self.se[name]:.3g})")
-        if self.notes:
-            lines += ["", "Notes:"] + [f" {note}" for note in self.notes]
-        if self.convergence is not None:
-            lines += [""] + self.convergence.describe()
-        elif not self.converged:
-            lines.append("\nNOT CONVERGED (see the warnings of the fit)")
-        return "\n".join(lines)
+    def summary(self) -> Summary:
+        """The summary: prints like lme4's (and lavaan's for factor models), HTML tables in Jupyter."""
+        return summarise(self)
 
     def __str__(self) -> str:
-        return self.summary()
+        return str(self.summary())
 
 
 def variance_components(levels, covariances: list[np.ndarray], residual_sd: float | None) -> tuple[VarianceComponent, ...]:
@@ -241,8 +234,13 @@ def variance_components(levels, covariances: list[np.ndarray], residual_sd: floa
         sds = np.sqrt(np.diag(level_covariance))
         for index, latent in enumerate(level.latent_names):
             block = next(b for b in level.blocks if index in b.latent_positions)
-            earlier = [j for j in block.latent_positions if j < index]
-            correlations = tuple(level_covariance[index, j] / (sds[index] * sds[j]) for j in earlier)
+            # one column per earlier latent of the level (blank outside the block), as lme4 aligns them
+            correlations = tuple(
+                level_covariance[index, j] / (sds[index] * sds[j]) if j in block.latent_positions else None
+                for j in range(index)
+            )
+            if not any(value is not None for value in correlations):
+                correlations = ()
             components.append(
                 VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations)
             )

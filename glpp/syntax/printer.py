@@ -85,7 +85,7 @@ def _covariance(covariance: Covariance) -> str:
 
 def _distribution(distribution: LatentDistribution) -> str:
     points = distribution.n_points
-    argument = f'"{points}"' if isinstance(points, str) else str(points)
+    argument = '"auto"' if points == 0 else f'"{points}"' if isinstance(points, str) else str(points)
     return f"{_name(distribution.latent)} ~~ {distribution.kind}({argument})"
 
 

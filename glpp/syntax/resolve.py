@@ -19,9 +19,10 @@ removes it; ``y ~~ y`` in the block adds one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from glpp.errors import SpecError
+from glpp.syntax.side import side_formula
 from glpp.ir import (
     Covariance,
     Indicator,
@@ -65,7 +66,14 @@ _TERM_FORMS = "name, 1*name (fixed), a*name (labelled) or NA*name (free)"
 UNIT_LEVELS = ("1", "within")
 
 
-def build_spec(source: str, family: str = "gaussian", link: str = "identity") -> Spec:
+def build_spec(
+    source: str,
+    family: str = "gaussian",
+    link: str = "identity",
+    *,
+    thresholds: str | None = None,
+    dispersion: str | None = None,
+) -> Spec:
     """Parse and resolve a model string.
 
     Parameters
@@ -74,6 +82,9 @@ def build_spec(source: str, family: str = "gaussian", link: str = "identity") ->
         The model string.
     family, link : str
         Passed through to the Spec (validated elsewhere).
+    thresholds, dispersion : str, optional
+        One-sided formulas (``"~ z"``) of threshold covariates and of the log
+        dispersion (:func:`glpp.syntax.side.side_formula`).
 
     Returns
     -------
@@ -90,7 +101,12 @@ def build_spec(source: str, family: str = "gaussian", link: str = "identity") ->
     >>> spec.regressions[0].fixed, spec.regressions[0].random[0].group
     ('1 + x', ('g',))
     """
-    return resolve(parse(source), family, link, source)
+    spec = resolve(parse(source), family, link, source)
+    return replace(
+        spec,
+        thresholds=side_formula(thresholds, "thresholds"),
+        dispersion=side_formula(dispersion, "dispersion"),
+    )
 
 
 def resolve(
@@ -534,9 +550,14 @@ def _distribution(latent: str, call: Call, source: str) -> LatentDistribution:
         )
     arguments = call.arguments
     text = arguments[0].text if len(arguments) == 1 else ""
+    if call.function == "masspoints" and text.strip("'\"") == "auto":
+        return LatentDistribution(latent, call.function, 0)  # the fit chooses the number
     if not (text.isascii() and text.isdigit() and int(text) >= 2):
         raise SpecError(
-            f"{call.function}() takes one whole number of at least 2, e.g. {call.function}(3); "
+            f"'{latent} ~~ {_text(call, source)}': "
+            f"{call.function}() takes one whole number of at least 2, e.g. {call.function}(3)"
+            + (' or "auto"' if call.function == "masspoints" else "")
+            + "; "
             f"got '{', '.join(argument.text for argument in arguments)}'",
             source,
             arguments[0].start if len(arguments) == 1 else call.start,

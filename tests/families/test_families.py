@@ -74,7 +74,14 @@ def random_points(family: str, link: str, rng: np.random.Generator):
     return eta, y, aux, trials
 
 
-CASES = [(name, link) for name, family in sorted(FAMILIES.items()) for link in family.links]
+#: element-wise families without cutpoints; ordinal: tests/families/test_ordinal.py, the choice
+#: families couple the rows of a set: tests/families/test_choice.py
+CASES = [
+    (name, link)
+    for name, family in sorted(FAMILIES.items())
+    if family.cutpoints is None and not family.couples_rows
+    for link in family.links
+]
 
 
 @pytest.mark.parametrize("family_name, link_name", CASES)

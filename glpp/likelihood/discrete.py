@@ -1,0 +1,168 @@
+"""Discrete latents in the latent-distribution seam: free locations and log-weights.
+
+Where a normal latent is integrated out by (adaptive) Gauss-Hermite nodes
+(:class:`glpp.likelihood.latent.GaussHermiteLevel`), a discrete latent takes one of
+``K`` points per unit, so its integral is an exact sum:
+
+    log L_i = logsumexp_c [ sum_{r in i} log f(y_r | eta_r + s_rc) + log pi_ic ]
+
+with ``s_rc`` the row's shift at point ``c`` (latent classes: the row's item's
+intercept in class ``c``; mass points: ``z_r * location_c``) and ``log pi_ic`` the
+unit's log-weights (a multinomial logit on its membership covariates, the last point
+the reference). :class:`DiscreteLevel` makes the locations and log-weights from the
+parameter vector; the conditional density is the family's one definition
+(:meth:`glpp.families.Family.logp`).
+
+The parameter vector is, in order: class-invariant fixed effects ``beta``, the
+shifts (classes: an item-major ``J x K`` matrix of intercepts; mass points: the first
+``K - 1`` locations, the last one set by the mean-zero constraint), the membership
+logits (``(K - 1) x Q``, class-major) and the log dispersions. The block sizes are an
+input, so one compilation serves every number of classes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytensor.tensor as pt
+from pytensor.tensor import TensorVariable
+
+from glpp.families import MixedFamily
+from glpp.likelihood.compile_cache import cached_functions, family_key
+from glpp.likelihood.segments import Segments
+from glpp.likelihood.two_level import COMPILE_MODE
+
+__all__ = ["DiscreteLevel", "compile_discrete"]
+
+#: this module's source, part of the compiled functions' cache key
+_SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+
+
+class DiscreteLevel:
+    """Locations and log-weights of a discrete latent from the parameter vector.
+
+    Parameters
+    ----------
+    kind : {"classes", "masspoints"}
+    theta : TensorVariable
+        The parameter vector (module docstring for its blocks).
+    sizes : TensorVariable
+        ``[n_fixed, n_shift, n_points, n_membership, n_dispersion]`` (int64).
+    """
+
+    def __init__(self, kind: str, theta: TensorVariable, sizes: TensorVariable):
+        self.kind = kind
+        n_points, n_membership = sizes[2], sizes[3]
+        ends = pt.cumsum(sizes)
+        self.beta = theta[: ends[0]]
+        self.shift_parameters = theta[ends[0] : ends[1]]
+        n_logits = (n_points - 1) * n_membership
+        self.membership_logits = theta[ends[1] : ends[1] + n_logits].reshape((n_points - 1, n_membership))
+        self.log_dispersion = theta[ends[1] + n_logits :]
+        self.n_points = n_points
+
+    def log_weights(self, membership: TensorVariable) -> TensorVariable:
+        """Log-weights ``(n_units, K)``: multinomial logit, the last point the reference."""
+        logits = membership @ self.membership_logits.T
+        logits = pt.concatenate([logits, pt.zeros((logits.shape[0], 1))], axis=1)
+        return logits - pt.logsumexp(logits, axis=1, keepdims=True)
+
+    def locations(self, membership: TensorVariable) -> TensorVariable:
+        """Mass points: the ``K`` locations, the last one making the latent's mean zero."""
+        weights = pt.exp(self.log_weights(membership[:1]))[0]
+        free = self.shift_parameters
+        last = -pt.sum(weights[:-1] * free) / weights[-1]
+        return pt.concatenate([free, last[None]])
+
+    def shifts(self, membership, item_index, shift_covariate) -> TensorVariable:
+        """Each row's shift at each point, ``(n_rows, K)``."""
+        if self.kind == "classes":
+            intercepts = self.shift_parameters.reshape((-1, self.n_points))
+            if item_index is None:  # every unit has every item, in item order: a broadcast, whose
+                # gradient is a sum over units (a gather's is a scatter-add, 3 times slower)
+                n_items = intercepts.shape[0]
+                n_units = membership.shape[0]
+                return pt.broadcast_to(intercepts, (n_units, n_items, self.n_points)).reshape((-1, self.n_points))
+            return intercepts[item_index]
+        return shift_covariate[:, None] * self.locations(membership)[None, :]
+
+
+def _row_logp(family, link, response, eta, trials, log_dispersion, dispersion_index, family_index):
+    """Log-density of each row at each point (rows first, points last)."""
+    log_aux = None
+    if dispersion_index is not None:
+        log_aux = log_dispersion[dispersion_index][:, None]
+    elif family.dispersion is not None:
+        log_aux = log_dispersion[0]
+    y, n = response[:, None], trials[:, None]
+    if isinstance(family, MixedFamily):
+        return family.logp(y, eta, link, log_aux, n, family_index=family_index[:, None])
+    return family.logp(y, eta, link, log_aux, n)
+
+
+def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mixed: bool, balanced: bool = False):
+    """Compiled functions of a discrete-latent model.
+
+    Returns
+    -------
+    dict of callables
+        Compiled in :data:`glpp.likelihood.two_level.COMPILE_MODE` and cached on disk
+        (:func:`glpp.likelihood.compile_cache.cached_functions`; the key holds this
+        module's source):
+        ``value_and_grad(theta, sizes, *data) -> (loglik, gradient, log L_i)``,
+        ``per_unit(theta, sizes, *data) -> (log L_i, posterior (n_units, K), log-weights)``,
+        ``conditional_at(theta, sizes, locations, *data) -> (n_units, M)``: the
+        conditional log-likelihood of each unit with the latent at each of ``locations``
+        (mass points; for the Gateaux derivative). ``data`` is ``response, trials,
+        fixed, offset, unit_index, last, item_index, shift_covariate, membership``
+        and the dispersion and family indices where the model has them; rows sorted by
+        unit, ``last`` the position of each unit's last row
+        (:func:`glpp.likelihood.segments.segment_ends`). ``balanced``: row ``r`` is item
+        ``r % J`` of unit ``r // J`` (wide data: units with a missing item are dropped).
+    """
+    key = ("discrete", kind, family_key(family, link), with_dispersion_index, mixed, balanced, _SOURCE_DIGEST)
+
+    def build():
+        theta = pt.vector("theta")
+        sizes = pt.vector("sizes", dtype="int64")
+        response, trials, offset, shift_covariate = (pt.vector(n) for n in ("y", "trials", "offset", "z"))
+        fixed, membership = pt.matrix("fixed"), pt.matrix("membership")
+        unit_index, item_index = pt.vector("unit", dtype="int64"), pt.vector("item", dtype="int64")
+        last = pt.vector("last", dtype="int64")
+        units = Segments(unit_index, last)
+        locations = pt.vector("locations")
+        dispersion_index = pt.vector("dispersion_index", dtype="int64") if with_dispersion_index else None
+        family_index = pt.vector("family_index", dtype="int64") if mixed else None
+        data = [response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership]
+        data += [v for v in (dispersion_index, family_index) if v is not None]
+
+        level = DiscreteLevel(kind, theta, sizes)
+        eta_fixed = fixed @ level.beta + offset
+
+        def conditional(shift: TensorVariable) -> TensorVariable:
+            rows = _row_logp(
+                family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion,
+                dispersion_index, family_index,
+            )
+            return units.sum(rows)
+
+        log_weights = level.log_weights(membership)
+        terms = conditional(level.shifts(membership, None if balanced else item_index, shift_covariate)) + log_weights
+        per_unit = pt.logsumexp(terms, axis=1)
+        total = pt.sum(per_unit)
+        posterior = pt.exp(terms - per_unit[:, None])
+        inputs = [theta, sizes, *data]
+        at_locations = conditional(shift_covariate[:, None] * locations[None, :])
+        return {
+            "value_and_grad": (inputs, [total, pt.grad(total, theta), per_unit]),
+            "per_unit": (inputs, [per_unit, posterior, log_weights]),
+            "conditional_at": ([theta, sizes, locations, *data], [at_locations]),
+        }
+
+    functions = cached_functions(key, build, COMPILE_MODE)
+    return {
+        "value_and_grad": functions["value_and_grad"],
+        "per_unit": functions["per_unit"],
+        "conditional_at": lambda *arguments: functions["conditional_at"](*arguments)[0],
+    }

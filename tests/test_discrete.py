@@ -1,0 +1,196 @@
+"""Discrete latents: latent classes (flexmix references), class regression, NPML mass points."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, logsumexp
+
+import glpp
+
+DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
+REFERENCE = Path(__file__).resolve().parent / "reference"
+ITEMS = " + ".join(f"i{j}" for j in range(1, 25))
+#: flexmix's EM stops at a relative change of 1e-6, so its best may lie a little below the maximum
+LOGLIK_TOLERANCE = 0.01
+#: the likelihood written out in numpy at the estimate: the same sums, rounding only
+EXACT_TOLERANCE = 1e-8
+
+
+def flexmix(case: str) -> dict:
+    return json.loads((REFERENCE / "latent_classes.json").read_text())[case]
+
+
+@pytest.fixture(scope="module")
+def verbagg() -> pd.DataFrame:
+    return pd.read_csv(DATA / "verbagg_wide.csv")
+
+
+@pytest.fixture(scope="module")
+def lca2(verbagg):
+    return glpp.Model(f"C ~~ classes(2); C =~ {ITEMS}", verbagg, family="binomial").fit()
+
+
+def test_two_classes_match_flexmix(lca2):
+    reference = flexmix("verbagg_lca2")
+    assert lca2.n_params == reference["df"]
+    assert lca2.loglik >= reference["loglik"] - LOGLIK_TOLERANCE
+    assert abs(lca2.loglik - reference["loglik"]) < LOGLIK_TOLERANCE
+    assert lca2.n_best >= 2
+    np.testing.assert_allclose(lca2.points["probability"], reference["prior"], atol=1e-3)
+
+
+def test_classes_are_ordered_by_size_and_classified(lca2):
+    sizes = lca2.points["probability"].to_numpy()
+    assert np.all(np.diff(sizes) <= 0)
+    posterior = lca2.latent()
+    assert list(posterior.columns) == ["C1", "C2", "modal"]
+    np.testing.assert_allclose(posterior[["C1", "C2"]].sum(axis=1), 1.0)
+    classification = lca2.classification()
+    assert classification.table["n_modal"].sum() == len(posterior)
+    assert 0.0 < classification.relative_entropy <= 1.0
+    assert "Class intercepts" in lca2.summary()
+
+
+@pytest.mark.slow
+def test_three_classes_match_flexmix(verbagg):
+    reference = flexmix("verbagg_lca3")
+    fit = glpp.Model(f"C ~~ classes(3); C =~ {ITEMS}", verbagg, family="binomial").fit(starts=20)
+    assert fit.n_params == reference["df"]
+    assert fit.loglik >= reference["loglik"] - LOGLIK_TOLERANCE
+
+
+def simulate_class_regression(n_units: int = 800, seed: int = 13) -> tuple[pd.DataFrame, dict]:
+    rng = np.random.default_rng(seed)
+    truth = {"class[C1]": 0.6, "class[C1:v]": 1.2}
+    v = rng.normal(size=n_units)
+    first = rng.random(n_units) < expit(truth["class[C1]"] + truth["class[C1:v]"] * v)
+    intercepts = np.where(first[:, None], 1.5, -1.5) + np.linspace(-0.5, 0.5, 6)
+    items = (rng.random((n_units, 6)) < expit(intercepts)).astype(float)
+    data = pd.DataFrame(items, columns=[f"y{j}" for j in range(1, 7)]).assign(v=v)
+    return data, truth
+
+
+@pytest.fixture(scope="module")
+def class_regression():
+    data, truth = simulate_class_regression()
+    model = glpp.Model("C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v", data, family="binomial")
+    return data, truth, model.fit(starts=4)
+
+
+def test_class_regression_recovers_membership_coefficients(class_regression):
+    _, truth, fit = class_regression
+    for name, value in truth.items():
+        assert abs(fit.params[name] - value) < 2.0 * fit.se[name], name
+
+
+def test_class_regression_loglik_equals_numpy(class_regression):
+    data, _, fit = class_regression
+    items = data[[f"y{j}" for j in range(1, 7)]].to_numpy()
+    intercepts = np.array([[fit.params[f"nu[C{c}:y{j}]"] for c in (1, 2)] for j in range(1, 7)])
+    probability = expit(intercepts)  # (items, classes)
+    conditional = (items[:, :, None] * np.log(probability) + (1 - items[:, :, None]) * np.log1p(-probability)).sum(1)
+    logit = fit.params["class[C1]"] + fit.params["class[C1:v]"] * data["v"].to_numpy()
+    log_weights = np.column_stack([logit, np.zeros_like(logit)])
+    log_weights -= logsumexp(log_weights, axis=1, keepdims=True)
+    expected = logsumexp(conditional + log_weights, axis=1).sum()
+    assert abs(fit.loglik - expected) < EXACT_TOLERANCE
+
+
+@pytest.fixture(scope="module")
+def toenail() -> pd.DataFrame:
+    return pd.read_csv(DATA / "toenail.csv")
+
+
+def normal_loglik() -> float:
+    return json.loads((REFERENCE / "reference.json").read_text())["toenail_logit"]["loglik"]
+
+
+def test_npml_beats_the_normal_random_intercept(toenail):
+    fit = glpp.Model(
+        "outcome ~ treatment * month + (1 | patient); patient ~~ masspoints(3)", toenail, family="binomial"
+    ).fit(starts=4)
+    assert fit.loglik >= normal_loglik()
+    assert fit.n_params == 4 + 2 + 2
+    np.testing.assert_allclose(fit.points["probability"].sum(), 1.0)
+    mean = fit.points["probability"] @ fit.points["location"]
+    assert abs(mean) < 1e-8  # the latent's mean is fixed at zero
+
+
+@pytest.mark.slow
+def test_npml_auto_stops_by_the_gateaux_criterion(toenail):
+    fit = glpp.Model(
+        'outcome ~ treatment * month + (1 | patient); patient ~~ masspoints("auto")', toenail, family="binomial"
+    ).fit(starts=4)
+    assert "Gateaux" in fit.stop_reason
+    assert fit.selection["max_gateaux"].iloc[-1] <= glpp.fitting.discrete_fit.GATEAUX_TOLERANCE
+    assert fit.loglik >= normal_loglik()
+    assert len(fit.points) == fit.selection["n_points"].iloc[-1]
+
+
+@pytest.mark.parametrize(
+    ("statement", "fragment"),
+    [
+        ("C ~~ classes(1)", "C ~~ classes(1)"),
+        ("C ~~ masspoints(0)", "C ~~ masspoints(0)"),
+        ("C ~~ classes(40)", "distinct response patterns"),
+    ],
+)
+def test_bad_discrete_statements(statement, fragment):
+    data = pd.DataFrame({"y1": [0, 1, 0, 1] * 3, "y2": [0, 0, 1, 1] * 3})
+    with pytest.raises(glpp.SpecError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
+        glpp.Model(f"{statement}; C =~ y1 + y2", data, family="binomial")
+
+
+def test_loglik_at_and_no_bayes_for_discrete_latents(class_regression):
+    data, _, fit = class_regression
+    model = glpp.Model("C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v", data, family="binomial")
+    assert abs(model.loglik_at(fit.params) - fit.loglik) < EXACT_TOLERANCE
+    assert model.loglik_at(fit.params, per_cluster=True).shape == (len(data),)
+    with pytest.raises(glpp.SpecError, match="discrete latent"):
+        model.pymc_model("marginal")
+
+
+@pytest.mark.parametrize(
+    ("source", "fragment"),
+    [
+        ("F ~~ masspoints(3); F =~ y1 + y2 + y3", "factor with loadings"),
+        ("C ~~ classes(2); C =~ y1 + y2 + y3; level: g; B =~ y1 + y2 + y3", "latents at other levels"),
+    ],
+)
+def test_discrete_latents_not_available_yet_are_refused(source, fragment):
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(rng.integers(0, 2, size=(40, 3)), columns=["y1", "y2", "y3"]).assign(g=np.arange(40) // 4)
+    with pytest.raises(glpp.SpecError, match=fragment):
+        glpp.Model(source, data, family="binomial")
+
+
+def test_classes_with_a_family_per_item_recover_the_simulation():
+    rng = np.random.default_rng(5)
+    first = rng.random(600) < 0.6
+    data = pd.DataFrame({
+        "b1": (rng.random(600) < np.where(first, 0.85, 0.2)).astype(float),
+        "g1": rng.normal(np.where(first, 2.0, -1.0), 1.0),
+        "g2": rng.normal(np.where(first, 0.5, 1.5), 0.5),
+        "p1": rng.poisson(np.where(first, 4.0, 1.0)).astype(float),
+    })
+    families = {"b1": "binomial", "g1": "gaussian", "g2": "gaussian", "p1": "poisson"}
+    fit = glpp.Model("C ~~ classes(2); C =~ b1 + g1 + g2 + p1", data, family=families).fit(starts=4)
+    truth = {
+        "nu[C1:b1]": np.log(0.85 / 0.15), "nu[C2:b1]": np.log(0.2 / 0.8), "nu[C1:g1]": 2.0, "nu[C2:g1]": -1.0,
+        "nu[C1:g2]": 0.5, "nu[C2:g2]": 1.5, "nu[C1:p1]": np.log(4.0), "nu[C2:p1]": 0.0,
+        "class[C1]": np.log(0.6 / 0.4), "sigma[g1]": 1.0, "sigma[g2]": 0.5,
+    }
+    assert fit.n_params == len(truth)
+    z = [(fit.params[name] - value) / fit.se[name] for name, value in truth.items()]
+    assert np.max(np.abs(z)) < 3.5  # 11 estimates: all within 3.5 SE (each 2 SE would fail by chance)
+
+
+def test_map_is_refused_for_discrete_latents(toenail):
+    model = glpp.Model("outcome ~ month + (1 | patient); patient ~~ masspoints(2)", toenail, family="binomial")
+    with pytest.raises(glpp.SpecError, match="discrete latents"):
+        model.fit(method="map")
