@@ -86,8 +86,7 @@ def build_long_design(
     label = regression.response.label
     family_fields = {} if row_families is None else row_family_fields(family, row_families[complete], response, trials, label)
     fixed, fixed_names, offset = _fixed_part(regression, data, family)
-    rows = np.arange(len(data))
-    response, auxiliary = build_auxiliary(spec, response, data, rows, [(None, family)], np.zeros_like(rows))
+    response, auxiliary = _auxiliary(spec, response, data, family, family_fields.get("family_index"))
     groups = _groupings(spec, regression, data)
     order = nest_levels(groups) if groups else []
     loadings: list[LoadingEntry] = []
@@ -117,6 +116,15 @@ def build_long_design(
         auxiliary=auxiliary,
         **family_fields,
     )
+
+
+def _auxiliary(spec: Spec, response: np.ndarray, data: pd.DataFrame, family, family_index: np.ndarray | None):
+    """:func:`glpp.design.auxiliary.build_auxiliary` with one response set, or one per component
+    of a family per row (none has thresholds: :func:`_check_family`)."""
+    rows = np.arange(len(data))
+    if family_index is None:
+        return build_auxiliary(spec, response, data, rows, [(None, family)], np.zeros_like(rows))
+    return build_auxiliary(spec, response, data, rows, [(None, member) for member, _ in family.components], family_index)
 
 
 def _fixed_part(regression: Regression, data: pd.DataFrame, family) -> tuple[np.ndarray, tuple[str, ...], np.ndarray]:

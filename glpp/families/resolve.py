@@ -126,12 +126,18 @@ def _check_name(name: str, is_name, what: str, valid: list[str]) -> None:
 
 
 def _column_name(name: str, data: pd.DataFrame, is_name, what: str) -> str | None:
-    """``name`` if it is a column of ``data`` (and not also a {what} name), else ``None``."""
+    """``name`` if it is a column of ``data`` (and not also a {what} name), else ``None``.
+
+    A {what} name that is also the name of a column holding {what} names is ambiguous (an
+    error); a column of other values that shares the name is not a {what} column."""
     if not isinstance(name, str):
         raise SpecError(f"{what}= must be a string (a {what} name or a column of the data), not {name!r}")
     if name not in data.columns:
         return None
     if is_name(name):
+        values = data[name].dropna()
+        if not all(isinstance(value, str) and is_name(value) for value in values.unique()):
+            return None  # a column that only shares the name (e.g. a ranking id called 'ranking')
         raise SpecError(
             f"{what}={name!r} is both a {what} name and a column of the data; rename the column to use it "
             f"as each row's {what}"
