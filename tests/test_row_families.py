@@ -123,6 +123,14 @@ def test_a_name_that_is_a_family_and_a_column_is_ambiguous(pairs):
         glpp.Model(LONG_FORMULA, pairs, family="famm")
 
 
+@pytest.mark.parametrize("extra", [{"dispersion": "~ x"}, {}])
+def test_ordinal_rows_and_dispersion_models_with_a_family_column_are_refused(pairs, extra):
+    data = pairs.assign(fam=np.where(pairs["eq"] == "y2", "ordinal" if not extra else "binomial", "gaussian"))
+    data = data.assign(lnk=np.where(data["fam"] == "gaussian", "identity", "logit"))
+    with pytest.raises(glpp.SpecError, match=r"family column \(family='fam'\).*not available yet"):
+        glpp.Model(LONG_FORMULA, data, family="fam", link="lnk", **extra)
+
+
 def test_response_outside_its_rows_family(pairs):
     data = pairs.copy()
     data.loc[data["eq"] == "y2", "resp"] = 2.0
