@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "Response",
     "RandomTerm",
+    "ClassTerm",
     "Regression",
     "Indicator",
     "Measurement",
@@ -78,6 +79,34 @@ class RandomTerm:
 
 
 @dataclass(frozen=True)
+class ClassTerm:
+    """A class-specific term of a regression with a latent class variable ``C ~~ classes(k)``.
+
+    ``C`` (class-specific intercepts, replacing the fixed intercept), ``C:x`` (a slope of
+    ``x`` per class), ``C1`` (an intercept shift in class 1 only) and ``C1:x`` (an effect
+    of ``x`` in class 1 only, 0 in the others).
+
+    Attributes
+    ----------
+    latent : str
+        The class variable ``C``.
+    class_number : int or None
+        ``1..k`` for ``C1``/``C1:x``; ``None``: every class has its own coefficient.
+    expression : str
+        ``"1"`` for an intercept, else the formulaic expression of the covariate (``"x"``).
+    """
+
+    latent: str
+    class_number: int | None
+    expression: str
+
+    @property
+    def label(self) -> str:
+        name = self.latent if self.class_number is None else f"{self.latent}{self.class_number}"
+        return name if self.expression == "1" else f"{name}:{self.expression}"
+
+
+@dataclass(frozen=True)
 class Regression:
     """A regression statement ``y ~ fixed + offset(o) + (... | g)``.
 
@@ -90,12 +119,15 @@ class Regression:
     offsets : tuple of str
         Expressions inside ``offset(...)``, added to the linear predictor.
     random : tuple of RandomTerm
+    class_terms : tuple of ClassTerm
+        Terms with a latent class variable (``C``, ``C1:z``), kept out of ``fixed``.
     """
 
     response: Response
     fixed: str
     offsets: tuple[str, ...] = ()
     random: tuple[RandomTerm, ...] = ()
+    class_terms: tuple[ClassTerm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,11 +191,26 @@ class Covariance:
 
 @dataclass(frozen=True)
 class LatentDistribution:
-    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)`` (``masspoints("auto")``: ``n_points`` 0)."""
+    """``C ~~ classes(3)`` or ``F ~~ masspoints(5)`` (``masspoints("auto")``: ``n_points`` 0).
+
+    Attributes
+    ----------
+    latent : str
+    kind : {"classes", "masspoints"}
+    n_points : int
+    level : str or None
+        ``C@id ~~ classes(2)``: the classes vary over the clusters of grouping column ``id``
+        (``None``: over the units of the latent's own level, or the rows).
+    known : str or None
+        ``classes(2, known = col)``: column holding each unit's class where it is observed
+        (``1..k``; missing where it is not).
+    """
 
     latent: str
     kind: str  # "classes" | "masspoints"
     n_points: int
+    level: str | None = None
+    known: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ class Model:
             self.spec, data, self.family, std_lv=std_lv, item_families=choice.item_families,
             row_families=choice.row_families, choice_set=choice_set,
         )
-        if len(self.design.levels) == 0:
+        if len(self.design.levels) == 0 and self.design.discrete is None:
             raise SpecError(
                 "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
             )
@@ -130,7 +130,10 @@ class Model:
         if self.design.discrete is not None:
             if se != "model":
                 raise SpecError(f"se={se!r} is not available for discrete latents yet; use se='model'")
-            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
+            return fit_discrete(
+                self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method,
+                nip=nip,
+            )
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )

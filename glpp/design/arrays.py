@@ -17,6 +17,7 @@ from glpp.design.auxiliary import AuxiliaryDesign
 __all__ = [
     "CovarianceBlock",
     "Design",
+    "DiscreteDesign",
     "LevelDesign",
     "LoadingEntry",
     "PathEntry",
@@ -172,6 +173,71 @@ class LevelDesign:
 
 
 @dataclass(frozen=True)
+class DiscreteDesign:
+    """One discrete latent of a design.
+
+    Attributes
+    ----------
+    kind : {"classes", "masspoints"}
+    latent : str
+        Its name in the model string (``C``; the grouping for an lme4 term).
+    n_points : int
+        Number of classes or mass points (``0``: ``masspoints("auto")``, chosen by the fit).
+    unit_index : ndarray of int, shape (n_rows,)
+        Each row's unit (the level over which the latent varies).
+    unit_labels : list
+        The units' identifiers.
+    item_index : ndarray of int or None, shape (n_rows,)
+        Classes: each row's item (a class-specific intercept per item and class).
+    item_names : tuple of str
+    shift_covariate : ndarray or None, shape (n_rows,)
+        Mass points: the covariate multiplying the latent on each row (1 for a random intercept).
+    fixed_columns : tuple of int
+        Columns of ``Design.fixed`` that stay class-invariant (all but the item
+        intercepts of a class model).
+    membership : ndarray, shape (n_units, n_membership)
+        Class membership covariates per unit, a constant first.
+    membership_names : tuple of str
+    class_columns : ndarray or None, shape (n_rows, n_class_columns)
+        A regression with class terms (``y ~ C + C1:z``, :mod:`glpp.design.class_regression`):
+        the covariates whose coefficients depend on the class (ones for ``C``).
+    class_column_names : tuple of str
+        ``"(Intercept)"`` for ``C``/``C1``, else the covariate's column name.
+    class_mask : ndarray of bool or None, shape (n_class_columns, n_points)
+        Which class has a coefficient of each column (``C1:z``: class 1 only; the others 0).
+    known_class : ndarray of int or None, shape (n_units,)
+        ``classes(k, known = col)``: each unit's class (0-based) where it is known, -1 elsewhere.
+    random_covariate : ndarray or None, shape (n_rows,)
+        A growth mixture (``C@id ~~ classes(k)`` with ``(1 | id)``): the covariate of the
+        normal random effect within class (1 for a random intercept).
+    random_name : str
+        Its standard deviation's name (``sd[id]``).
+    """
+
+    kind: str
+    latent: str
+    n_points: int
+    unit_index: np.ndarray
+    unit_labels: list
+    item_index: np.ndarray | None
+    item_names: tuple[str, ...]
+    shift_covariate: np.ndarray | None
+    fixed_columns: tuple[int, ...]
+    membership: np.ndarray
+    membership_names: tuple[str, ...]
+    class_columns: np.ndarray | None = None
+    class_column_names: tuple[str, ...] = ()
+    class_mask: np.ndarray | None = None
+    known_class: np.ndarray | None = None
+    random_covariate: np.ndarray | None = None
+    random_name: str = ""
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_labels)
+
+
+@dataclass(frozen=True)
 class Design:
     """Numeric arrays for one regression with nested random effects.
 
@@ -259,7 +325,7 @@ class Design:
     two_level_normal: bool = False
     n_moments: int | None = None
     notes: tuple[str, ...] = ()
-    discrete: object | None = None
+    discrete: DiscreteDesign | None = None
     auxiliary: AuxiliaryDesign | None = None
     choice_start: np.ndarray | None = None
 

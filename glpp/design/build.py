@@ -122,7 +122,7 @@ import pandas as pd
     design = replace(design, notes=design.notes + default_notes(spec, std_lv))
     if distribution is None:
         return design
-    return replace(design, discrete=build_discrete_design(spec, design, distribution))
+    return replace(design, discrete=build_discrete_design(spec, design, distribution, data))
 
 
 def _is_wide(spec: Spec) -> bool:

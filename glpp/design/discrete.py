@@ -15,60 +15,15 @@ rows share its point. Two kinds (``glpp.ir.LatentDistribution``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+import pandas as pd
 
-from glpp.design.arrays import Design
+from glpp.design.arrays import Design, DiscreteDesign
+from glpp.design.class_regression import build_class_regression_design, class_regression_statement
 from glpp.errors import SpecError
 from glpp.ir import LatentDistribution, Spec
 
 __all__ = ["DiscreteDesign", "build_discrete_design", "discrete_distribution"]
-
-
-@dataclass(frozen=True)
-class DiscreteDesign:
-    """One discrete latent of a design.
-
-    Attributes
-    ----------
-    kind : {"classes", "masspoints"}
-    latent : str
-        Its name in the model string (``C``; the grouping for an lme4 term).
-    n_points : int
-        Number of classes or mass points (``0``: ``masspoints("auto")``, chosen by the fit).
-    unit_index : ndarray of int, shape (n_rows,)
-        Each row's unit (the level over which the latent varies).
-    unit_labels : list
-        The units' identifiers.
-    item_index : ndarray of int or None, shape (n_rows,)
-        Classes: each row's item (a class-specific intercept per item and class).
-    item_names : tuple of str
-    shift_covariate : ndarray or None, shape (n_rows,)
-        Mass points: the covariate multiplying the latent on each row (1 for a random intercept).
-    fixed_columns : tuple of int
-        Columns of ``Design.fixed`` that stay class-invariant (all but the item
-        intercepts of a class model).
-    membership : ndarray, shape (n_units, n_membership)
-        Class membership covariates per unit, a constant first.
-    membership_names : tuple of str
-    """
-
-    kind: str
-    latent: str
-    n_points: int
-    unit_index: np.ndarray
-    unit_labels: list
-    item_index: np.ndarray | None
-    item_names: tuple[str, ...]
-    shift_covariate: np.ndarray | None
-    fixed_columns: tuple[int, ...]
-    membership: np.ndarray
-    membership_names: tuple[str, ...]
-
-    @property
-    def n_units(self) -> int:
-        return len(self.unit_labels)
 
 
 def discrete_distribution(spec: Spec) -> LatentDistribution | None:
@@ -90,8 +45,14 @@ def _statement(distribution: LatentDistribution) -> str:
     return f"'{distribution.latent} ~~ {distribution.kind}({points})'"
 
 
-def build_discrete_design(spec: Spec, design: Design, distribution: LatentDistribution) -> DiscreteDesign:
+def build_discrete_design(
+    spec: Spec, design: Design, distribution: LatentDistribution, data: pd.DataFrame | None = None
+) -> DiscreteDesign:
     """The :class:`DiscreteDesign` of ``distribution`` on top of the ordinary ``design``.
+
+    A regression with class terms (``y ~ C + C1:z``) or classes given a level
+    (``C@id ~~ classes(2)``) is built by
+    :func:`glpp.design.class_regression.build_class_regression_design` (from ``data``).
 
     Raises
     ------
@@ -99,6 +60,13 @@ def build_discrete_design(spec: Spec, design: Design, distribution: LatentDistri
         A latent that no level carries, a class model on long data, several latents
         at the latent's level, or more classes than distinct response patterns.
     """
+    if _is_class_regression(spec, distribution):
+        return build_class_regression_design(spec, design, distribution, data)
+    if distribution.known is not None or distribution.level is not None:
+        raise SpecError(
+            f"{class_regression_statement(distribution)}: known= and '@level' are available for classes "
+            "in a regression (y ~ C + C1:z on long data) only; not available yet for a measurement model"
+        )
     level = _level_of(spec, design, distribution)
     if len(design.levels) > 1:
         others = [other.name for other in design.levels if other is not level]
@@ -125,6 +93,12 @@ def build_discrete_design(spec: Spec, design: Design, distribution: LatentDistri
         list(level.cluster_labels), None, (), covariate, tuple(range(design.fixed.shape[1])),
         membership, membership_names,
     )
+
+
+def _is_class_regression(spec: Spec, distribution: LatentDistribution) -> bool:
+    terms = any(term.latent == distribution.latent for r in spec.regressions for term in r.class_terms)
+    measured = any(m.latent == distribution.latent for m in spec.measurements)
+    return terms or (distribution.kind == "classes" and not measured and len(spec.regressions) == 1)
 
 
 def _level_of(spec: Spec, design: Design, distribution: LatentDistribution):

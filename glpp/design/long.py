@@ -80,7 +80,7 @@ def build_long_design(
     if len(spec.regressions) != 1:
         raise SpecError("this version fits exactly one regression statement (y ~ ...)")
     regression: Regression = spec.regressions[0]
-    data, complete = _complete_rows(spec, regression, data)
+    data, complete = complete_rows(spec, regression, data)
     n_dropped = int((~complete).sum())
     response, trials = _response(regression, data, family)
     label = regression.response.label
@@ -139,7 +139,7 @@ def _fixed_part(regression: Regression, data: pd.DataFrame, family) -> tuple[np.
     return fixed, tuple(fixed_names), offset
 
 
-def _complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+def complete_rows(spec: Spec, regression: Regression, data: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
     """The rows without missing values in the used columns, and which rows of ``data`` they are."""
     used = _used_columns(spec, regression, data)
     used_ordered = [column for column in data.columns if column in used]
@@ -207,6 +207,11 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
         offset_columns = expression_columns(offset, f"offset({offset})")
         check_columns(offset_columns, data, f"offset({offset})")
         used |= offset_columns
+    for class_term in regression.class_terms:
+        label = f"class term '{class_term.label}'"
+        term_columns = formula_columns(f"1 + {class_term.expression}", label) if class_term.expression != "1" else set()
+        check_columns(term_columns, data, label)
+        used |= term_columns
     for term in regression.random:
         label = f"random term {_random_term_label(term)}"
         term_columns = formula_columns(term.expression, label) | set(term.group)
@@ -224,6 +229,10 @@ def _used_columns(spec: Spec, regression: Regression, data: pd.DataFrame) -> set
         check_columns(columns | {measurement.level}, data, statement)
         used |= columns | {measurement.level}
     used |= auxiliary_columns(spec, data)
+    for distribution in spec.distributions:
+        if distribution.level is not None:
+            check_columns({distribution.level}, data, f"'{distribution.latent}@{distribution.level} ~~ ...'")
+            used.add(distribution.level)
     latents = {m.latent for m in spec.measurements}
     for latent_regression in spec.latent_regressions:
         for predictor in latent_regression.predictors:

@@ -35,6 +35,8 @@ SAME_OPTIMUM = 1e-3
 LINK_BOUND = 30.0
 #: bound on membership log-odds (a class of probability e-30 is empty)
 LOGIT_BOUND = 30.0
+#: bound on a growth mixture's log random-effect SD (an SD of e-10 is zero for every purpose)
+LOG_SD_BOUND = 10.0
 #: largest gradient entry at a maximum (log-likelihood units per parameter unit)
 GRADIENT_TOLERANCE = 1e-4
 #: parameters beyond this after BFGS are refitted within the bounds
@@ -54,31 +56,39 @@ class DiscreteObjective:
     def __init__(self, design: Design, layout: DiscreteLayout, family, link):
         self.design, self.layout, self.family, self.link = design, layout, family, link
         discrete = design.discrete
-        if np.any(np.diff(discrete.unit_index) < 0):
-            raise ValueError("rows of a discrete-latent design must be sorted by unit (a design bug)")
+        self.row_order = np.argsort(discrete.unit_index, kind="stable")  # rows sorted by unit
         balanced = discrete.item_index is not None and np.array_equal(
             discrete.item_index, np.tile(np.arange(len(discrete.item_names)), discrete.n_units)
         )
-        key = (layout.kind, family.name, link.name, design.dispersion_index is not None, balanced)
-        if key not in _COMPILED:
-            _COMPILED[key] = compile_discrete(
-                layout.kind, family, link, with_dispersion_index=key[3], mixed=isinstance(family, MixedFamily),
-                balanced=balanced,
-            )
-        self.functions = _COMPILED[key]
+        self.regression = discrete.class_columns is not None
+        self.functions = self._compile(balanced)
+        rows = self.row_order
         trials = design.trials if design.trials is not None else np.ones(design.n_rows)
         item_index = discrete.item_index if discrete.item_index is not None else np.zeros(design.n_rows, int)
         covariate = discrete.shift_covariate if discrete.shift_covariate is not None else np.zeros(design.n_rows)
         self.data = [
-            design.response.astype(float), trials.astype(float),
-            design.fixed[:, list(discrete.fixed_columns)].astype(float), design.offset.astype(float),
-            discrete.unit_index.astype(np.int64), segment_ends(discrete.unit_index, discrete.n_units),
-            item_index.astype(np.int64),
-            covariate.astype(float), discrete.membership.astype(float),
+            design.response[rows].astype(float), trials[rows].astype(float),
+            design.fixed[rows][:, list(discrete.fixed_columns)].astype(float), design.offset[rows].astype(float),
+            discrete.unit_index[rows].astype(np.int64), segment_ends(discrete.unit_index, discrete.n_units),
+            item_index[rows].astype(np.int64), covariate[rows].astype(float), discrete.membership.astype(float),
         ]
         self.data += [
-            index.astype(np.int64) for index in (design.dispersion_index, design.family_index) if index is not None
+            index[rows].astype(np.int64) for index in (design.dispersion_index, design.family_index) if index is not None
         ]
+        self.data.append(known_log_mask(discrete.known_class, discrete.n_units, layout.n_points))
+        if self.regression:
+            free_positions = np.flatnonzero(discrete.class_mask.ravel()).astype(np.int64)
+            self.data += [discrete.class_columns[rows].astype(float), free_positions]
+
+    def _compile(self, balanced: bool) -> dict:
+        design, layout, family, link = self.design, self.layout, self.family, self.link
+        key = (layout.kind, family.name, link.name, design.dispersion_index is not None, balanced, self.regression)
+        if key not in _COMPILED:
+            _COMPILED[key] = compile_discrete(
+                layout.kind, family, link, with_dispersion_index=key[3], mixed=isinstance(family, MixedFamily),
+                balanced=balanced, regression=self.regression,
+            )
+        return _COMPILED[key]
 
     #: no quadrature points (``Model.loglik_at`` asks)
     schedule = None
@@ -98,7 +108,10 @@ class DiscreteObjective:
 
     def bounds(self) -> list[tuple[float | None, float | None]]:
         shift = (-LINK_BOUND, LINK_BOUND) if _response_scale_free(self.family) else (None, None)
-        limits = {"class_intercept": shift, "location": shift, "class_logodds": (-LOGIT_BOUND, LOGIT_BOUND)}
+        limits = {
+            "class_intercept": shift, "location": shift, "class_logodds": (-LOGIT_BOUND, LOGIT_BOUND),
+            "sd": (-LOG_SD_BOUND, LOG_SD_BOUND),
+        }
         return [limits.get(kind, (None, None)) for kind in self.layout.row_kinds]
 
     def hessian(self, theta: np.ndarray, step: float = 1e-5) -> np.ndarray:
@@ -130,6 +143,16 @@ class StartsReport:
     seed: int | None
 
 
+def known_log_mask(known_class: np.ndarray | None, n_units: int, n_points: int) -> np.ndarray:
+    """``(n_units, K)``: 0, and -inf for the classes a unit is known not to be in (``known_class >= 0``)."""
+    mask = np.zeros((n_units, n_points))
+    if known_class is not None:
+        known = known_class >= 0
+        mask[known] = -np.inf
+        mask[np.flatnonzero(known), known_class[known]] = 0.0
+    return mask
+
+
 def same_optimum(logliks: np.ndarray) -> int:
     """How many of ``logliks`` are within :data:`SAME_OPTIMUM` of the best."""
     return int(np.sum(logliks >= np.max(logliks) - SAME_OPTIMUM))
@@ -142,7 +165,9 @@ def random_start(objective: DiscreteObjective, rng: np.random.Generator) -> np.n
     discrete, n_points = design.discrete, layout.n_points
     theta = np.zeros(layout.n_theta)
     trials = design.trials if design.trials is not None else np.ones(design.n_rows)
-    if layout.kind == "classes":
+    if discrete.class_columns is not None:
+        theta[: layout.block("class_effect").stop] = _class_effect_start(objective, rng)
+    elif layout.kind == "classes":
         part = rng.integers(n_points, size=discrete.n_units)[discrete.unit_index]
         starts = np.zeros((len(discrete.item_names), n_points))
         for item in range(len(discrete.item_names)):
@@ -159,7 +184,42 @@ def random_start(objective: DiscreteObjective, rng: np.random.Generator) -> np.n
     logodds = layout.block("class_logodds")
     theta[logodds] = rng.normal(0.0, 0.5, size=logodds.stop - logodds.start)
     theta[layout.block("aux")] = _dispersion_start(objective)
+    theta[layout.block("sd")] = np.log(0.5 * _response_spread(objective))
     return theta
+
+
+def _response_spread(objective: DiscreteObjective) -> float:
+    """The responses' spread on the link scale where the family has one (a response scale), else 1."""
+    if isinstance(objective.family, MixedFamily):
+        return 1.0
+    return objective.family.eta_scale(objective.design.response) or 1.0
+
+
+def _class_effect_start(objective: DiscreteObjective, rng: np.random.Generator) -> np.ndarray:
+    """Fixed effects and class coefficients of a regression with class terms: the link-scale
+    mean of the responses for the fixed intercept (if any) and for each class's intercept (from a
+    random partition of the units that keeps the known classes), perturbed by a quarter of the
+    responses' spread; slopes 0."""
+    design, layout, family, link = objective.design, objective.layout, objective.family, objective.link
+    discrete, n_points = design.discrete, layout.n_points
+    part = rng.integers(n_points, size=discrete.n_units)
+    if discrete.known_class is not None:
+        part = np.where(discrete.known_class >= 0, discrete.known_class, part)
+    part = part[discrete.unit_index]
+    trials = design.trials if design.trials is not None else np.ones(design.n_rows)
+    overall = family.start_eta(link, design.response, trials)
+    fixed = np.zeros(len(discrete.fixed_columns))
+    intercept = [k for k, j in enumerate(discrete.fixed_columns) if design.fixed_names[j] == "(Intercept)"]
+    fixed[intercept] = overall
+    gamma = np.zeros(discrete.class_mask.shape)
+    if "(Intercept)" in discrete.class_column_names and not intercept:
+        for c in range(n_points):
+            rows = part == c if np.any(part == c) else np.ones(design.n_rows, bool)
+            gamma[discrete.class_column_names.index("(Intercept)"), c] = family.start_eta(
+                link, design.response[rows], trials[rows]
+            )
+    gamma += rng.normal(0.0, 0.25 * _response_spread(objective), size=gamma.shape)
+    return np.concatenate([fixed, gamma[discrete.class_mask]])
 
 
 def _component(objective: DiscreteObjective, item: int):
@@ -210,7 +270,9 @@ def climb(objective: DiscreteObjective, theta: np.ndarray) -> tuple[np.ndarray, 
 
 def canonical_order(objective: DiscreteObjective, theta: np.ndarray) -> np.ndarray:
     """``theta`` with the points relabelled by size, largest first (mean prior probability)."""
-    layout = objective.layout
+    layout, discrete = objective.layout, objective.design.discrete
+    if discrete.known_class is not None or (discrete.class_mask is not None and not discrete.class_mask.all()):
+        return theta  # the labels mean something: known classes, or terms of one class (C1:z)
     log_weights = objective.per_unit(theta)[2]
     order = np.argsort(-np.exp(log_weights).mean(axis=0), kind="stable")
     locations = point_locations(objective, theta) if layout.kind == "masspoints" else None
@@ -219,7 +281,10 @@ def canonical_order(objective: DiscreteObjective, theta: np.ndarray) -> np.ndarr
     logits = theta[layout.block("class_logodds")].reshape(n_points - 1, -1)
     full = np.vstack([logits, np.zeros((1, logits.shape[1]))])[order]
     theta[layout.block("class_logodds")] = (full[:-1] - full[-1]).ravel()
-    if layout.kind == "classes":
+    if discrete.class_columns is not None:
+        block = layout.block("class_effect")
+        theta[block] = theta[block].reshape(-1, n_points)[:, order].ravel()
+    elif layout.kind == "classes":
         block = layout.block("class_intercept")
         theta[block] = theta[block].reshape(-1, n_points)[:, order].ravel()
     else:

@@ -24,6 +24,7 @@ from glpp.fitting.discrete import (
     point_locations,
     warn_if_reached_once,
 )
+from glpp.fitting.mixture import MixtureObjective, make_discrete_objective
 from glpp.params.discrete import make_layout
 from glpp.results.discrete import DiscreteResult
 
@@ -68,18 +69,20 @@ def escaped_points(objective, theta, locations, posterior) -> list[str]:
 
 
 def fit_discrete(
-    design: Design, family, link, *, starts: int, seed: int | None, formula: str = "", method: str = "ml"
+    design: Design, family, link, *, starts: int, seed: int | None, formula: str = "", method: str = "ml",
+    nip: int | str = "auto",
 ) -> DiscreteResult:
     """Fit a model with a discrete latent from ``starts`` random starts (``seed``).
 
     ``masspoints("auto")`` (``design.discrete.n_points == 0``) increases the number of
     points from 2 while the Gateaux derivative is positive (module docstring). Maximum
-    likelihood only: ``method="map"`` raises :class:`SpecError`.
+    likelihood only: ``method="map"`` raises :class:`SpecError`. ``nip``: a growth mixture's
+    adaptive quadrature points (:func:`glpp.fitting.mixture.make_discrete_objective`).
     """
     if method != "ml":
         raise SpecError(f"method={method!r} is not available for discrete latents yet; use method='ml'")
     if design.discrete.n_points:
-        objective = DiscreteObjective(design, make_layout(design, family), family, link)
+        objective = make_discrete_objective(design, make_layout(design, family), family, link, nip=nip)
         theta, loglik, success, report, seconds = maximise_discrete(objective, starts=starts, seed=seed)
         return build_discrete_result(objective, theta, loglik, success, report, seconds, formula=formula)
     rows, fits, reason, extra = [], [], "", None
@@ -155,11 +158,16 @@ def build_discrete_result(
         points["location"] = locations
         points["escaped"] = escaped_points(objective, theta, locations, posterior)
     what = "latent classes" if layout.kind == "classes" else "mass points"
+    quadrature = f"exact sum over {layout.n_points} {what}"
+    nip = objective.nip if isinstance(objective, MixtureObjective) else 0
+    if nip:
+        quadrature = (f"sum over {layout.n_points} {what} of adaptive Gauss-Hermite integrals over "
+                      f"{discrete.random_name}, {nip} points")
     return DiscreteResult(
         params=pd.Series(layout.natural(theta), index=names),
         se=pd.Series(standard_errors, index=names),
         loglik=float(loglik), n_params=layout.n_theta, n_obs=design.n_rows, n_dropped=design.n_dropped,
-        converged=converged, nip=0, quadrature=f"exact sum over {layout.n_points} {what}",
+        converged=converged, nip=nip, quadrature=quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names), variance_components=(),
         n_clusters={discrete.latent: discrete.n_units}, family=objective.family.name,
         link=objective.link.name, formula=formula, fit_seconds=seconds, parameter_kinds=layout.kinds,

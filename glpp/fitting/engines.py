@@ -25,7 +25,7 @@ import numpy as np
 
 from glpp.design.build import Design
 from glpp.errors import SpecError
-from glpp.fitting.discrete import DiscreteObjective
+from glpp.fitting.mixture import make_discrete_objective
 from glpp.fitting.multilevel import MultilevelObjective, compiled_multilevel
 from glpp.fitting.nip import NipSchedule, make_schedule
 from glpp.fitting.optim import AdaptiveObjective, ExactObjective
@@ -357,7 +357,7 @@ def make_objective(
     >>> loglik, gradient, per_cluster = objective.loglik(theta)
     """
     if design.discrete is not None:  # an exact sum over the points (glpp.fitting.discrete)
-        return DiscreteObjective(design, layout, family, link)
+        return make_discrete_objective(design, layout, family, link, nip=nip)
     sizes = tuple(level.n_latents for level in design.levels)
     if len(sizes) > 1 and (not adaptive or rule not in (None, "product")):
         raise SpecError("models with three or more levels use adaptive product quadrature only")

@@ -33,7 +33,7 @@ from glpp.likelihood.compile_cache import cached_functions, family_key
 from glpp.likelihood.segments import Segments
 from glpp.likelihood.two_level import COMPILE_MODE
 
-__all__ = ["DiscreteLevel", "compile_discrete"]
+__all__ = ["DiscreteLevel", "compile_discrete", "row_logp"]
 
 #: this module's source, part of the compiled functions' cache key
 _SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
@@ -48,7 +48,7 @@ class DiscreteLevel:
     theta : TensorVariable
         The parameter vector (module docstring for its blocks).
     sizes : TensorVariable
-        ``[n_fixed, n_shift, n_points, n_membership, n_dispersion]`` (int64).
+        ``[n_fixed, n_shift, n_points, n_membership, n_dispersion, n_sd]`` (int64).
     """
 
     def __init__(self, kind: str, theta: TensorVariable, sizes: TensorVariable):
@@ -59,7 +59,8 @@ class DiscreteLevel:
         self.shift_parameters = theta[ends[0] : ends[1]]
         n_logits = (n_points - 1) * n_membership
         self.membership_logits = theta[ends[1] : ends[1] + n_logits].reshape((n_points - 1, n_membership))
-        self.log_dispersion = theta[ends[1] + n_logits :]
+        self.log_dispersion = theta[ends[1] + n_logits : ends[1] + n_logits + sizes[4]]
+        self.log_sd = theta[ends[1] + n_logits + sizes[4] :]
         self.n_points = n_points
 
     def log_weights(self, membership: TensorVariable) -> TensorVariable:
@@ -75,6 +76,13 @@ class DiscreteLevel:
         last = -pt.sum(weights[:-1] * free) / weights[-1]
         return pt.concatenate([free, last[None]])
 
+    def class_shifts(self, class_columns: TensorVariable, free_positions: TensorVariable) -> TensorVariable:
+        """A regression with class terms: each row's ``w_r' gamma_c``, ``(n_rows, K)``; ``gamma`` is the
+        ``(n_columns, K)`` matrix with the free coefficients at ``free_positions`` (row-major) and zeros."""
+        n_columns = class_columns.shape[1]
+        gamma = pt.set_subtensor(pt.zeros(n_columns * self.n_points)[free_positions], self.shift_parameters)
+        return class_columns @ gamma.reshape((n_columns, self.n_points))
+
     def shifts(self, membership, item_index, shift_covariate) -> TensorVariable:
         """Each row's shift at each point, ``(n_rows, K)``."""
         if self.kind == "classes":
@@ -88,20 +96,22 @@ class DiscreteLevel:
         return shift_covariate[:, None] * self.locations(membership)[None, :]
 
 
-def _row_logp(family, link, response, eta, trials, log_dispersion, dispersion_index, family_index):
-    """Log-density of each row at each point (rows first, points last)."""
+def row_logp(family, link, response, eta, trials, log_dispersion, dispersion_index, family_index, trailing: int = 1):
+    """Log-density of each row at each point: rows first, then ``trailing`` axes (points, nodes)."""
     log_aux = None
     if dispersion_index is not None:
-        log_aux = log_dispersion[dispersion_index][:, None]
+        log_aux = pt.shape_padright(log_dispersion[dispersion_index], trailing)
     elif family.dispersion is not None:
         log_aux = log_dispersion[0]
-    y, n = response[:, None], trials[:, None]
+    y, n = pt.shape_padright(response, trailing), pt.shape_padright(trials, trailing)
     if isinstance(family, MixedFamily):
-        return family.logp(y, eta, link, log_aux, n, family_index=family_index[:, None])
+        return family.logp(y, eta, link, log_aux, n, family_index=pt.shape_padright(family_index, trailing))
     return family.logp(y, eta, link, log_aux, n)
 
 
-def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mixed: bool, balanced: bool = False):
+def compile_discrete(
+    kind: str, family, link, *, with_dispersion_index: bool, mixed: bool, balanced: bool = False, regression: bool = False
+):
     """Compiled functions of a discrete-latent model.
 
     Returns
@@ -116,12 +126,17 @@ def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mi
         conditional log-likelihood of each unit with the latent at each of ``locations``
         (mass points; for the Gateaux derivative). ``data`` is ``response, trials,
         fixed, offset, unit_index, last, item_index, shift_covariate, membership``
-        and the dispersion and family indices where the model has them; rows sorted by
-        unit, ``last`` the position of each unit's last row
-        (:func:`glpp.likelihood.segments.segment_ends`). ``balanced``: row ``r`` is item
-        ``r % J`` of unit ``r // J`` (wide data: units with a missing item are dropped).
+        and the dispersion and family indices where the model has them, then
+        ``known_log_mask`` (``(n_units, K)``: 0, or -inf for the classes a unit is known
+        not to be in) and, with ``regression``, ``class_columns, free_positions``
+        (:meth:`DiscreteLevel.class_shifts`); rows sorted by unit, ``last`` the position of
+        each unit's last row (:func:`glpp.likelihood.segments.segment_ends`). ``balanced``:
+        row ``r`` is item ``r % J`` of unit ``r // J`` (wide data: units with a missing item
+        are dropped).
     """
-    key = ("discrete", kind, family_key(family, link), with_dispersion_index, mixed, balanced, _SOURCE_DIGEST)
+    key = (
+        "discrete", kind, family_key(family, link), with_dispersion_index, mixed, balanced, regression, _SOURCE_DIGEST
+    )
 
     def build():
         theta = pt.vector("theta")
@@ -134,21 +149,28 @@ def compile_discrete(kind: str, family, link, *, with_dispersion_index: bool, mi
         locations = pt.vector("locations")
         dispersion_index = pt.vector("dispersion_index", dtype="int64") if with_dispersion_index else None
         family_index = pt.vector("family_index", dtype="int64") if mixed else None
+        known_log_mask = pt.matrix("known_log_mask")
+        class_columns, free_positions = pt.matrix("class_columns"), pt.vector("free_positions", dtype="int64")
         data = [response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership]
         data += [v for v in (dispersion_index, family_index) if v is not None]
+        data += [known_log_mask] + ([class_columns, free_positions] if regression else [])
 
         level = DiscreteLevel(kind, theta, sizes)
         eta_fixed = fixed @ level.beta + offset
 
         def conditional(shift: TensorVariable) -> TensorVariable:
-            rows = _row_logp(
+            rows = row_logp(
                 family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion,
                 dispersion_index, family_index,
             )
             return units.sum(rows)
 
         log_weights = level.log_weights(membership)
-        terms = conditional(level.shifts(membership, None if balanced else item_index, shift_covariate)) + log_weights
+        if regression:
+            shifts = level.class_shifts(class_columns, free_positions)
+        else:
+            shifts = level.shifts(membership, None if balanced else item_index, shift_covariate)
+        terms = conditional(shifts) + log_weights + known_log_mask
         per_unit = pt.logsumexp(terms, axis=1)
         total = pt.sum(per_unit)
         posterior = pt.exp(terms - per_unit[:, None])

@@ -4,12 +4,15 @@
 
 - ``fixed``: class-invariant fixed effects ``beta[x]`` (mass points: the whole fixed part);
 - ``class_intercept``: ``nu[C1:y1]``, the intercept of item ``y1`` in class 1, item-major
-  (classes); or ``location``: ``location[patient:1]`` ... the first ``K - 1`` mass-point
+  (classes); or ``class_effect``: ``beta[C1]``, ``beta[C1:z]``, the class-specific
+  coefficients of a regression with class terms (``y ~ C + C1:z``), column-major, only
+  the classes that have one; or ``location``: ``location[patient:1]`` ... the first ``K - 1`` mass-point
   locations (the last one is set by the latent's zero mean);
 - ``class_logodds``: ``class[C1]`` (log-odds of class 1 against the last class) and, with
   ``C ~ v``, ``class[C1:v]``; for mass points ``mass[patient:1]``, the log-odds of point 1
   against the last point;
-- ``aux``: the family's auxiliary parameters (``sigma[y1]``), on the log scale.
+- ``aux``: the family's auxiliary parameters (``sigma[y1]``), on the log scale;
+- ``sd``: a growth mixture's random-effect SD within class (``sd[id]``), on the log scale.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from glpp.design.arrays import Design
 from glpp.identification import check_parameter_count
 from glpp.params.layout import ParameterLayout
 
-__all__ = ["DiscreteLayout", "build_layout", "make_layout"]
+__all__ = ["DiscreteLayout", "build_layout", "class_effect_names", "make_layout"]
+
+
+#: row kinds estimated on the log scale (reported on their natural scale)
+_LOG_SCALE = ("aux", "sd")
 
 
 @dataclass(frozen=True)
@@ -38,7 +45,7 @@ class DiscreteLayout:
         One per entry of ``theta`` (natural parameters have the same names).
     row_kinds : tuple of str
     sizes : ndarray of int
-        ``[n_fixed, n_shift, n_points, n_membership, n_dispersion]`` for the compiled graph.
+        ``[n_fixed, n_shift, n_points, n_membership, n_dispersion, n_sd]`` for the compiled graph.
     """
 
     kind: str
@@ -67,7 +74,8 @@ class DiscreteLayout:
     def natural(self, theta: np.ndarray) -> np.ndarray:
         """Reported values: dispersions on their natural scale, the rest as they are."""
         values = np.array(theta, dtype=float)
-        values[self.block("aux")] = np.exp(values[self.block("aux")])
+        for kind in _LOG_SCALE:
+            values[self.block(kind)] = np.exp(values[self.block(kind)])
         return values
 
     def natural_covariance(self, theta: np.ndarray, hessian: np.ndarray) -> np.ndarray:
@@ -77,7 +85,8 @@ class DiscreteLayout:
         except np.linalg.LinAlgError:
             covariance = np.full_like(hessian, np.nan)
         scale = np.ones(self.n_theta)
-        scale[self.block("aux")] = np.exp(theta[self.block("aux")])
+        for kind in _LOG_SCALE:
+            scale[self.block(kind)] = np.exp(theta[self.block(kind)])
         return covariance * np.outer(scale, scale)
 
     def theta_from_named(self, values: dict[str, float]) -> np.ndarray:
@@ -86,7 +95,8 @@ class DiscreteLayout:
         if missing:
             raise KeyError(f"parameter values missing for {missing}")
         theta = np.array([float(values[name]) for name in self.names])
-        theta[self.block("aux")] = np.log(theta[self.block("aux")])
+        for kind in _LOG_SCALE:
+            theta[self.block(kind)] = np.log(theta[self.block(kind)])
         return theta
 
 
@@ -98,8 +108,12 @@ def make_layout(design: Design, family, n_points: int | None = None) -> Discrete
     names = [_fixed_name(design, j) for j in discrete.fixed_columns]
     kinds = ["fixed"] * len(names)
     if discrete.kind == "classes":
-        shifts = [f"nu[{latent}{c}:{item}]" for item in discrete.item_names for c in range(1, n_points + 1)]
-        kinds += ["class_intercept"] * len(shifts)
+        if discrete.class_columns is not None:
+            shifts = class_effect_names(discrete)
+            kinds += ["class_effect"] * len(shifts)
+        else:
+            shifts = [f"nu[{latent}{c}:{item}]" for item in discrete.item_names for c in range(1, n_points + 1)]
+            kinds += ["class_intercept"] * len(shifts)
         logits = [
             f"class[{latent}{c}]" if covariate == "(Intercept)" else f"class[{latent}{c}:{covariate}]"
             for c in range(1, n_points) for covariate in discrete.membership_names
@@ -111,11 +125,25 @@ def make_layout(design: Design, family, n_points: int | None = None) -> Discrete
     kinds += ["class_logodds"] * len(logits)
     dispersions = _dispersion_names(design, family)
     kinds += ["aux"] * len(dispersions)
+    random = [discrete.random_name] if discrete.random_covariate is not None else []
+    kinds += ["sd"] * len(random)
     sizes = np.array(
-        [len(discrete.fixed_columns), len(shifts), n_points, len(discrete.membership_names), len(dispersions)],
+        [len(discrete.fixed_columns), len(shifts), n_points, len(discrete.membership_names), len(dispersions),
+         len(random)],
         dtype=np.int64,
     )
-    return DiscreteLayout(discrete.kind, n_points, tuple(names + shifts + logits + dispersions), tuple(kinds), sizes)
+    names = tuple(names + shifts + logits + dispersions + random)
+    return DiscreteLayout(discrete.kind, n_points, names, tuple(kinds), sizes)
+
+
+def class_effect_names(discrete) -> list[str]:
+    """``beta[C1]``, ``beta[C1:z]``: the free entries of the class columns' coefficients, column-major."""
+    names = []
+    for column, mask in zip(discrete.class_column_names, discrete.class_mask):
+        for c in np.flatnonzero(mask) + 1:
+            label = f"{discrete.latent}{c}"
+            names.append(f"beta[{label}]" if column == "(Intercept)" else f"beta[{label}:{column}]")
+    return names
 
 
 def _fixed_name(design: Design, column: int) -> str:

@@ -109,7 +109,9 @@ class DiscreteResult(MLResult):
         if self.stop_reason:
             lines += ["", self.stop_reason]
         titles = (("Fixed effects", "fixed"), ("Class intercepts", "class_intercept"),
-                  ("Locations", "location"), ("Membership log-odds", "class_logodds"), ("Dispersion", "aux"))
+                  ("Class-specific coefficients", "class_effect"), ("Locations", "location"),
+                  ("Membership log-odds", "class_logodds"), ("Dispersion", "aux"),
+                  ("Random effect within class", "sd"))
         for title, kind in titles:
             table = self._table(kind)
             if len(table):

@@ -22,8 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from glpp.errors import SpecError
+from glpp.syntax.class_terms import class_term, known_argument
 from glpp.syntax.side import side_formula
 from glpp.ir import (
+    ClassTerm,
     Covariance,
     Indicator,
     LatentDistribution,
@@ -146,6 +148,7 @@ def resolve(
     ('school', ['y1', 'y2', 'y3'])
     """
     latents = _latent_names(ast, source)
+    class_latents = {d.latent: d.n_points for d in _all_distributions(ast, source) if d.kind == "classes"}
     regressions, measurements, latent_regressions = [], [], []
     covariances, distributions = [], []
     blocks = _LevelBlocks(source)
@@ -166,7 +169,7 @@ def resolve(
         elif isinstance(lhs, Name) and lhs.name in latents:
             latent_regressions.append(_latent_regression(lhs.name, statement.rhs, source))
         else:
-            regressions.append(_regression(statement, source))
+            regressions.append(_regression(statement, source, class_latents))
     return Spec(
         regressions=tuple(regressions),
         measurements=tuple(measurements),
@@ -298,11 +301,20 @@ def _latent_names(statements: tuple[Statement | LevelDeclaration, ...], source: 
                 )
             defined[latent] = statement.lhs.start
             latents.add(latent)
-        elif statement.operator == "~~" and isinstance(statement.lhs, Name):
+        elif statement.operator == "~~" and isinstance(statement.lhs, Name | At):
             terms = _terms(statement.rhs)
             if any(isinstance(t, Call) and t.function in _DISTRIBUTIONS for _, t in terms):
-                latents.add(statement.lhs.name)
+                lhs = statement.lhs
+                latents.add(lhs.name if isinstance(lhs, Name) else lhs.latent.name)
     return latents
+
+
+
+def _all_distributions(statements, source: str) -> list[LatentDistribution]:
+    """The ``classes()``/``masspoints()`` records of the model string."""
+    tilde = [s for s in statements if not isinstance(s, LevelDeclaration) and s.operator == "~~"]
+    records = [r for s in tilde if isinstance(s.lhs, Name | At) for r in _covariances(s, source)]
+    return [record for record in records if isinstance(record, LatentDistribution)]
 
 
 def _terms(node: Node, sign: str = "+") -> list[tuple[str, Node]]:
@@ -324,16 +336,22 @@ class _Formula:
     terms: list[str] = field(default_factory=list)
     offsets: list[Call] = field(default_factory=list)
     bars: list[Bar] = field(default_factory=list)
+    class_terms: list[ClassTerm] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return " ".join(["1" if self.intercept else "0", *self.terms])
 
 
-def _formula(node: Node, source: str) -> _Formula:
+def _formula(node: Node, source: str, class_latents: dict[str, int] | None = None) -> _Formula:
     formula = _Formula()
     for sign, term in _terms(node):
-        if isinstance(term, Number) and term.value in (0.0, 1.0):
+        found = class_term(term, class_latents or {}, source)
+        if found is not None:
+            if sign == "-":
+                raise SpecError(f"'{_text(term, source)}' cannot be removed with '-'", source, term.start)
+            formula.class_terms.append(found)
+        elif isinstance(term, Number) and term.value in (0.0, 1.0):
             formula.intercept = (term.value == 1.0) == (sign == "+")
         elif sign == "-" and _is_special_term(term):
             raise SpecError(
@@ -394,11 +412,11 @@ def _check_formula_term(node: Node, source: str) -> None:
     raise SpecError(message, source, node.start)
 
 
-def _regression(statement: Statement, source: str) -> Regression:
-    formula = _formula(statement.rhs, source)
+def _regression(statement: Statement, source: str, class_latents: dict[str, int]) -> Regression:
+    formula = _formula(statement.rhs, source, class_latents)
     random = tuple(term for bar in formula.bars for term in _random_terms(bar, source))
     offsets = tuple(call.arguments[0].text for call in formula.offsets)
-    return Regression(_response(statement.lhs, source), formula.text, offsets, random)
+    return Regression(_response(statement.lhs, source), formula.text, offsets, random, tuple(formula.class_terms))
 
 
 def _response(lhs: Node, source: str) -> Response:
@@ -523,6 +541,16 @@ def _latent_regression(latent: str, rhs: Node, source: str) -> LatentRegression:
 
 def _covariances(statement: Statement, source: str) -> list[Covariance | LatentDistribution]:
     lhs = statement.lhs
+    if isinstance(lhs, At) and isinstance(lhs.latent, Name) and isinstance(lhs.level, Name):
+        terms = _terms(statement.rhs)
+        if len(terms) == 1 and isinstance(terms[0][1], Call) and terms[0][0] == "+":
+            return [replace(_distribution(lhs.latent.name, terms[0][1], source), level=lhs.level.name)]
+        raise SpecError(
+            f"'{_text(lhs, source)} ~~ {_text(statement.rhs, source)}': '@' on the left of '~~' gives "
+            f"a discrete latent its level, e.g. '{lhs.latent.name}@{lhs.level.name} ~~ classes(2)'",
+            source,
+            lhs.start,
+        )
     if not isinstance(lhs, Name):
         raise SpecError(
             f"'{_text(lhs, source)}' cannot be on the left of '~~': "
@@ -549,6 +577,9 @@ def _distribution(latent: str, call: Call, source: str) -> LatentDistribution:
             call.start,
         )
     arguments = call.arguments
+    known = known_argument(latent, call, source)
+    if known is not None:
+        arguments = arguments[:-1]
     text = arguments[0].text if len(arguments) == 1 else ""
     if call.function == "masspoints" and text.strip("'\"") == "auto":
         return LatentDistribution(latent, call.function, 0)  # the fit chooses the number
@@ -562,4 +593,5 @@ def _distribution(latent: str, call: Call, source: str) -> LatentDistribution:
             source,
             arguments[0].start if len(arguments) == 1 else call.start,
         )
-    return LatentDistribution(latent, call.function, int(text))
+    return LatentDistribution(latent, call.function, int(text), known=known)
+
