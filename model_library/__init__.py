@@ -151,6 +151,23 @@ MODELS: dict[str, LibraryModel] = {
             "lnk",
             truth=TRUTH["dependent_dropout"],
         ),
+        LibraryModel(
+            "cace",
+            "Complier average causal effect (Imbens & Rubin 1997; simulated): a trial with one-sided "
+            "noncompliance, compliance C latent in the control arm and known in the treated arm; the "
+            "effect of treatment in compliers is beta[C1:z] (truth 0.5)",
+            "cace.csv",
+            "y ~ x + C + C1:z\nC ~~ classes(2, known = compliance)",
+            truth=TRUTH["cace"],
+        ),
+        LibraryModel(
+            "growth_mixture",
+            "Growth mixture (Muthen & Shedden 1999; simulated): two classes of linear trajectories with "
+            "a normal random intercept within class",
+            "growth_mixture.csv",
+            "y ~ C + C:time + (1 | id)\nC@id ~~ classes(2)",
+            truth=TRUTH["growth_mixture"],
+        ),
     )
 }
 

@@ -1,4 +1,4 @@
-"""Simulate the data of the library's per-row-family models.
+"""Simulate the data of the library's models with a known truth.
 
 ``python -m model_library.simulate`` (from the repository root) writes, in ``model_library/data/``,
 
@@ -11,6 +11,13 @@
 
 Both are long data with one row per response: ``resp`` the response, ``fam`` and
 ``lnk`` its family and link, ``eq`` its equation and 0/1 dummies of the equations.
+
+- ``cace.csv``: a randomised trial with one-sided noncompliance (Imbens & Rubin 1997;
+  Little & Yau 1998): compliance is observed in the treated arm and latent in the
+  control arm; the treatment works in compliers only.
+- ``growth_mixture.csv``: two classes of subjects with their own linear trajectories and
+  a normal random intercept within class (Muthen & Shedden 1999).
+
 The true values are in :mod:`model_library.truth` (each entry's ``truth``).
 """
 
@@ -76,6 +83,38 @@ def dependent_dropout(n: int = 500, occasions: int = 5, seed: int = 20261203) ->
     return data
 
 
+def cace(n: int = 1000, seed: int = 20261202) -> pd.DataFrame:
+    """One row per subject: outcome ``y``, covariate ``x``, assigned treatment ``z`` (0/1) and
+    ``compliance``: 1 (complier) or 2 (never-taker) in the treated arm, missing in the control arm."""
+    truth = TRUTH["cace"]
+    rng = np.random.default_rng(seed)
+    complier = rng.random(n) < 1.0 / (1.0 + np.exp(-truth["class[C1]"]))
+    z = (rng.random(n) < 0.5).astype(float)
+    x = rng.normal(size=n)
+    mean = (
+        truth["beta[x]"] * x + np.where(complier, truth["beta[C1]"], truth["beta[C2]"])
+        + truth["beta[C1:z]"] * z * complier
+    )
+    y = mean + truth["sigma"] * rng.normal(size=n)
+    compliance = np.where(z == 1.0, np.where(complier, 1.0, 2.0), np.nan)
+    return pd.DataFrame({"y": y, "x": x, "z": z, "compliance": compliance})
+
+
+def growth_mixture(n: int = 300, occasions: int = 5, seed: int = 20261204) -> pd.DataFrame:
+    """``occasions`` rows per subject ``id`` at ``time`` = 0, 1, ...: class 1 (60%) rises, class 2 falls."""
+    truth = TRUTH["growth_mixture"]
+    rng = np.random.default_rng(seed)
+    first = rng.random(n) < 1.0 / (1.0 + np.exp(-truth["class[C1]"]))
+    intercept = np.where(first, truth["beta[C1]"], truth["beta[C2]"]) + truth["sd[id]"] * rng.normal(size=n)
+    slope = np.where(first, truth["beta[C1:time]"], truth["beta[C2:time]"])
+    subject = np.repeat(np.arange(n), occasions)
+    time = np.tile(np.arange(occasions, dtype=float), n)
+    y = intercept[subject] + slope[subject] * time + truth["sigma"] * rng.normal(size=n * occasions)
+    return pd.DataFrame({"id": subject, "time": time, "y": y})
+
+
 if __name__ == "__main__":
+    cace().to_csv(DATA / "cace.csv", index=False, float_format="%.6g")
+    growth_mixture().to_csv(DATA / "growth_mixture.csv", index=False, float_format="%.6g")
     endogenous_treatment().to_csv(DATA / "endogenous_treatment.csv", index=False, float_format="%.6g")
     dependent_dropout().to_csv(DATA / "dependent_dropout.csv", index=False, float_format="%.6g")

@@ -23,4 +23,21 @@ TRUTH = {
         "lambda[S,d_drop]": 1.0,
         "sigma": 0.7,
     },
+    "cace": {
+        "beta[x]": 0.3,
+        "beta[C1]": 1.0,
+        "beta[C2]": 0.0,
+        "beta[C1:z]": 0.5,
+        "class[C1]": 0.4054651081081644,  # log(0.6 / 0.4): 60% compliers
+        "sigma": 1.0,
+    },
+    "growth_mixture": {
+        "beta[C1]": 1.0,
+        "beta[C2]": 3.0,
+        "beta[C1:time]": 0.5,
+        "beta[C2:time]": -0.3,
+        "class[C1]": 0.4054651081081644,  # log(0.6 / 0.4)
+        "sigma": 0.6,
+        "sd[id]": 0.7,
+    },
 }

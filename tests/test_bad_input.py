@@ -47,6 +47,8 @@ def _with_cell(column: str, row: int, value) -> Callable[[], pd.DataFrame]:
 
 
 toenail, holzinger, cbpp, verbagg_wide = (_read(name) for name in ("toenail.csv", "holzinger.csv", "cbpp.csv", "verbagg_wide.csv"))
+cace, growth_mixture = _read("cace.csv"), _read("growth_mixture.csv")
+CACE_MODEL = "y ~ x + C + C1:z\nC ~~ classes(2, known = compliance)"
 
 #: (id, model string, data maker, family, keyword arguments, error class, message pattern)
 CASES = [
@@ -68,6 +70,16 @@ CASES = [
     ("label-on-latent-covariance", "F =~ x1 + x2 + x3\nG =~ x4 + x5 + x6\nF ~~ b*G", holzinger, "gaussian", {}, glpp.SpecError, r"'F ~~ b\*G': labels .* latent variances and covariances are not supported"),
     ("classes-1", "C =~ i1 + i2 + i3\nC ~~ classes(1)", verbagg_wide, "binomial", {}, glpp.SpecError, r"classes\(\) takes one whole number of at least 2.*got '1'"),
     ("masspoints-0", TOENAIL_MODEL + "\npatient ~~ masspoints(0)", toenail, "binomial", {}, glpp.SpecError, r"masspoints\(\) takes one whole number of at least 2.*got '0'"),
+    ("class-number-beyond-k", "y ~ C + C3:z\nC ~~ classes(2)", cace, "gaussian", {}, glpp.SpecError, r"'C3': C has 2 classes.*name a class C1 to C2"),
+    ("class-variable-times-covariate", "y ~ C*z\nC ~~ classes(2)", cace, "gaussian", {}, glpp.SpecError, r"'C\*z': a latent class variable enters a regression as C.*C \+ C:x instead of C\*x"),
+    ("known-column-missing", CACE_MODEL.replace("= compliance", "= complied"), cace, "gaussian", {}, glpp.SpecError, r"'C ~~ classes\(2, known = complied\)': no column 'complied' in the data for known="),
+    ("known-class-outside-1-k", CACE_MODEL, lambda: cace().replace({"compliance": {2.0: 3.0}}), "gaussian", {}, glpp.SpecError, r"column 'compliance' holds 3.0; known= takes the class numbers 1 to 2"),
+    ("known-class-varies-in-unit", "y ~ C + C:time + (1 | id)\nC@id ~~ classes(2, known = k)", lambda: growth_mixture().assign(k=lambda d: 1.0 + (d.time > 2)), "gaussian", {}, glpp.SpecError, r"column 'k' gives different classes to rows of one unit"),
+    ("known-of-masspoints", TOENAIL_MODEL + "\npatient ~~ masspoints(2, known = treatment)", toenail, "binomial", {}, glpp.SpecError, r"the only keyword is known= of classes\(\)"),
+    ("known-in-measurement-model", "C =~ i1 + i2 + i3\nC ~~ classes(2, known = i1)", verbagg_wide, "binomial", {}, glpp.SpecError, r"known= and '@level' are available for classes in a regression.*not available yet"),
+    ("classes-below-random-effects", "y ~ C + C:time + (1 | id)\nC ~~ classes(2)", growth_mixture, "gaussian", {}, glpp.SpecError, r"the classes must vary at the level of one grouping.*'C@id ~~ classes\(2\)'.*not available yet"),
+    ("growth-mixture-random-slope", "y ~ C + C:time + (time | id)\nC@id ~~ classes(2)", growth_mixture, "gaussian", {}, glpp.SpecError, r"a growth mixture takes one random effect within class.*not available yet"),
+    ("class-slope-and-fixed-slope", "y ~ time + C + C:time + (1 | id)\nC@id ~~ classes(2)", growth_mixture, "gaussian", {}, glpp.SpecError, r"'time' is both a fixed term and a class term"),
     # --- families and links
     ("unknown-family", TOENAIL_MODEL, toenail, "binomal", {}, glpp.SpecError, r"unknown family 'binomal'; choose one of \[.*'binomial'"),
     ("unknown-link", TOENAIL_MODEL, toenail, "binomial", {"link": "logitt"}, glpp.SpecError, r"unknown link 'logitt'; choose one of \[.*'logit'"),

@@ -1,0 +1,159 @@
+"""Latent classes in a regression: CACE (known classes) and growth mixtures (classes with a
+normal random intercept within class), against their simulation truth and independent
+numpy/scipy log-likelihoods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import integrate
+from scipy.special import expit, logsumexp
+from scipy.stats import multivariate_normal, norm
+
+import glpp
+import model_library
+from glpp.ir import ClassTerm
+from glpp.syntax import build_spec
+
+#: the same sums as the graph, rounding only (the growth mixture's gaussian integral is exact
+#: with adaptive quadrature: its integrand is a normal density)
+EXACT_TOLERANCE = 1e-6
+#: simulation truth: the estimate of interest within 2 standard errors; every estimate of a model
+#: within 3 (six or seven at 2 SE each would fail by chance one time in three or four)
+RECOVERY_SE = 2.0
+ALL_RECOVERY_SE = 3.0
+
+
+def test_class_terms_are_parsed_out_of_the_fixed_part():
+    spec = build_spec("y ~ x + C + C1:z + time:C2; C ~~ classes(2, known = compliance)")
+    regression = spec.regressions[0]
+    assert regression.fixed == "1 + x"
+    assert regression.class_terms == (ClassTerm("C", None, "1"), ClassTerm("C", 1, "z"), ClassTerm("C", 2, "time"))
+    assert spec.distributions[0].known == "compliance"
+    assert build_spec("y ~ C + (1 | id); C@id ~~ classes(3)").distributions[0].level == "id"
+
+
+@pytest.fixture(scope="module")
+def cace():
+    model = model_library.load("cace")
+    return model, model.fit(starts=4)
+
+
+def test_cace_recovers_the_complier_effect(cace):
+    _, fit = cace
+    truth = model_library.MODELS["cace"].truth
+    assert fit.converged
+    assert sorted(fit.params.index) == sorted(truth)
+    assert abs(fit.params["beta[C1:z]"] - truth["beta[C1:z]"]) < RECOVERY_SE * fit.se["beta[C1:z]"]
+    for name, value in truth.items():
+        assert abs(fit.params[name] - value) < ALL_RECOVERY_SE * fit.se[name], name
+
+
+def cace_loglik(data: pd.DataFrame, params: pd.Series) -> float:
+    """The CACE log-likelihood written out: a two-component normal mixture where the class is
+    latent, the known class's term alone where it is observed."""
+    mean = params["beta[x]"] * data["x"].to_numpy()
+    means = np.column_stack([
+        mean + params["beta[C1]"] + params["beta[C1:z]"] * data["z"].to_numpy(), mean + params["beta[C2]"],
+    ])
+    log_prior = np.log([expit(params["class[C1]"]), 1.0 - expit(params["class[C1]"])])
+    terms = norm.logpdf(data["y"].to_numpy()[:, None], means, params["sigma"]) + log_prior
+    known = data["compliance"].to_numpy()
+    for c in (1, 2):
+        terms[known == 3 - c, c - 1] = -np.inf  # known to be in the other class
+    return float(logsumexp(terms, axis=1).sum())
+
+
+def test_cace_loglik_equals_numpy(cace):
+    model, fit = cace
+    data = model_library.read_data("cace")
+    assert abs(fit.loglik - cace_loglik(data, fit.params)) < EXACT_TOLERANCE
+    moved = fit.params + 0.05
+    assert abs(model.loglik_at(moved) - cace_loglik(data, moved)) < EXACT_TOLERANCE
+
+
+def test_known_classes_fix_the_posterior(cace):
+    _, fit = cace
+    known = model_library.read_data("cace")["compliance"].to_numpy()
+    posterior = fit.latent()
+    treated = ~np.isnan(known)
+    np.testing.assert_array_equal(posterior["C1"].to_numpy()[treated], (known[treated] == 1).astype(float))
+    assert np.all((posterior["C1"].to_numpy()[~treated] > 0) & (posterior["C1"].to_numpy()[~treated] < 1))
+    assert "Class-specific coefficients" in fit.summary()
+
+
+@pytest.fixture(scope="module")
+def growth_mixture():
+    model = model_library.load("growth_mixture")
+    return model, model.fit(starts=4)
+
+
+def test_growth_mixture_recovers_its_truth(growth_mixture):
+    _, fit = growth_mixture
+    truth = model_library.MODELS["growth_mixture"].truth
+    assert fit.converged
+    assert sorted(fit.params.index) == sorted(truth)
+    for name in ("beta[C1:time]", "beta[C2:time]"):
+        assert abs(fit.params[name] - truth[name]) < RECOVERY_SE * fit.se[name], name
+    for name, value in truth.items():
+        assert abs(fit.params[name] - value) < ALL_RECOVERY_SE * fit.se[name], name
+    assert "adaptive Gauss-Hermite" in fit.quadrature
+
+
+def tiny_growth_data() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    subject = np.repeat(np.arange(6), [3, 2, 4, 3, 1, 3])  # unbalanced
+    time = np.concatenate([np.arange(k, dtype=float) for k in np.bincount(subject)])
+    y = rng.normal(size=len(subject)) + time
+    order = rng.permutation(len(subject))  # rows not sorted by subject
+    return pd.DataFrame({"id": subject[order], "time": time[order], "y": y[order]})
+
+
+TINY_PARAMS = {"beta[C1]": 0.3, "beta[C2]": -0.4, "beta[C1:time]": 0.8, "beta[C2:time]": 1.2,
+               "class[C1]": 0.2, "sd[id]": 0.9}
+
+
+def test_growth_mixture_loglik_equals_the_normal_closed_form():
+    data = tiny_growth_data()
+    model = glpp.Model("y ~ C + C:time + (1 | id); C@id ~~ classes(2)", data)
+    params = {**TINY_PARAMS, "sigma": 0.7}
+    expected = 0.0
+    for _, rows in data.groupby("id"):
+        y, time = rows["y"].to_numpy(), rows["time"].to_numpy()
+        covariance = params["sd[id]"] ** 2 + params["sigma"] ** 2 * np.eye(len(y))
+        terms = [
+            np.log(expit(params["class[C1]"])) + multivariate_normal.logpdf(
+                y, params["beta[C1]"] + params["beta[C1:time]"] * time, covariance),
+            np.log(1 - expit(params["class[C1]"])) + multivariate_normal.logpdf(
+                y, params["beta[C2]"] + params["beta[C2:time]"] * time, covariance),
+        ]
+        expected += logsumexp(terms)
+    assert abs(model.loglik_at(params) - expected) < EXACT_TOLERANCE
+
+
+def test_growth_mixture_loglik_equals_scipy_quadrature_for_a_binary_response():
+    data = tiny_growth_data().assign(y=lambda d: (d["y"] > d["time"]).astype(float))
+    model = glpp.Model("y ~ C + C:time + (1 | id); C@id ~~ classes(2)", data, family="binomial")
+    params = TINY_PARAMS
+    weights = [expit(params["class[C1]"]), 1 - expit(params["class[C1]"])]
+    expected = 0.0
+    for _, rows in data.groupby("id"):
+        y, time = rows["y"].to_numpy(), rows["time"].to_numpy()
+        total = 0.0
+        for c, weight in zip((1, 2), weights):
+            eta = params[f"beta[C{c}]"] + params[f"beta[C{c}:time]"] * time
+
+            def integrand(u, eta=eta, y=y):
+                p = expit(eta + params["sd[id]"] * u)
+                return np.prod(np.where(y == 1, p, 1 - p)) * norm.pdf(u)
+
+            total += weight * integrate.quad(integrand, -12, 12, epsabs=1e-13, epsrel=1e-12)[0]
+        expected += np.log(total)
+    assert abs(model.loglik_at(params, nip=20) - expected) < EXACT_TOLERANCE
+
+
+def test_bayesian_fitting_of_classes_in_a_regression_is_refused(cace):
+    model, _ = cace
+    with pytest.raises(glpp.SpecError, match="not available yet"):
+        model.sample(draws=10, tune=10, chains=1)
