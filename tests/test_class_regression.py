@@ -15,6 +15,7 @@ import glpp
 import model_library
 from glpp.ir import ClassTerm
 from glpp.syntax import build_spec
+from glpp.syntax.printer import to_model_string
 
 #: the same sums as the graph, rounding only (the growth mixture's gaussian integral is exact
 #: with adaptive quadrature: its integrand is a normal density)
@@ -32,6 +33,7 @@ def test_class_terms_are_parsed_out_of_the_fixed_part():
     assert regression.class_terms == (ClassTerm("C", None, "1"), ClassTerm("C", 1, "z"), ClassTerm("C", 2, "time"))
     assert spec.distributions[0].known == "compliance"
     assert build_spec("y ~ C + (1 | id); C@id ~~ classes(3)").distributions[0].level == "id"
+    assert build_spec(to_model_string(spec)) == spec  # printed as understood, parsed back the same
 
 
 @pytest.fixture(scope="module")

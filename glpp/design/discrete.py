@@ -97,8 +97,7 @@ def build_discrete_design(
 
 def _is_class_regression(spec: Spec, distribution: LatentDistribution) -> bool:
     terms = any(term.latent == distribution.latent for r in spec.regressions for term in r.class_terms)
-    measured = any(m.latent == distribution.latent for m in spec.measurements)
-    return terms or (distribution.kind == "classes" and not measured and len(spec.regressions) == 1)
+    return terms or distribution.level is not None
 
 
 def _level_of(spec: Spec, design: Design, distribution: LatentDistribution):

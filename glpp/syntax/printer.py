@@ -68,7 +68,7 @@ def _terms(indicators: tuple[Indicator, ...]) -> str:
 def _regression(regression: Regression) -> str:
     response = regression.response
     left = response.expression if response.failures is None else f"cbind({response.expression}, {response.failures})"
-    parts = [regression.fixed]
+    parts = [regression.fixed] + [term.label for term in regression.class_terms]
     parts += [f"offset({expression})" for expression in regression.offsets]
     parts += [f"({term.expression} | {':'.join(map(_name, term.group))})" for term in regression.random]
     return f"{left} ~ {' + '.join(parts)}"
@@ -86,7 +86,12 @@ def _covariance(covariance: Covariance) -> str:
 def _distribution(distribution: LatentDistribution) -> str:
     points = distribution.n_points
     argument = '"auto"' if points == 0 else f'"{points}"' if isinstance(points, str) else str(points)
-    return f"{_name(distribution.latent)} ~~ {distribution.kind}({argument})"
+    if distribution.known is not None:
+        argument += f", known = {_name(distribution.known)}"
+    latent = _name(distribution.latent)
+    if distribution.level is not None:
+        latent += f"@{_name(distribution.level)}"
+    return f"{latent} ~~ {distribution.kind}({argument})"
 
 
 def _measurement(measurement: Measurement, inside_block: bool) -> str:

@@ -541,25 +541,18 @@ def _latent_regression(latent: str, rhs: Node, source: str) -> LatentRegression:
 
 def _covariances(statement: Statement, source: str) -> list[Covariance | LatentDistribution]:
     lhs = statement.lhs
-    if isinstance(lhs, At) and isinstance(lhs.latent, Name) and isinstance(lhs.level, Name):
-        terms = _terms(statement.rhs)
-        if len(terms) == 1 and isinstance(terms[0][1], Call) and terms[0][0] == "+":
-            return [replace(_distribution(lhs.latent.name, terms[0][1], source), level=lhs.level.name)]
-        raise SpecError(
-            f"'{_text(lhs, source)} ~~ {_text(statement.rhs, source)}': '@' on the left of '~~' gives "
-            f"a discrete latent its level, e.g. '{lhs.latent.name}@{lhs.level.name} ~~ classes(2)'",
-            source,
-            lhs.start,
-        )
+    terms = _terms(statement.rhs)
+    if isinstance(lhs, At) and len(terms) == 1 and isinstance(terms[0][1], Call) and terms[0][0] == "+":
+        return [replace(_distribution(lhs.latent.name, terms[0][1], source), level=lhs.level.name)]
     if not isinstance(lhs, Name):
         raise SpecError(
-            f"'{_text(lhs, source)}' cannot be on the left of '~~': "
-            "write a variable name, e.g. F ~~ G",
+            f"'{_text(lhs, source)}' cannot be on the left of '~~': write a variable name, e.g. F ~~ G "
+            "('@' gives a discrete latent its level: C@id ~~ classes(2))",
             source,
             lhs.start,
         )
     records: list[Covariance | LatentDistribution] = []
-    for sign, term in _terms(statement.rhs):
+    for sign, term in terms:
         if isinstance(term, Call) and sign == "+":
             records.append(_distribution(lhs.name, term, source))
         else:
