@@ -109,11 +109,10 @@ def build_pymc_model(
     """
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {list(KINDS)}")
-    if model.design.discrete is not None:
-        raise SpecError(
-            f"Bayesian fitting of a discrete latent ({model.design.discrete.kind}() of "
-            f"{model.design.discrete.latent!r}) is not available yet; fit it by maximum likelihood with fit()"
-        )
+    if model.design.discrete is not None:  # classes summed out exactly (glpp.bayes.discrete)
+        from glpp.bayes.discrete import build_discrete_pymc_model
+
+        return build_discrete_pymc_model(model, kind, priors=priors)
     if parameterization not in ("noncentered", "centered"):
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
     check_supported(model)

@@ -5,6 +5,9 @@ The marginal kind starts from its Laplace approximation (``init="laplace"``,
 (``jitter+adapt_diag``, 0.8). Every function is compiled with
 :func:`glpp.bayes.compile_mode`. After sampling, the DataTree gets the per-cluster
 log-likelihoods and the marginal kind's latent effects (:mod:`glpp.bayes.posterior`).
+A model with latent classes in a regression is sampled by
+:func:`glpp.bayes.discrete.sample_discrete` (classes summed out exactly; chains started at
+the ML estimate).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pytensor.compile.mode import Mode
 
 
 from glpp.bayes.build import check_supported, build_pymc_model, compile_mode
+from glpp.bayes.discrete import sample_discrete
 from glpp.bayes.laplace import laplace_step, laplace_target_accept
 from glpp.bayes.nip import choose_nip
 from glpp.bayes.posterior import augment_datatree
@@ -89,6 +93,9 @@ def sample(
         step), ``sampling_seconds`` (all of it, compilation included) and
         ``postprocessing_seconds``.
     """
+    run = {"draws": draws, "tune": tune, "chains": chains, "random_seed": random_seed}
+    if model.design.discrete is not None:  # classes summed out exactly (glpp.bayes.discrete)
+        return sample_discrete(model, kind, run, priors=priors, init=init, nuts_sampler=nuts_sampler, **kwargs)
     check_supported(model)
     nip = nip or choose_nip(model)
     pm_model = build_pymc_model(model, kind, priors=priors, nip=nip)
@@ -100,7 +107,6 @@ def sample(
     kwargs.setdefault("compile_kwargs", {"mode": mode})
     if init == "auto":
         init = "laplace" if kind == "marginal" else "auto"
-    run = {"draws": draws, "tune": tune, "chains": chains, "random_seed": random_seed}
     with pm_model:
         idata, init, initialisation_seconds = _run_nuts(model, pm_model, init, nuts_sampler, run, mode, kwargs)
     sampling_seconds = time.perf_counter() - started

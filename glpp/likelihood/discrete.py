@@ -33,7 +33,7 @@ from glpp.likelihood.compile_cache import cached_functions, family_key
 from glpp.likelihood.segments import Segments
 from glpp.likelihood.two_level import COMPILE_MODE
 
-__all__ = ["DiscreteLevel", "compile_discrete", "row_logp"]
+__all__ = ["DiscreteLevel", "compile_discrete", "data_variables", "discrete_terms", "row_logp"]
 
 #: this module's source, part of the compiled functions' cache key
 _SOURCE_DIGEST = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
@@ -109,6 +109,52 @@ def row_logp(family, link, response, eta, trials, log_dispersion, dispersion_ind
     return family.logp(y, eta, link, log_aux, n)
 
 
+def data_variables(*, with_dispersion_index: bool, mixed: bool, regression: bool) -> list[TensorVariable]:
+    """Symbolic inputs of the data, in the order of :func:`compile_discrete`'s ``data``."""
+    response, trials, offset, shift_covariate = (pt.vector(n) for n in ("y", "trials", "offset", "z"))
+    fixed, membership = pt.matrix("fixed"), pt.matrix("membership")
+    unit_index, item_index = pt.vector("unit", dtype="int64"), pt.vector("item", dtype="int64")
+    last = pt.vector("last", dtype="int64")
+    data = [response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership]
+    data += [pt.vector("dispersion_index", dtype="int64")] if with_dispersion_index else []
+    data += [pt.vector("family_index", dtype="int64")] if mixed else []
+    data += [pt.matrix("known_log_mask")]
+    data += [pt.matrix("class_columns"), pt.vector("free_positions", dtype="int64")] if regression else []
+    return data
+
+
+def discrete_terms(
+    kind: str, family, link, theta, sizes, data: list, *, with_dispersion_index: bool, mixed: bool,
+    balanced: bool, regression: bool,
+):
+    """Each unit's log-likelihood terms at each point, ``(n_units, K)``: the conditional
+    log-likelihood plus the log-weight (and the known classes' mask), whose ``logsumexp`` over
+    the points is ``log L_i``; also the log-weights and the conditional log-likelihood as a
+    function of the shifts ``(n_rows, M)``. ``data`` (tensors, symbolic or constant) as in
+    :func:`compile_discrete`: the one graph of the ML fit and of the PyMC model."""
+    response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership, *rest = data
+    dispersion_index = rest.pop(0) if with_dispersion_index else None
+    family_index = rest.pop(0) if mixed else None
+    known_log_mask = rest.pop(0)
+    units = Segments(unit_index, last)
+    level = DiscreteLevel(kind, theta, sizes)
+    eta_fixed = fixed @ level.beta + offset
+
+    def conditional(shift: TensorVariable) -> TensorVariable:
+        rows = row_logp(
+            family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion, dispersion_index,
+            family_index,
+        )
+        return units.sum(rows)
+
+    log_weights = level.log_weights(membership)
+    if regression:
+        shifts = level.class_shifts(*rest)
+    else:
+        shifts = level.shifts(membership, None if balanced else item_index, shift_covariate)
+    return conditional(shifts) + log_weights + known_log_mask, log_weights, conditional
+
+
 def compile_discrete(
     kind: str, family, link, *, with_dispersion_index: bool, mixed: bool, balanced: bool = False, regression: bool = False
 ):
@@ -138,44 +184,20 @@ def compile_discrete(
         "discrete", kind, family_key(family, link), with_dispersion_index, mixed, balanced, regression, _SOURCE_DIGEST
     )
 
+    flags = {"with_dispersion_index": with_dispersion_index, "mixed": mixed, "balanced": balanced,
+             "regression": regression}
+
     def build():
         theta = pt.vector("theta")
         sizes = pt.vector("sizes", dtype="int64")
-        response, trials, offset, shift_covariate = (pt.vector(n) for n in ("y", "trials", "offset", "z"))
-        fixed, membership = pt.matrix("fixed"), pt.matrix("membership")
-        unit_index, item_index = pt.vector("unit", dtype="int64"), pt.vector("item", dtype="int64")
-        last = pt.vector("last", dtype="int64")
-        units = Segments(unit_index, last)
         locations = pt.vector("locations")
-        dispersion_index = pt.vector("dispersion_index", dtype="int64") if with_dispersion_index else None
-        family_index = pt.vector("family_index", dtype="int64") if mixed else None
-        known_log_mask = pt.matrix("known_log_mask")
-        class_columns, free_positions = pt.matrix("class_columns"), pt.vector("free_positions", dtype="int64")
-        data = [response, trials, fixed, offset, unit_index, last, item_index, shift_covariate, membership]
-        data += [v for v in (dispersion_index, family_index) if v is not None]
-        data += [known_log_mask] + ([class_columns, free_positions] if regression else [])
-
-        level = DiscreteLevel(kind, theta, sizes)
-        eta_fixed = fixed @ level.beta + offset
-
-        def conditional(shift: TensorVariable) -> TensorVariable:
-            rows = row_logp(
-                family, link, response, eta_fixed[:, None] + shift, trials, level.log_dispersion,
-                dispersion_index, family_index,
-            )
-            return units.sum(rows)
-
-        log_weights = level.log_weights(membership)
-        if regression:
-            shifts = level.class_shifts(class_columns, free_positions)
-        else:
-            shifts = level.shifts(membership, None if balanced else item_index, shift_covariate)
-        terms = conditional(shifts) + log_weights + known_log_mask
+        data = data_variables(with_dispersion_index=with_dispersion_index, mixed=mixed, regression=regression)
+        terms, log_weights, conditional = discrete_terms(kind, family, link, theta, sizes, data, **flags)
         per_unit = pt.logsumexp(terms, axis=1)
         total = pt.sum(per_unit)
         posterior = pt.exp(terms - per_unit[:, None])
         inputs = [theta, sizes, *data]
-        at_locations = conditional(shift_covariate[:, None] * locations[None, :])
+        at_locations = conditional(data[7][:, None] * locations[None, :])  # data[7]: the shift covariate
         return {
             "value_and_grad": (inputs, [total, pt.grad(total, theta), per_unit]),
             "per_unit": (inputs, [per_unit, posterior, log_weights]),
