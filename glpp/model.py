@@ -70,10 +70,6 @@ class Model:
             self.spec, data, self.family, std_lv=std_lv, item_families=choice.item_families,
             row_families=choice.row_families, choice_set=choice_set,
         )
-        if len(self.design.levels) == 0:
-            raise SpecError(
-                "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
-            )
         self.layout = build_layout(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
