@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -63,6 +65,8 @@ class Model:
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
+        #: the data the model was built from (predictions code new data as these were coded)
+        self.data = data
         choice = resolve_families(family, link, data)
         self.family, self.link = choice.family, choice.link
         self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)
@@ -126,7 +130,8 @@ class Model:
         if self.design.discrete is not None:
             if se != "model":
                 raise SpecError(f"se={se!r} is not available for discrete latents yet; use se='model'")
-            return fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
+            result = fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method)
+            return replace(result, model=self)
         objective = make_objective(
             self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
         )
@@ -135,7 +140,7 @@ class Model:
 
             objective = penalised_objective(self, objective, priors)
         estimate = maximise_likelihood(objective, verbose=verbose)
-        return build_result(objective, estimate, formula=self.formula, se=se)
+        return replace(build_result(objective, estimate, formula=self.formula, se=se), model=self)
 
     def loglik_at(
         self,
