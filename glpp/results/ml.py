@@ -177,13 +177,58 @@ class MLResult:
         return table
 
     def vcov(self, scale: str = "natural") -> pd.DataFrame:
-        """Covariance of the estimates: ``"natural"`` (the reported parameters, delta method) or
-        ``"optimised"`` (the unconstrained scale the optimiser used: log SDs, Cholesky entries)."""
+        """Covariance of the estimates.
+
+        Parameters
+        ----------
+        scale : {"natural", "optimised"}
+            ``"natural"``: of the reported parameters (``params``; the delta method from the
+            optimised scale); ``"optimised"``: of the unconstrained parameters the optimiser
+            used (log SDs and Cholesky entries, log dispersions), in the same order and with the
+            same labels. Robust fits (``se="robust"``) give the sandwich on both scales.
+
+        Returns
+        -------
+        DataFrame
+            Square, indexed and labelled by the parameter names.
+
+        Examples
+        --------
+        >>> fit.vcov().loc["beta[month]", "beta[month]"] ** 0.5 == fit.se["beta[month]"]
+        """
         if scale == "natural":
             return self.covariance
         if scale == "optimised":
             return self.covariance_optimised
         raise ValueError(f"scale must be 'natural' or 'optimised', not {scale!r}")
+
+    def confint(self, method: str = "wald", *, level: float = 0.95, parameters: list[str] | None = None) -> pd.DataFrame:
+        """Confidence intervals of the parameters (lme4's ``confint``).
+
+        Parameters
+        ----------
+        method : {"wald", "profile"}
+            ``"wald"``: estimate +- z SE on the reported scale (SEs by the delta method).
+            ``"profile"``: profile likelihood, re-maximising over the other parameters with
+            each one held fixed and solving for the signed root deviance ``+-z`` (ML fits only;
+            an SD's interval may start at 0). See :mod:`glpp.results.profile`.
+        level : float
+            Coverage.
+        parameters : list of str, optional
+            Names from ``params`` (default: all; profiles cost a few refits each).
+
+        Returns
+        -------
+        DataFrame
+            Lower and upper ends, columns named as R's (``"2.5 %"``, ``"97.5 %"``).
+
+        Examples
+        --------
+        >>> fit.confint("profile", parameters=["sd[days|subject]"])
+        """
+        from glpp.results.profile import confint
+
+        return confint(self, method=method, level=level, parameters=parameters)
 
     def coefficient_table(self, kind: str) -> pd.DataFrame:
         """The Wald table of one kind of parameter (``fixed``, ``sd``, ``loading``, ...), indexed by
