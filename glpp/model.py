@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from glpp.design.build import Design, build_design
+from glpp.design.checks import require_latents
 from glpp.errors import SpecError
 from glpp.families.resolve import resolve_families
 from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
@@ -138,6 +139,7 @@ class Model:
         if method == "map":
             from glpp.bayes.map import penalised_objective
 
+            require_latents(self.design, "method='map'")
             objective = penalised_objective(self, objective, priors)
         estimate = maximise_likelihood(objective, verbose=verbose)
         return replace(build_result(objective, estimate, formula=self.formula, se=se), model=self)
@@ -175,6 +177,7 @@ class Model:
         """
         from glpp.bayes import build_pymc_model
 
+        require_latents(self.design, "pymc_model()")
         return build_pymc_model(self, kind, priors=priors)
 
     def sample(
@@ -192,5 +195,6 @@ class Model:
         """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
         from glpp.bayes import sample
 
+        require_latents(self.design, "sample()")
         options = dict(draws=draws, tune=tune, chains=chains, nuts_sampler=nuts_sampler)
         return sample(self, kind=kind, random_seed=random_seed, priors=priors, **options, **kwargs)

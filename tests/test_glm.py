@@ -89,3 +89,10 @@ def test_glm_robust_ses_are_whites_sandwich(toenail, logit_glm):
     scores = x * (toenail.outcome.to_numpy() - mean)[:, None]
     sandwich = bread @ scores.T @ scores @ bread
     np.testing.assert_allclose(fit.se.to_numpy(), np.sqrt(np.diag(sandwich)), rtol=1e-4)
+
+
+def test_bayesian_paths_of_a_glm_are_refused(toenail):
+    model = glpp.Model("outcome ~ month", toenail, family="binomial")
+    for call, what in [(model.pymc_model, "pymc_model()"), (model.sample, "sample()"), (lambda: model.fit(method="map"), "method='map'")]:
+        with pytest.raises(glpp.SpecError, match=f"{what.replace('(', '[(]').replace(')', '[)]')} is not available for a model without latent variables"):
+            call()

@@ -140,3 +140,20 @@ def test_vcov_scales_are_related_by_the_delta_method(intercept):
     assert np.sqrt(np.diag(natural)) == pytest.approx(intercept.se.to_numpy())
     with pytest.raises(ValueError, match="'natural' or 'optimised'"):
         intercept.vcov("log")
+
+
+def test_profile_of_an_sd_estimated_at_zero_starts_at_zero():
+    data = pd.read_csv(DATA / "singular_intercept.csv")
+    fit = glpp.Model("y ~ x + (1 | g)", data).fit()
+    intervals = fit.confint("profile")
+    names = {"sd_(Intercept)|g": "sd[g]", "sigma": "sigma", "(Intercept)": "beta[(Intercept)]", "x": "beta[x]"}
+    for lme4_name, (lower, upper) in REFERENCE["singular_profile"].items():
+        np.testing.assert_allclose(intervals.loc[names[lme4_name]], [lower, upper], atol=PROFILE_TOLERANCE, err_msg=lme4_name)
+    assert intervals.loc["sd[g]", "2.5 %"] == 0.0
+
+
+def test_profile_of_a_glm_matches_r(toenail):
+    glm = glpp.Model("outcome ~ treatment + month + trt_month", toenail, family="binomial").fit()
+    intervals = glm.confint("profile")
+    expected = np.array(list(REFERENCE["glm_profile"].values()))
+    np.testing.assert_allclose(intervals.to_numpy(), expected, atol=1e-5)

@@ -26,13 +26,15 @@ from scipy.special import ndtri
 
 from glpp.errors import SpecError
 from glpp.fitting.engines import make_objective
-from glpp.fitting.optim import maximise
+from glpp.fitting.optim import NON_FINITE_OBJECTIVE, maximise
 
 __all__ = ["METHODS", "ProfileCoordinates", "confint", "interval_columns"]
 
 METHODS = ("wald", "profile")
 #: steps (in standard errors on the profile coordinates) at which zeta is tried, going outwards
 BRACKET_STEPS = (1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0)
+#: largest bracketing step (one standard error) on the log and atanh coordinates
+MAX_TRANSFORMED_STEP = 1.0
 #: the log-likelihood of the rebuilt objective at the estimate must match the fit's to this
 SAME_OBJECTIVE = 1e-6
 
@@ -88,7 +90,9 @@ class ProfileCoordinates:
             se[self.log] = se[self.log] / natural[self.log]
             se[self.atanh] = se[self.atanh] / (1 - natural[self.atanh] ** 2)
         fallback = 0.1 * np.maximum(1.0, np.abs(self.to_phi(natural)))
-        return np.where(np.isfinite(se) & (se > 0), se, fallback)
+        se = np.where(np.isfinite(se) & (se > 0), se, fallback)
+        # an SD near 0 has a huge SE of its log: step by at most a factor e (tanh: one unit)
+        return np.where(self.log | self.atanh, np.minimum(se, MAX_TRANSFORMED_STEP), se)
 
 
 class Profiler:
@@ -114,9 +118,15 @@ class Profiler:
         self.points: dict[int, list[tuple[float, np.ndarray]]] = {}
 
     def __call__(self, phi: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(-loglik, -gradient)`` in the profile coordinates."""
-        value, gradient = self.objective(self.coordinates.theta(phi))
-        return value, self.coordinates.jacobian(phi).T @ gradient
+        """``(-loglik, -gradient)`` in the profile coordinates (a large value where a trial point has
+        no ``theta``: a covariance that is not positive definite in floating point)."""
+        try:
+            with np.errstate(over="raise", invalid="raise"):
+                theta, jacobian = self.coordinates.theta(phi), self.coordinates.jacobian(phi)
+        except (np.linalg.LinAlgError, FloatingPointError):
+            return NON_FINITE_OBJECTIVE, np.zeros_like(phi)
+        value, gradient = self.objective(theta)
+        return value, jacobian.T @ gradient
 
     def zeta(self, k: int, value: float) -> float:
         """The signed root deviance at ``phi_k = value``."""

@@ -3,7 +3,10 @@
 ## Reads model_library/data/sleepstudy.csv and writes tests/reference/profile.json:
 ## ML fits (REML = FALSE) of Reaction ~ Days + (Days | Subject) and (1 | Subject),
 ## anova()'s likelihood-ratio statistic, and confint(method = "profile") of the larger fit
-## (.sig01 = SD of the intercept, .sig02 = correlation, .sig03 = SD of Days, .sigma).
+## (.sig01 = SD of the intercept, .sig02 = correlation, .sig03 = SD of Days, .sigma);
+## the profile intervals of lmer's singular fit of model_library/data/singular_intercept.csv
+## (SD estimated at 0), and of glm()'s logistic regression on the toenail data (confint.glm:
+## profile likelihood, as MASS computes it).
 suppressPackageStartupMessages({ library(lme4); library(jsonlite) })
 d <- read.csv("model_library/data/sleepstudy.csv")
 d$subject <- factor(d$subject)
@@ -26,4 +29,13 @@ out <- list(
   profile = as_rows(profile_ci),
   wald_fixed = as_rows(wald_ci[c("(Intercept)", "days"), ])
 )
+singular_data <- read.csv("model_library/data/singular_intercept.csv")
+singular_data$g <- factor(singular_data$g)
+singular <- lmer(y ~ x + (1 | g), data = singular_data, REML = FALSE)
+out$singular_profile <- as_rows(suppressWarnings(confint(singular, method = "profile", oldNames = FALSE)))
+out$calls$singular <- "confint(lmer(y ~ x + (1 | g), REML = FALSE), method = 'profile', oldNames = FALSE)"
+toenail <- read.csv("model_library/data/toenail.csv")
+logistic <- glm(outcome ~ treatment + month + trt_month, family = binomial, data = toenail)
+out$glm_profile <- as_rows(suppressMessages(confint(logistic)))
+out$calls$glm <- "confint(glm(outcome ~ treatment + month + trt_month, family = binomial))"
 write_json(out, "tests/reference/profile.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
