@@ -11,11 +11,13 @@ prediction needs no response), so one new row is enough.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from formulaic import model_matrix
+from formulaic.errors import DataMismatchWarning
 
 from glpp.design.arrays import Design
 from glpp.design.columns import check_columns, evaluate, expression_columns, formula_columns
@@ -103,7 +105,10 @@ def _matrix(rhs: str, fitted: pd.DataFrame, data: pd.DataFrame, term: str) -> tu
     """``rhs``'s model matrix of ``data`` coded as on the fitted rows, and its column names."""
     model_spec = model_matrix(rhs, fitted, na_action="raise").model_spec
     try:
-        matrix = model_spec.get_model_matrix(data, na_action="raise")
+        with warnings.catch_warnings():
+            # formulaic codes a level the fit has not seen as the reference level, with a warning
+            warnings.simplefilter("error", DataMismatchWarning)
+            matrix = model_spec.get_model_matrix(data, na_action="raise")
     except Exception as error:  # formulaic raises several types (unseen levels, ...)
         raise DataError(f"cannot code the new data for {term} as the fitted data were coded: {error}") from None
     names = tuple("(Intercept)" if name == "Intercept" else str(name) for name in matrix.columns)
