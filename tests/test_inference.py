@@ -157,3 +157,12 @@ def test_profile_of_a_glm_matches_r(toenail):
     intervals = glm.confint("profile")
     expected = np.array(list(REFERENCE["glm_profile"].values()))
     np.testing.assert_allclose(intervals.to_numpy(), expected, atol=1e-5)
+
+
+def test_profile_of_a_glmm_by_quadrature_matches_lme4(toenail):
+    """The same 30 adaptive quadrature points as glmer's nAGQ = 30 (with glpp's default, 45
+    points, the upper end of the SD's interval moves by 7e-3: the quadrature error of 30 points)."""
+    fit = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)", toenail, family="binomial").fit(nip=30)
+    intervals = fit.confint("profile", parameters=["sd[patient]", "beta[month]"])
+    expected = [REFERENCE["glmm_profile"][".sig01"], REFERENCE["glmm_profile"]["month"]]
+    np.testing.assert_allclose(intervals.to_numpy(), expected, atol=PROFILE_TOLERANCE)

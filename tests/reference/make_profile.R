@@ -6,7 +6,8 @@
 ## (.sig01 = SD of the intercept, .sig02 = correlation, .sig03 = SD of Days, .sigma);
 ## the profile intervals of lmer's singular fit of model_library/data/singular_intercept.csv
 ## (SD estimated at 0), and of glm()'s logistic regression on the toenail data (confint.glm:
-## profile likelihood, as MASS computes it).
+## profile likelihood, as MASS computes it), and of glmer's random-intercept logit on the toenail
+## data (30 adaptive quadrature points) for the SD and one fixed effect.
 suppressPackageStartupMessages({ library(lme4); library(jsonlite) })
 d <- read.csv("model_library/data/sleepstudy.csv")
 d$subject <- factor(d$subject)
@@ -38,4 +39,8 @@ toenail <- read.csv("model_library/data/toenail.csv")
 logistic <- glm(outcome ~ treatment + month + trt_month, family = binomial, data = toenail)
 out$glm_profile <- as_rows(suppressMessages(confint(logistic)))
 out$calls$glm <- "confint(glm(outcome ~ treatment + month + trt_month, family = binomial))"
+toenail$patient <- factor(toenail$patient)
+glmm <- glmer(outcome ~ treatment + month + trt_month + (1 | patient), family = binomial, data = toenail, nAGQ = 30)
+out$glmm_profile <- as_rows(confint(glmm, method = "profile", parm = c(".sig01", "month")))
+out$calls$glmm <- "confint(glmer(outcome ~ treatment + month + trt_month + (1 | patient), binomial, nAGQ = 30), method = 'profile', parm = c('.sig01', 'month'))"
 write_json(out, "tests/reference/profile.json", digits = NA, auto_unbox = TRUE, pretty = TRUE)
