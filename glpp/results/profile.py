@@ -19,12 +19,14 @@ reaches ``-z`` has lower end 0, a correlation ``+-1``, as lme4 reports.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import optimize
 from scipy.special import ndtri
 
-from glpp.errors import SpecError
+from glpp.errors import ConvergenceWarning, SpecError
 from glpp.fitting.engines import make_objective
 from glpp.fitting.optim import NON_FINITE_OBJECTIVE, maximise
 
@@ -33,6 +35,8 @@ __all__ = ["METHODS", "ProfileCoordinates", "confint", "interval_columns"]
 METHODS = ("wald", "profile")
 #: steps (in standard errors on the profile coordinates) at which zeta is tried, going outwards
 BRACKET_STEPS = (1.5, 2.5, 4.0, 6.0, 10.0, 16.0, 25.0)
+#: a profile point this far above the fit's log-likelihood means the fit is not at its maximum
+HIGHER_LOGLIK = 1e-3
 #: largest bracketing step (one standard error) on the log and atanh coordinates
 MAX_TRANSFORMED_STEP = 1.0
 #: the log-likelihood of the rebuilt objective at the estimate must match the fit's to this
@@ -137,6 +141,13 @@ class Profiler:
         free[k] = False
         outcome = maximise(self, start, free=free)
         done.append((value, outcome.theta))
+        if outcome.loglik > self.loglik + HIGHER_LOGLIK:
+            warnings.warn(
+                f"the profile of {self.coordinates.names[k]} found a log-likelihood {outcome.loglik - self.loglik:.3g} "
+                "above the fit's: the fit is not at its maximum (see fit.convergence); the interval is unreliable",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         deviance = max(0.0, 2.0 * (self.loglik - outcome.loglik))
         return float(np.sign(value - self.estimate[k]) * np.sqrt(deviance))
 
