@@ -66,8 +66,8 @@ class Model:
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
-        #: the data the model was built from (predictions code new data as these were coded)
-        self.data = data
+        #: the data (a copy-on-write copy) that predictions code new data by
+        self.data = data.copy(deep=False)
         choice = resolve_families(family, link, data)
         self.family, self.link = choice.family, choice.link
         self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)

@@ -155,3 +155,11 @@ def test_categorical_columns_are_coded_as_in_the_fit(toenail):
     np.testing.assert_allclose(glm.predict(late)["prediction"], fitted.loc[late.index], rtol=1e-12)
     with pytest.raises(glpp.DataError, match="cannot code the new data for fixed part"):
         glm.predict(late.assign(period="never"))
+
+
+def test_predictions_do_not_see_later_changes_to_the_callers_data(toenail):
+    data = toenail.copy()
+    glm = glpp.Model("outcome ~ month", data, family="binomial").fit()
+    before = glm.predict()["prediction"].to_numpy()
+    data["month"] = 0.0
+    np.testing.assert_array_equal(glm.predict()["prediction"].to_numpy(), before)
