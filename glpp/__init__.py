@@ -10,12 +10,14 @@ from glpp.errors import (
 )
 from glpp.design.choice import expand_nominal
 from glpp.model import Model
+from glpp.results.lrtest import lrtest
 from glpp.results.ml import MLResult
 
 __all__ = [
     "Model",
     "MLResult",
     "expand_nominal",
+    "lrtest",
     "GlppError",
     "SpecError",
     "DataError",

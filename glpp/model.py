@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
 from glpp.design.build import Design, build_design
+from glpp.design.checks import require_latents
 from glpp.errors import SpecError
 from glpp.families.resolve import resolve_families
 from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
@@ -63,6 +66,8 @@ class Model:
         if not isinstance(data, pd.DataFrame):
             raise TypeError("data must be a pandas DataFrame")
         self.formula = formula
+        #: the data (a copy-on-write copy) that predictions code new data by
+        self.data = data.copy(deep=False)
         choice = resolve_families(family, link, data)
         self.family, self.link = choice.family, choice.link
         self.spec = build_spec(formula, self.family.name, self.link.name, thresholds=thresholds, dispersion=dispersion)
@@ -70,10 +75,6 @@ class Model:
             self.spec, data, self.family, std_lv=std_lv, item_families=choice.item_families,
             row_families=choice.row_families, choice_set=choice_set,
         )
-        if len(self.design.levels) == 0 and self.design.discrete is None:
-            raise SpecError(
-                "the model has no random-effect term such as (1 | group); glpp fits models with latent variables"
-            )
         self.layout = build_layout(self.design, self.family)
 
     # ------------------------------------------------------------------ fit
@@ -130,19 +131,18 @@ class Model:
         if self.design.discrete is not None:
             if se != "model":
                 raise SpecError(f"se={se!r} is not available for discrete latents yet; use se='model'")
-            return fit_discrete(
-                self.design, self.family, self.link, starts=starts, seed=seed, formula=self.formula, method=method,
-                nip=nip,
-            )
-        objective = make_objective(
-            self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
-        )
+            result = fit_discrete(self.design, self.family, self.link, starts=starts, seed=seed,
+                                  formula=self.formula, method=method, nip=nip)
+            return replace(result, model=self)
+        objective = make_objective(self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive,
+                                   rule=rule)
         if method == "map":
             from glpp.bayes.map import penalised_objective
 
+            require_latents(self.design, "method='map'")
             objective = penalised_objective(self, objective, priors)
         estimate = maximise_likelihood(objective, verbose=verbose)
-        return build_result(objective, estimate, formula=self.formula, se=se)
+        return replace(build_result(objective, estimate, formula=self.formula, se=se), model=self)
 
     def loglik_at(
         self,
@@ -161,9 +161,8 @@ class Model:
         ``per_cluster=True`` returns the log-likelihood of each top-level cluster.
         """
         theta = self.layout.theta_from_named(dict(params))
-        objective = make_objective(
-            self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive, rule=rule
-        )
+        objective = make_objective(self.design, self.layout, self.family, self.link, nip=nip, adaptive=adaptive,
+                                   rule=rule)
         if objective.schedule is not None:
             objective.set_points(objective.schedule.evaluation_points)
         total, _, clusters = objective.loglik(theta)
@@ -177,6 +176,7 @@ class Model:
         """
         from glpp.bayes import build_pymc_model
 
+        require_latents(self.design, "pymc_model()")
         return build_pymc_model(self, kind, priors=priors)
 
     def sample(
@@ -194,5 +194,6 @@ class Model:
         """Bayesian fit by NUTS; returns an arviz DataTree (see :func:`glpp.bayes.sample`)."""
         from glpp.bayes import sample
 
+        require_latents(self.design, "sample()")
         options = dict(draws=draws, tune=tune, chains=chains, nuts_sampler=nuts_sampler)
         return sample(self, kind=kind, random_seed=random_seed, priors=priors, **options, **kwargs)

@@ -58,7 +58,8 @@ CASES = [
     ("unclosed-parenthesis", "outcome ~ month + (1 | patient", toenail, "binomial", {}, glpp.SpecError, r"'\(' is never closed"),
     ("unmatched-parenthesis", "outcome ~ month + 1 | patient)", toenail, "binomial", {}, glpp.SpecError, r"unmatched '\)'"),
     ("empty-right-hand-side", "outcome ~ ", toenail, "binomial", {}, glpp.SpecError, r"'~' needs a right-hand side"),
-    ("no-latent-variable", "outcome ~ month", toenail, "binomial", {}, glpp.SpecError, r"no random-effect term such as \(1 \| group\)"),
+    # a model without latents is a GLM (tests/test_glm.py); a latent statement needs a latent or grouping
+    ("no-latent-variable", "outcome ~ month\npatient ~~ masspoints(5)", toenail, "binomial", {}, glpp.SpecError, r"no latent or grouping 'patient' in the model; available: \[\]"),
     ("random-term-without-latent", "outcome ~ month + (0 | patient)", toenail, "binomial", {}, glpp.SpecError, r"'\(0 \| patient\)' has no intercept"),
     ("repeated-random-term", "outcome ~ month + (1 | patient) + (1 | patient)", toenail, "binomial", {}, glpp.SpecError, r"\(1 \| patient\) repeats '\(Intercept\)'"),
     ("latent-defined-twice", "F =~ x1 + x2 + x3\nF =~ x4 + x5 + x6", holzinger, "gaussian", {}, glpp.SpecError, r"latent 'F' is already defined.*line 2"),

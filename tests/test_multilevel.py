@@ -296,3 +296,20 @@ def test_non_nested_ids_raise_data_error_with_example():
     data.loc[0, "l2id"] = data.loc[100, "l2id"]
     with pytest.raises(glpp.DataError, match=r"'l2id' is not nested in 'l3': cluster 13 appears in more than one"):
         glpp.Model("y ~ x + (1 | l3) + (1 | l2id)", data, family="poisson")
+
+
+def test_poisson3_predictions_at_two_levels(poisson3_laplace):
+    """Conditional: the EB means of both levels (clusters of l3:l2 keyed by both ids); marginal:
+    the lognormal mean exp(eta + v / 2), v the variance of the latent part of eta."""
+    fit, data = poisson3_laplace, pd.read_csv(DATA / "poisson3.csv")
+    params = fit.params
+    eta = params["beta[(Intercept)]"] + params["beta[x]"] * data.x + np.log(data.exposure)
+    latent = fit.latent()
+    top = latent[latent.level == "l3"].set_index("cluster")["mean"]
+    lower = latent[latent.level == "l3:l2"].pivot(index="cluster", columns="latent", values="mean")
+    keys = list(zip(data.l3, data.l2))
+    conditional = eta + top.loc[data.l3].to_numpy() + lower.loc[keys, "(Intercept)"].to_numpy() + lower.loc[keys, "x"].to_numpy() * data.x
+    np.testing.assert_allclose(fit.predict()["prediction"], np.exp(conditional), rtol=1e-10)
+    sd0, sd1, cor = params["sd[(Intercept)|l3:l2]"], params["sd[x|l3:l2]"], params["cor[(Intercept),x|l3:l2]"]
+    variance = params["sd[l3]"] ** 2 + sd0**2 + 2 * cor * sd0 * sd1 * data.x + sd1**2 * data.x**2
+    np.testing.assert_allclose(fit.predict(kind="marginal")["prediction"], np.exp(eta + variance / 2), rtol=1e-10)

@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.linalg
 
 from glpp.design.arrays import Design, LevelDesign
-from glpp.errors import DataError, IdentificationError, IdentificationWarning
+from glpp.errors import DataError, IdentificationError, IdentificationWarning, SpecError
 from glpp.ir import Spec
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "default_notes",
     "missing_values_message",
     "refuse_missing_groupings",
+    "require_latents",
 ]
 
 #: a fixed-effect column whose part orthogonal to the earlier columns has a
@@ -208,3 +209,12 @@ def default_notes(spec: Spec, std_lv: bool) -> tuple[str, ...]:
             f"scale instead; write '{measurement.latent} =~ 1*{first.name} + ...' to fix the loading as well"
         )
     return tuple(notes)
+
+
+def require_latents(design: Design, what: str) -> None:
+    """Refuse ``what`` (a Bayesian path) for a model without latent variables (a GLM)."""
+    if not design.levels:
+        raise SpecError(
+            f"{what} is not available for a model without latent variables (a GLM) yet; fit it by "
+            "maximum likelihood: model.fit()"
+        )

@@ -1,6 +1,9 @@
 """``make_objective``: a model's marginal log-likelihood, by the engine chosen here and only here.
 
-Four engines compute the marginal log-likelihood of a design:
+Five engines compute the marginal log-likelihood of a design:
+
+- ``"fixed only"``: a model without latent variables (a GLM): a sum over rows
+  (:func:`glpp.likelihood.fixed_only.compile_fixed_only`);
 
 - ``"exact"``: the closed form of jointly normal items on wide data (CFA, SEM;
   :func:`glpp.likelihood.gaussian.compile_gaussian_marginal`);
@@ -36,6 +39,7 @@ from glpp.likelihood.gaussian import (
     gaussian_data_arguments,
     two_level_data_arguments,
 )
+from glpp.likelihood.fixed_only import compile_fixed_only, fixed_only_data_arguments
 from glpp.likelihood.quadrature import make_rule
 from glpp.likelihood.two_level import compile_two_level, data_arguments
 from glpp.params import ParameterLayout
@@ -43,6 +47,7 @@ from glpp.params import ParameterLayout
 __all__ = [
     "EB_MIN_POINTS",
     "ClosedFormObjective",
+    "FixedOnlyObjective",
     "MultilevelQuadratureObjective",
     "Objective",
     "QuadratureObjective",
@@ -78,6 +83,11 @@ def compiled_two_level(layout: ParameterLayout, family, link, adaptive: bool = T
         link,
         adaptive,
     )
+
+
+def compiled_fixed_only(layout: ParameterLayout, family, link):
+    """Compiled log-likelihood of a model without latents (a GLM)."""
+    return _cached(("fixed only", layout.structure_key, family.name, link.name), compile_fixed_only, layout, family, link)
 
 
 def compiled_gaussian(layout: ParameterLayout):
@@ -202,6 +212,28 @@ class ClosedFormObjective(Objective):
             (unit_mean[design_order], unit_covariance[design_order]),
             (cluster_mean, cluster_covariance),
         ]
+
+
+class FixedOnlyObjective(Objective):
+    """The log-likelihood of a model without latent variables (a GLM): a sum over rows."""
+
+    engine = "fixed only"
+    closed_form = True
+
+    def __init__(self, design, layout, family, link):
+        inner = ExactObjective(compiled_fixed_only(layout, family, link), fixed_only_data_arguments(design))
+        super().__init__(inner, design, layout, family, link, None)
+
+    @property
+    def nip(self) -> int:
+        return 0
+
+    @property
+    def quadrature(self) -> str:
+        return "no latent variables: nothing to integrate"
+
+    def latent_moments(self, theta: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        return []
 
 
 class QuadratureObjective(Objective):
@@ -332,7 +364,7 @@ def make_objective(
     family, link
         ``Model.family`` and ``Model.link``.
     nip : int, tuple of int or "auto"
-        ``"auto"``: the closed form where there is one (jointly normal items on
+        Ignored for a model without latents (a GLM). ``"auto"``: the closed form where there is one (jointly normal items on
         wide data, one or two latent levels), else quadrature starting at the
         Laplace rule, raised by :func:`glpp.fitting.ml.maximise_likelihood` (see
         :mod:`glpp.fitting.nip`). An integer: that many points per dimension
@@ -358,6 +390,8 @@ def make_objective(
     """
     if design.discrete is not None:  # an exact sum over the points (glpp.fitting.discrete)
         return make_discrete_objective(design, layout, family, link, nip=nip)
+    if not design.levels:  # a GLM: nothing to integrate, ``nip`` does not apply
+        return FixedOnlyObjective(design, layout, family, link)
     sizes = tuple(level.n_latents for level in design.levels)
     if len(sizes) > 1 and (not adaptive or rule not in (None, "product")):
         raise SpecError("models with three or more levels use adaptive product quadrature only")

@@ -69,12 +69,11 @@ def _progress(verbose: bool):
 def _maximise_closed_form(
     objective: Objective, verbose: bool
 ) -> tuple[OptimisationResult, np.ndarray, dict, ScheduleOutcome | None]:
-    """BFGS from a least-squares start; a central-difference Hessian (cheap without quadrature)."""
-    start = least_squares_start(
-        objective.design,
-        objective.layout,
-        start_values(objective.design, objective.layout, objective.family, objective.link),
-    )
+    """BFGS from a least-squares start (normal responses, identity link; otherwise the family's
+    start values); a central-difference Hessian (cheap without quadrature)."""
+    start = start_values(objective.design, objective.layout, objective.family, objective.link)
+    if objective.family.is_linear_gaussian(objective.link):
+        start = least_squares_start(objective.design, objective.layout, start)
     result = maximise(objective, start, callback=_progress(verbose))
     return result, numerical_hessian(objective, result.theta), {}, None
 

@@ -26,7 +26,8 @@ SE_METHODS = ("model", "robust")
 
 def se_clustering(se: str | tuple[str, str], levels: list[str]) -> str | None:
     """The level the SEs are clustered by (``None``: model-based SEs), checked against ``levels``
-    (the design's latent levels, lowest first; wide data: ``"unit"`` first).
+    (the design's latent levels, lowest first; wide data: ``"unit"`` first; none for a GLM,
+    whose rows are the clusters: ``"row"``).
 
     Raises
     ------
@@ -38,7 +39,7 @@ def se_clustering(se: str | tuple[str, str], levels: list[str]) -> str | None:
         raise SpecError(f"se={se!r}: use 'model', 'robust' or ('robust', <top level>)")
     if method == "model":
         return None
-    top = levels[-1]
+    top = levels[-1] if levels else "row"  # a GLM: rows are independent (White's HC0)
     if level is not None and level != top:
         raise SpecError(
             f"se=('robust', {level!r}): the robust SEs cluster by the top level {top!r}, the only level "

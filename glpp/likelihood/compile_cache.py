@@ -72,6 +72,7 @@ GRAPH_MODULES: tuple[str, ...] = (
     "likelihood/two_level.py",
     "likelihood/multilevel.py",
     "likelihood/gaussian.py",
+    "likelihood/fixed_only.py",
 )
 
 

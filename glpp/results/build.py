@@ -92,5 +92,5 @@ def build_result(
         n_units=design.n_rows // len(design.item_names) if design.item_names else design.n_rows,
         se_method="model" if clustering is None else f"robust (sandwich, clustered by {clustering})",
         covariance_optimised=pd.DataFrame(optimised, index=names, columns=names),
-        _latent=latent,
+        _latent=latent if design.levels else None,
     )

@@ -117,6 +117,9 @@ class MLResult:
         <level>)"`` (sandwich).
     covariance_optimised : DataFrame or None
         Covariance of the optimised (unconstrained) parameters.
+    model : Model or None
+        The :class:`glpp.Model` that was fitted (:meth:`predict`, :meth:`confint` and
+        :func:`glpp.lrtest` use it).
     """
 
     params: pd.Series
@@ -148,6 +151,7 @@ class MLResult:
     se_method: str = "model"
     covariance_optimised: pd.DataFrame | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+    model: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def aic(self) -> float:
@@ -173,13 +177,58 @@ class MLResult:
         return table
 
     def vcov(self, scale: str = "natural") -> pd.DataFrame:
-        """Covariance of the estimates: ``"natural"`` (the reported parameters, delta method) or
-        ``"optimised"`` (the unconstrained scale the optimiser used: log SDs, Cholesky entries)."""
+        """Covariance of the estimates.
+
+        Parameters
+        ----------
+        scale : {"natural", "optimised"}
+            ``"natural"``: of the reported parameters (``params``; the delta method from the
+            optimised scale); ``"optimised"``: of the unconstrained parameters the optimiser
+            used (log SDs and Cholesky entries, log dispersions), in the same order and with the
+            same labels. Robust fits (``se="robust"``) give the sandwich on both scales.
+
+        Returns
+        -------
+        DataFrame
+            Square, indexed and labelled by the parameter names.
+
+        Examples
+        --------
+        >>> fit.vcov().loc["beta[month]", "beta[month]"] ** 0.5 == fit.se["beta[month]"]
+        """
         if scale == "natural":
             return self.covariance
         if scale == "optimised":
             return self.covariance_optimised
         raise ValueError(f"scale must be 'natural' or 'optimised', not {scale!r}")
+
+    def confint(self, method: str = "wald", *, level: float = 0.95, parameters: list[str] | None = None) -> pd.DataFrame:
+        """Confidence intervals of the parameters (lme4's ``confint``).
+
+        Parameters
+        ----------
+        method : {"wald", "profile"}
+            ``"wald"``: estimate +- z SE on the reported scale (SEs by the delta method).
+            ``"profile"``: profile likelihood, re-maximising over the other parameters with
+            each one held fixed and solving for the signed root deviance ``+-z`` (ML fits only;
+            an SD's interval may start at 0). See :mod:`glpp.results.profile`.
+        level : float
+            Coverage.
+        parameters : list of str, optional
+            Names from ``params`` (default: all; profiles cost a few refits each).
+
+        Returns
+        -------
+        DataFrame
+            Lower and upper ends, columns named as R's (``"2.5 %"``, ``"97.5 %"``).
+
+        Examples
+        --------
+        >>> fit.confint("profile", parameters=["sd[days|subject]"])
+        """
+        from glpp.results.profile import confint
+
+        return confint(self, method=method, level=level, parameters=parameters)
 
     def coefficient_table(self, kind: str) -> pd.DataFrame:
         """The Wald table of one kind of parameter (``fixed``, ``sd``, ``loading``, ...), indexed by
@@ -210,8 +259,49 @@ class MLResult:
     def latent(self) -> pd.DataFrame:
         """Empirical Bayes means and SDs of the latent variables per cluster."""
         if self._latent is None:
-            raise NotImplementedError("EB predictions are not available for this fit")
+            raise NotImplementedError(
+                "EB predictions are not available for this fit"
+                + ("" if self.n_clusters else ": the model has no latent variables")
+            )
         return self._latent()
+
+    def predict(
+        self, data: pd.DataFrame | None = None, *, kind: str = "conditional", scale: str = "response", level: float = 0.95
+    ) -> pd.DataFrame:
+        """Predicted means, conditional on the latents' EB means or marginal (population-averaged).
+
+        Parameters
+        ----------
+        data : DataFrame, optional
+            Rows to predict (the response is not needed); default: the fitted data. Rows with
+            a missing value in a used column are left out (the index says which rows remain).
+        kind : {"conditional", "marginal"}
+            ``"conditional"``: the latents at their clusters' EB means (:meth:`latent`); a row
+            whose cluster at a level was not in the fit has that level's latents integrated
+            out (column ``new_cluster``). ``"marginal"``: the latents integrated out,
+            ``E[y] = E[g^{-1}(eta)]``.
+        scale : {"response", "link"}
+            The mean (for binomial responses the probability per trial), or the linear
+            predictor (for marginal predictions ``g`` of the marginal mean).
+        level : float
+            Coverage of the intervals.
+
+        Returns
+        -------
+        DataFrame
+            ``prediction``, ``se``, ``lower``, ``upper`` (delta method, Wald on the link scale;
+            NaN for conditional predictions, which do not carry the EB means' uncertainty)
+            and ``new_cluster``, indexed like ``data``. See :mod:`glpp.results.predict`.
+
+        Examples
+        --------
+        >>> fit = glpp.Model("outcome ~ treatment * month + (1 | patient)", toenail, family="binomial").fit()
+        >>> fit.predict(kind="marginal").head()
+        >>> fit.predict(pd.DataFrame({"treatment": [0, 1], "month": [6, 6]}), kind="marginal")
+        """
+        from glpp.results.predict import predict
+
+        return predict(self, data, kind=kind, scale=scale, level=level)
 
     def summary(self) -> Summary:
         """The summary: prints like lme4's (and lavaan's for factor models), HTML tables in Jupyter."""

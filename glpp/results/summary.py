@@ -108,8 +108,11 @@ def summarise(result) -> Summary:
 
 def _random_effects(result) -> list[str]:
     """lme4's ``VarCorr`` table (correlations under the latent they pair with), then the SDs' SEs."""
-    lines = ["Random effects:"]
     components = result.variance_components
+    if not components and not result.n_clusters:  # a GLM
+        lines = [f"No latent variables (a generalized linear model). Number of obs: {result.n_obs}"]
+        return lines + ([f"Rows dropped for missing values: {result.n_dropped}"] if result.n_dropped else [])
+    lines = ["Random effects:"]
     if components:
         width = max(len(c.group) for c in components) + 1
         name_width = max(len(c.name) for c in components) + 1
