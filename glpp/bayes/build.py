@@ -55,8 +55,13 @@ def compile_mode() -> Mode:
 # ------------------------------------------------------------- models
 def check_supported(model) -> None:
     """Raise :class:`SpecError` unless the model can be sampled: one level of continuous
-    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), no residual
-    covariances of items."""
+    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), no discrete
+    latents, no residual covariances of items. Checked before anything is fitted or compiled."""
+    if model.design.discrete is not None:
+        raise SpecError(
+            f"Bayesian fitting of a discrete latent ({model.design.discrete.kind}() of "
+            f"{model.design.discrete.latent!r}) is not available yet; fit it by maximum likelihood with fit()"
+        )
     if model.design.residual_covariances:
         covariance = model.design.residual_covariances[0]
         raise SpecError(
@@ -109,11 +114,6 @@ def build_pymc_model(
     """
     if kind not in KINDS:
         raise SpecError(f"unknown kind {kind!r}; choose one of {list(KINDS)}")
-    if model.design.discrete is not None:
-        raise SpecError(
-            f"Bayesian fitting of a discrete latent ({model.design.discrete.kind}() of "
-            f"{model.design.discrete.latent!r}) is not available yet; fit it by maximum likelihood with fit()"
-        )
     if parameterization not in ("noncentered", "centered"):
         raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
     check_supported(model)
