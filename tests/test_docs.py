@@ -99,3 +99,14 @@ def _environment() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_readme_compares_features_and_links_the_docs():
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/index.md)" in readme
+    header = "| feature | glpp | lme4 | glmmTMB | lavaan | mirt | gllamm | bambi |"
+    table = readme[readme.index(header):].split("\n\n")[0].splitlines()[2:]
+    assert len(table) >= 10
+    for row in table:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 8 and all(re.fullmatch(r"[YN]( \[\d\])?", cell) for cell in cells[1:]), row
