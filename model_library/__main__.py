@@ -35,9 +35,12 @@ def fit_and_print(name: str, nip: int | str) -> None:
     print(f"\n(fitted in {time.perf_counter() - started:.1f} s including compilation)")
 
 
-def sample_and_print(name: str, *, draws: int, tune: int, chains: int, seed: int) -> int:
+def sample_and_print(
+    name: str, *, draws: int, tune: int, chains: int, seed: int, nip: int | None = None
+) -> int:
     """Sample the marginal model by NUTS and print arviz's summary; 2 (with the reason on
-    stderr) where the model cannot be sampled."""
+    stderr) where the model cannot be sampled. ``nip=None``: the points are chosen for the
+    data (:func:`glpp.bayes.choose_nip`)."""
     import arviz
     import glpp
     from glpp.bayes.build import check_supported
@@ -49,7 +52,9 @@ def sample_and_print(name: str, *, draws: int, tune: int, chains: int, seed: int
         print(f"{name}: Bayesian sampling is not available for this model: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    datatree = model.sample(kind="marginal", draws=draws, tune=tune, chains=chains, random_seed=seed)
+    datatree = model.sample(
+        kind="marginal", draws=draws, tune=tune, chains=chains, random_seed=seed, nip=nip
+    )
     names = [variable for variable in datatree.posterior.data_vars if not variable.startswith("b[")]
     print(arviz.summary(datatree, var_names=names))
     print(f"\n(sampled in {time.perf_counter() - started:.1f} s including compilation)")
@@ -61,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", nargs="?", choices=list(MODELS), metavar="NAME", help="library model")
     parser.add_argument("--list", action="store_true", help="list the library's models")
     parser.add_argument("--nip", default=None, help="quadrature points ('auto' or an integer; "
-                        "default: the rule of the model's reference fit)")
+                        "default: the rule of the model's reference fit; with --bayes: chosen for the data)")
     parser.add_argument("--bayes", action="store_true", help="sample the posterior by NUTS instead")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (--bayes)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (--bayes)")
@@ -76,11 +81,11 @@ def main(argv: list[str] | None = None) -> int:
     entry = MODELS[arguments.name]
     formula = entry.formula.replace("\n", "\n    ")
     reference = reference_label(arguments.name, call=True)
-    print(f"{arguments.name}: {entry.title}\n\n    {formula}\n\nreference: {reference}\n")
+    print(f"{arguments.name}: {entry.title}\n\n    {formula}\n\n{entry.equation}\nreference: {reference}\n")
     if arguments.bayes:
         return sample_and_print(
             arguments.name, draws=arguments.draws, tune=arguments.tune, chains=arguments.chains,
-            seed=arguments.seed,
+            seed=arguments.seed, nip=None if arguments.nip in (None, "auto") else int(arguments.nip),
         )
     nip = entry.nip if arguments.nip is None else arguments.nip
     fit_and_print(arguments.name, nip if nip == "auto" else int(nip))

@@ -110,7 +110,7 @@ _GLMM = (
         "Reaction times under sleep deprivation: correlated random intercept and slope",
         "reaction_ij = b0 + b1 days_ij + u0_j + u1_j days_ij + e_ij,  (u0_j, u1_j) ~ N(0, Sigma),"
         "  e_ij ~ N(0, sigma^2)",
-        "Average reaction times of truck drivers on each day of a sleep-deprivation study "
+        "Average reaction times of subjects on each day of a sleep-deprivation study "
         "(Belenky et al. 2003; lme4's sleepstudy). Each subject has their own baseline and "
         "their own slope over days, correlated; fitted by ML (lme4's REML = FALSE).",
         "glmm",
