@@ -55,7 +55,8 @@ def sample_and_print(
     datatree = model.sample(
         kind="marginal", draws=draws, tune=tune, chains=chains, random_seed=seed, nip=nip
     )
-    names = [variable for variable in datatree.posterior.data_vars if not variable.startswith("b[")]
+    # the parameters under their ML names (not PyMC's internal Cholesky factors or the latents)
+    names = [name for name in model.layout.names() if name in datatree.posterior.data_vars]
     print(arviz.summary(datatree, var_names=names))
     print(f"\n(sampled in {time.perf_counter() - started:.1f} s including compilation)")
     return 0

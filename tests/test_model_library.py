@@ -111,3 +111,14 @@ def test_new_library_model_reproduces_its_reference(name):
     fit = model_library.load(name).fit(nip=entry.nip)
     assert fit.n_params == model_library.reference_case(name)["df"]
     assert fit.loglik == pytest.approx(expected_loglik(name), abs=LOGLIK_TOLERANCE)
+
+
+@pytest.mark.slow
+def test_bayes_prints_the_posterior_of_the_ml_parameters(capsys):
+    """A short run: the summary lists the parameters under their ML names only."""
+    assert main(["sleepstudy", "--bayes", "--draws", "50", "--tune", "50", "--chains", "1"]) == 0
+    output = capsys.readouterr().out
+    summary = output[output.index("mean"):]
+    for name in model_library.load("sleepstudy").layout.names():
+        assert name in summary
+    assert "cor_chol" not in summary and "b[" not in summary
