@@ -4,8 +4,8 @@ count it matches; the command line lists, fits and refuses what it cannot sample
 
 The numbers themselves are checked where each model type is tested (test_glmm_reference,
 test_multilevel, test_factor, test_ordinal, test_discrete, ...); here the library's own model
-strings are tied to those references. ``test_new_library_model_reproduces_its_reference``
-(slow) fits the entries that no other test fits with the same string and options.
+strings are tied to those references. ``test_library_model_reproduces_its_reference``
+(slow) fits the entries that no other test fits with the same string, options and rule.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ SIMULATED = [name for name, entry in model_library.MODELS.items() if entry.truth
 DATA_README = (model_library.DATA / "README.md").read_text()
 #: log-likelihood against the R reference at the reference's own quadrature rule (STYLE.md)
 LOGLIK_TOLERANCE = 0.01
-#: entries added with issue 15 whose model string and options no other test fits
-NEW_ENTRIES = [
-    "toenail_probit", "verbagg_lltm", "holzinger_cfa1", "political_democracy_nocov", "wine_probit",
-    "owls_nbinom2", "gamma", "exam_uncorrelated", "exam_heteroscedastic", "fourlevel",
-]
+#: entries whose model string, options and ``nip`` no other test fits against the reference (the
+#: others are fitted with the same string in test_glmm_reference, test_multilevel, test_factor,
+#: test_ordinal, test_dispersion, test_discrete and families/test_negbinomial)
+NOT_FITTED_ELSEWHERE = ["verbagg_lltm", "fourlevel_binary"]
 
 
 def expected_loglik(name: str) -> float:
@@ -105,8 +104,8 @@ def test_bayes_refuses_models_sampling_does_not_support(name, reason, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", NEW_ENTRIES)
-def test_new_library_model_reproduces_its_reference(name):
+@pytest.mark.parametrize("name", NOT_FITTED_ELSEWHERE)
+def test_library_model_reproduces_its_reference(name):
     entry = model_library.MODELS[name]
     fit = model_library.load(name).fit(nip=entry.nip)
     assert fit.n_params == model_library.reference_case(name)["df"]
