@@ -55,8 +55,14 @@ def compile_mode() -> Mode:
 # ------------------------------------------------------------- models
 def check_supported(model) -> None:
     """Raise :class:`SpecError` unless the model can be sampled: one level of continuous
-    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), no residual
-    covariances of items."""
+    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), or latent
+    classes whose labels are anchored (:func:`glpp.bayes.discrete.check_discrete_supported`), no
+    residual covariances of items. Checked before anything is fitted or compiled."""
+    if model.design.discrete is not None:  # the marginal kind, for classes with anchored labels
+        from glpp.bayes.discrete import check_discrete_supported
+
+        check_discrete_supported(model, "marginal")
+        return
     if model.design.residual_covariances:
         covariance = model.design.residual_covariances[0]
         raise SpecError(

@@ -1,0 +1,112 @@
+"""The documentation site: every model string on its pages parses, every Python example of the
+language reference builds its model on the library's data (nothing is fitted), the pages
+generated from the model library build their models, and ``mkdocs build --strict`` succeeds."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import glpp
+import model_library
+from glpp.syntax import build_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+FENCE = re.compile(r"^( *)```(\w+)\n(.*?)^\1```$", flags=re.MULTILINE | re.DOTALL)
+#: the data frames the language reference's Python examples use: their name there -> a library
+#: model on that data
+EXAMPLE_DATA = {
+    "toenail": "toenail", "holzinger": "holzinger_cfa", "exam": "exam", "wine": "wine",
+    "endogenous_treatment": "endogenous_treatment",
+}
+HOOKS = importlib.util.spec_from_file_location("docs_hooks", DOCS / "hooks.py")
+
+
+def code_blocks(language: str, pages: list[Path]) -> list[tuple[str, str]]:
+    """(page: line, code) of every fenced block of ``language`` (indented fences included)."""
+    blocks = []
+    for page in pages:
+        text = page.read_text()
+        for match in FENCE.finditer(text):
+            if match.group(2) == language:
+                indent = len(match.group(1))
+                code = "\n".join(line[indent:] for line in match.group(3).splitlines())
+                blocks.append((f"{page.relative_to(ROOT)}:{text[: match.start()].count(chr(10)) + 1}", code))
+    return blocks
+
+
+MODEL_STRINGS = code_blocks("glpp", sorted(DOCS.rglob("*.md")))
+LANGUAGE_EXAMPLES = code_blocks("python", [DOCS / "language.md"])
+
+
+def test_the_language_reference_has_examples():
+    assert len(MODEL_STRINGS) >= 20 and len(LANGUAGE_EXAMPLES) >= 6
+
+
+@pytest.mark.parametrize(("where", "model_string"), MODEL_STRINGS, ids=[where for where, _ in MODEL_STRINGS])
+def test_model_string_in_the_docs_parses(where, model_string):
+    spec = build_spec(model_string)
+    assert spec is not None, where
+
+
+@pytest.mark.parametrize(("where", "code"), LANGUAGE_EXAMPLES, ids=[where for where, _ in LANGUAGE_EXAMPLES])
+def test_python_example_of_the_language_reference_builds(where, code):
+    assert ".fit(" not in code and ".sample(" not in code, f"{where}: examples here are not fitted"
+    data = {name: model_library.read_data(model) for name, model in EXAMPLE_DATA.items()}
+    namespace = {"glpp": glpp, "pd": pd, **data}
+    exec(compile(code, where, "exec"), namespace)  # noqa: S102 - the documentation's own examples
+
+
+@pytest.mark.parametrize("name", list(model_library.MODELS))
+def test_generated_library_example_builds_the_library_model(name, monkeypatch):
+    hooks = importlib.util.module_from_spec(HOOKS)
+    HOOKS.loader.exec_module(hooks)
+    code = hooks.glpp_call(name)
+    monkeypatch.chdir(ROOT)
+    namespace = {"glpp": glpp, "pd": pd}
+    exec(code[: code.index("fit = ")], namespace)  # noqa: S102 - the generated page's example
+    built, library = namespace["model"], model_library.load(name)
+    assert (built.spec, built.layout.n_theta) == (library.spec, library.layout.n_theta)
+
+
+def test_readme_commands_are_on_the_getting_started_page():
+    hooks = importlib.util.module_from_spec(HOOKS)
+    HOOKS.loader.exec_module(hooks)
+    assert "<!-- readme: commands -->" in (DOCS / "getting-started.md").read_text()
+    assert "python -m model_library toenail" in hooks.readme_commands()
+
+
+def test_mkdocs_builds_strictly(tmp_path):
+    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
+        pytest.skip('mkdocs is not installed (pip install -e ".[docs]")')
+    result = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=ROOT, capture_output=True, text=True, env={"NO_MKDOCS_2_WARNING": "1", **_environment()},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "site" / "families" / "glmm" / "index.html").exists()
+    assert "glpp.Model.fit" in (tmp_path / "site" / "api" / "index.html").read_text()
+
+
+def _environment() -> dict[str, str]:
+    import os
+
+    return dict(os.environ)
+
+
+def test_readme_compares_features_and_links_the_docs():
+    readme = (ROOT / "README.md").read_text()
+    assert "](docs/index.md)" in readme
+    header = "| feature | glpp | lme4 | glmmTMB | lavaan | mirt | gllamm | bambi |"
+    table = readme[readme.index(header):].split("\n\n")[0].splitlines()[2:]
+    assert len(table) >= 10
+    for row in table:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert len(cells) == 8 and all(re.fullmatch(r"[YN]( \[\d\])?", cell) for cell in cells[1:]), row
