@@ -166,7 +166,7 @@ def test_bayesian_fitting_of_growth_mixtures_is_refused(growth_mixture):
 def test_exchangeable_classes_in_a_regression_get_an_exchangeable_prior():
     data = model_library.read_data("cace")
     pm_model = glpp.Model("y ~ x + C + C:z; C ~~ classes(2)", data).pymc_model("marginal")
-    assert "class_prior" in pm_model.named_vars  # the Dirichlet class sizes (glpp.bayes.discrete)
+    assert "pi[C]" in pm_model.named_vars  # the Dirichlet class sizes (glpp.bayes.discrete)
     assert {"beta[C1]", "beta[C2]", "beta[C1:z]", "beta[C2:z]", "class[C1]"} <= set(pm_model.named_vars)
 
 

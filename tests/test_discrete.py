@@ -151,7 +151,7 @@ def test_loglik_at_and_a_pymc_model_for_a_class_regression(class_regression):
     model = glpp.Model("C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v", data, family="binomial")
     assert abs(model.loglik_at(fit.params) - fit.loglik) < EXACT_TOLERANCE
     assert model.loglik_at(fit.params, per_cluster=True).shape == (len(data),)
-    assert "class_prior" in model.pymc_model("marginal").named_vars  # exchangeable labels: glpp.bayes.discrete
+    assert "pi[C]" in model.pymc_model("marginal").named_vars  # exchangeable labels: glpp.bayes.discrete
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ from glpp.likelihood.two_level import COMPILE_MODE
 
 __all__ = [
     "DEFAULT_DIRICHLET_ALPHA", "SLOPE_PRIOR_SD", "build_discrete_pymc_model", "check_discrete_supported",
-    "discrete_priors", "labels_anchored", "membership_log_prior", "sample_discrete",
+    "discrete_priors", "labels_anchored", "add_membership", "membership_values", "sample_discrete",
 ]
 
 #: concentration of the Dirichlet prior of exchangeable classes' sizes (uniform on the simplex)
@@ -105,7 +105,7 @@ def discrete_priors(model, objective: DiscreteObjective, priors: dict | None = N
     """The prior of every parameter (a ``.dist()`` by name), the user's ``priors`` by name or type applied.
 
     With exchangeable labels the membership log-odds (``class[...]``) have none here: their
-    prior is :func:`membership_log_prior`'s, set by ``priors["class"]`` (``alpha``).
+    prior is :func:`add_membership`'s, set by ``priors["class"]`` (``alpha``).
     """
     design, layout, family = model.design, objective.layout, model.family
     gaussian = not isinstance(family, MixedFamily) and family.has_response_scale
@@ -161,22 +161,42 @@ def dirichlet_alpha(priors: dict | None) -> float:
     return float(alpha)
 
 
-def membership_log_prior(logits: pt.TensorVariable, membership: np.ndarray, alpha: float) -> pt.TensorVariable:
-    """Log-density of exchangeable membership log-odds ``(K - 1, Q)`` (module docstring).
+def add_membership(discrete, alpha: float) -> pt.TensorVariable:
+    """The membership log-odds ``(K - 1, Q)`` of exchangeable classes, in the model in context.
 
-    Intercepts: the class probabilities ``softmax([l, 0])`` are ``Dirichlet(alpha)``, whose
-    density on the log-odds is ``prod_c p_c^alpha`` (the softmax's Jacobian is ``prod_c p_c``).
-    Slopes of covariate ``q``: ``MvNormal(0, s^2 (I + 1 1'))``, ``s = 5 / s_v``.
+    ``pi[C]`` (dims ``C_class``): the class probabilities of a unit whose membership
+    covariates are 0, ``Dirichlet(alpha)`` (PyMC's simplex transform); ``class[C1]`` ... are
+    ``log(pi_c / pi_K)``. ``class[C:v]`` (dims ``C_free``): the log-odds slopes of covariate
+    ``v`` against the last class, ``MvNormal(0, s^2 (I + 1 1'))``, ``s = 5 / s_v`` (every
+    class's slope ``Normal(0, s)``), each entry also ``class[C1:v]``. Both exchangeable.
     """
-    n_free = logits.shape[0]
-    log_p = pt.concatenate([logits[:, 0], pt.zeros(1)])
-    log_prior = alpha * pt.sum(log_p - pt.logsumexp(log_p))
-    k = int(membership.shape[1])
-    for q in range(1, k):
+    latent, membership = discrete.latent, discrete.membership
+    n_points = int(discrete.n_points)
+    pi = pm.Dirichlet(f"pi[{latent}]", a=np.full(n_points, alpha), dims=f"{latent}_class")
+    columns = [pt.log(pi[:-1]) - pt.log(pi[-1])]
+    n_free = n_points - 1
+    for q, covariate in enumerate(discrete.membership_names[1:], start=1):
         scale = SLOPE_PRIOR_SD / _column_scale(membership[:, q])
-        covariance = scale**2 * (pt.eye(n_free) + pt.ones((n_free, n_free)))
-        log_prior += pm.logp(pm.MvNormal.dist(pt.zeros(n_free), cov=covariance), logits[:, q])
-    return log_prior
+        covariance = scale**2 * (np.eye(n_free) + np.ones((n_free, n_free)))
+        columns.append(pm.MvNormal(f"class[{latent}:{covariate}]", np.zeros(n_free), cov=covariance,
+                                   dims=f"{latent}_free"))
+    logits = pt.stack(columns, axis=1)
+    for c in range(n_free):
+        for q, covariate in enumerate(discrete.membership_names):
+            label = f"{latent}{c + 1}" if q == 0 else f"{latent}{c + 1}:{covariate}"
+            pm.Deterministic(f"class[{label}]", logits[c, q])
+    return logits
+
+
+def membership_values(discrete, logits: np.ndarray) -> dict[str, np.ndarray]:
+    """The values of :func:`add_membership`'s free variables at membership log-odds ``(..., K - 1, Q)``."""
+    latent = discrete.latent
+    full = np.concatenate([logits[..., 0], np.zeros(logits.shape[:-2] + (1,))], axis=-1)
+    pi = np.exp(full - full.max(axis=-1, keepdims=True))
+    values = {f"pi[{latent}]": pi / pi.sum(axis=-1, keepdims=True)}
+    for q, covariate in enumerate(discrete.membership_names[1:], start=1):
+        values[f"class[{latent}:{covariate}]"] = logits[..., q]
+    return values
 
 
 def build_discrete_pymc_model(model, kind: str = "marginal", *, priors: dict | None = None) -> pm.Model:
@@ -184,8 +204,7 @@ def build_discrete_pymc_model(model, kind: str = "marginal", *, priors: dict | N
 
     Parameters are PyMC variables under their ML names (dispersions positive, on their
     natural scale); ``theta`` is assembled from them as the ML fit reads it. With exchangeable
-    labels the membership log-odds are flat variables whose joint prior
-    (:func:`membership_log_prior`) is the potential ``class_prior``.
+    labels the membership log-odds are deterministics of :func:`add_membership`'s variables.
     """
     check_discrete_supported(model, kind)
     design, family, link = model.design, model.family, model.link
@@ -194,15 +213,20 @@ def build_discrete_pymc_model(model, kind: str = "marginal", *, priors: dict | N
     alpha = None if labels_anchored(design.discrete) else dirichlet_alpha(priors)
     layout = objective.layout
     discrete = design.discrete
-    with pm.Model(coords={discrete.latent: [str(label) for label in discrete.unit_labels]}) as pm_model:
-        entries = []
-        for name, row_kind in zip(layout.names, layout.row_kinds):
-            value = pm.Flat(name) if name not in resolved else _register(pm_model, resolved[name], name)
+    latent = discrete.latent
+    coords = {latent: [str(label) for label in discrete.unit_labels],
+              f"{latent}_class": [f"{latent}{c}" for c in range(1, layout.n_points + 1)],
+              f"{latent}_free": [f"{latent}{c}" for c in range(1, layout.n_points)]}
+    with pm.Model(coords=coords) as pm_model:
+        logits = None if alpha is None else add_membership(discrete, alpha).ravel()
+        entries, first_logit = [], layout.block("class_logodds").start
+        for k, (name, row_kind) in enumerate(zip(layout.names, layout.row_kinds)):
+            if name not in resolved:  # exchangeable membership log-odds
+                entries.append(logits[k - first_logit])
+                continue
+            value = _register(pm_model, resolved[name], name)
             entries.append(pt.log(value) if row_kind in ("aux", "sd") else value)
         theta = pt.stack(entries)
-        if alpha is not None:
-            logits = theta[layout.block("class_logodds")].reshape((layout.n_points - 1, -1))
-            pm.Potential("class_prior", membership_log_prior(logits, discrete.membership, alpha))
         data = [pt.constant(values) for values in objective.data]
         flags = {"with_dispersion_index": design.dispersion_index is not None,
                  "mixed": isinstance(family, MixedFamily), "balanced": False, "regression": objective.regression}
@@ -236,7 +260,7 @@ def sample_discrete(model, kind: str, run: dict, *, priors=None, init="auto", nu
     if not isinstance(init, str):
         if not hasattr(init, "params"):
             raise SpecError(f"init must be a string or a glpp fit, not {type(init).__name__}")
-        kwargs.setdefault("initvals", {name: float(value) for name, value in init.params.items()})
+        kwargs.setdefault("initvals", _initial_values(model, pm_model, init))
         init = "adapt_diag"
     kwargs.setdefault("compile_kwargs", {"mode": get_mode(COMPILE_MODE)})
     with pm_model:
@@ -254,6 +278,17 @@ def sample_discrete(model, kind: str, run: dict, *, priors=None, init="auto", nu
     return idata
 
 
+def _initial_values(model, pm_model, fit) -> dict[str, object]:
+    """The free variables of ``pm_model`` at the estimate of ``fit`` (exchangeable labels: the
+    class probabilities and slope vectors of its membership log-odds)."""
+    values = {name: float(value) for name, value in fit.params.items() if name in pm_model.named_vars}
+    if not labels_anchored(model.design.discrete):
+        layout = model.layout
+        logits = np.array([values.pop(name) for name in layout.names[layout.block("class_logodds")]])
+        values.update(membership_values(model.design.discrete, logits.reshape(layout.n_points - 1, -1)))
+    return values
+
+
 def _relabelled(model, posterior, pivot):
     """The posterior's parameters relabelled to the fit ``pivot`` (:func:`glpp.bayes.labels.relabel_draws`)."""
     layout = model.layout
@@ -266,4 +301,7 @@ def _relabelled(model, posterior, pivot):
     updated = posterior.copy()
     for k, name in enumerate(names):
         updated[name] = (posterior[name].dims, relabelled[..., k])
+    logits = relabelled[..., layout.block("class_logodds")].reshape(relabelled.shape[:2] + (layout.n_points - 1, -1))
+    for name, values in membership_values(model.design.discrete, logits).items():
+        updated[name] = (posterior[name].dims, values)
     return updated, switched
