@@ -26,15 +26,15 @@ overridable by name or type as in :mod:`glpp.bayes.priors` except where said:
 ``nu[C1:item]``       ``Normal(0, 10 * s_item)`` (an item's intercept in a class)
 ``class[C1]``         anchored labels: ``Normal(0, 5)`` (membership log-odds).
                       Exchangeable labels: the class probabilities (of a unit whose
-                      membership covariates are 0) ``Dirichlet(alpha, ..., alpha)``,
-                      ``alpha = 1`` (uniform on the simplex); for two classes
-                      ``class[C1]`` is then ``Logistic(0, 1)``. ``priors={"class":
-                      alpha}`` sets ``alpha`` (a positive number); the log-odds
-                      themselves are not overridable
+                      membership covariates are 0) ``pi[C] ~ Dirichlet(alpha, ...,
+                      alpha)``, ``alpha = 1`` (uniform on the simplex), and
+                      ``class[C1] = log(pi_1 / pi_K)`` a deterministic (two classes:
+                      ``Logistic(0, 1)``). ``priors={"class": alpha}`` sets ``alpha``
+                      (a positive number); the log-odds are not overridable one by one
 ``class[C1:v]``       exchangeable labels: every class's slope ``Normal(0, 5 / s_v)``
-                      independently, so the log-odds against the last class are
-                      ``MvNormal(0, (5 / s_v)^2 (I + 1 1'))`` (two classes:
-                      ``Normal(0, 5 * sqrt(2) / s_v)``); anchored: ``Normal(0, 5)``
+                      independently, so the slopes against the last class, the vector
+                      ``class[C:v]``, are ``MvNormal(0, (5 / s_v)^2 (I + 1 1'))`` (two
+                      classes: ``Normal(0, 5 * sqrt(2) / s_v)``); anchored: ``Normal(0, 5)``
 ``sigma``             ``HalfNormal(5 * s_y)`` (a family's dispersion; ``s_item``
                       for an item's)
 ====================  ==============================================================
