@@ -12,7 +12,7 @@ from scipy import stats
 from scipy.special import expit
 
 import glpp
-from glpp.bayes.discrete import SLOPE_PRIOR_SD
+from glpp.bayes.discrete import SLOPE_PRIOR_SD, _warn_if_switched
 from glpp.bayes.labels import relabel_draws
 from glpp.fitting.discrete import permute_points
 
@@ -79,6 +79,8 @@ def test_relabelling_puts_switched_draws_back():
     relabelled, count = relabel_draws(layout, switched, pivot, np.full(layout.n_theta, 0.2), regression=False)
     np.testing.assert_allclose(relabelled, draws, atol=1e-12)
     assert count.tolist() == [30, 10]
+    with pytest.warns(glpp.ConvergenceWarning, match=r"switched within chains .*\[30, 10\] of 40"):
+        _warn_if_switched(count, 40)
 
 
 def test_prior_overrides_of_exchangeable_classes():

@@ -47,6 +47,7 @@ for three classes or more, which is why those priors differ from the anchored on
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pymc as pm
@@ -56,7 +57,7 @@ from pytensor.compile.mode import get_mode
 from glpp.bayes.labels import relabel_draws
 from glpp.bayes.parameters import _register
 from glpp.bayes.priors import _item_scale
-from glpp.errors import SpecError
+from glpp.errors import ConvergenceWarning, SpecError
 from glpp.fitting.discrete import DiscreteObjective
 from glpp.families import MixedFamily
 from glpp.likelihood.discrete import discrete_terms
@@ -245,7 +246,8 @@ def sample_discrete(model, kind: str, run: dict, *, priors=None, init="auto", nu
     ``init`` is used as it is) with PyMC's ``adapt_diag``; any other string is PyMC's ``init``.
     Exchangeable labels: every draw is relabelled to the ML estimate (:mod:`glpp.bayes.labels`;
     ``model.fit()`` is the pivot when ``init`` is a string); the posterior's attribute
-    ``glpp_relabelled`` counts the relabelled draws of each chain (0: no chain switched).
+    ``glpp_relabelled`` counts the relabelled draws of each chain (0: no chain switched; any
+    other count also warns, :class:`~glpp.errors.ConvergenceWarning`).
     Each unit's log-likelihood goes to the DataTree's ``log_likelihood`` group (under the
     response's name), so that ``arviz.loo`` is leave-one-unit-out.
     """
@@ -273,9 +275,22 @@ def sample_discrete(model, kind: str, run: dict, *, priors=None, init="auto", nu
     if not anchored:
         posterior, switched = _relabelled(model, posterior, pivot)
         attrs["glpp_relabelled"] = switched.tolist()
+        _warn_if_switched(switched, run["draws"])
     attrs.update(glpp_kind=kind, glpp_init=init, sampling_seconds=time.perf_counter() - started)
     idata["posterior"] = posterior.assign_attrs(attrs)
     return idata
+
+
+def _warn_if_switched(switched: np.ndarray, draws: int) -> None:
+    """Warn (:class:`ConvergenceWarning`) when some chain's draws had to be relabelled."""
+    if switched.any():
+        warnings.warn(
+            f"the class labels switched within chains (draws relabelled to the ML classes, per chain: "
+            f"{switched.tolist()} of {draws}): the classes overlap, so the posterior is far from normal; "
+            "check R-hat and compare with fewer classes",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
 
 
 def _initial_values(model, pm_model, fit) -> dict[str, object]:
