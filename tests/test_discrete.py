@@ -193,5 +193,6 @@ def test_map_is_refused_for_discrete_latents(toenail):
     model = glpp.Model("outcome ~ month + (1 | patient); patient ~~ masspoints(2)", toenail, family="binomial")
     with pytest.raises(glpp.SpecError, match="discrete latents"):
         model.fit(method="map")
-    with pytest.raises(glpp.SpecError, match="mass points .* not available yet"):
-        model.sample(draws=10, tune=10, chains=1)
+    auto = glpp.Model('outcome ~ month + (1 | patient); patient ~~ masspoints("auto")', toenail, family="binomial")
+    with pytest.raises(glpp.SpecError, match=r"number of mass points is chosen by fit\(\).*masspoints\(3\)"):
+        auto.sample(draws=10, tune=10, chains=1)

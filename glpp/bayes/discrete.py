@@ -1,4 +1,4 @@
-"""Bayesian fitting of models with latent classes (marginal kind).
+"""Bayesian fitting of models with latent classes or NPML mass points (marginal kind).
 
 The classes are summed out exactly by the graph of the ML fit
 (:func:`glpp.likelihood.discrete.discrete_terms`, data as constants), and each unit's
@@ -9,13 +9,15 @@ log-likelihood ``log L_i = logsumexp_c [...]`` enters the PyMC model as a
   term of one class (``C1:z``). The labels mean something; sampled as they are.
 - *exchangeable*: latent class models (``C ~~ classes(k); C =~ y1 + ...``), with a
   membership regression (``C ~ v``) or without, and classes in a regression without an
-  anchor (``y ~ x + C + C:z``). Likelihood and prior are the same under every
+  anchor (``y ~ x + C + C:z``), and mass points (``g ~~ masspoints(k)`` with
+  ``(1 | g)``). Likelihood and prior are the same under every
   permutation of the labels; each draw is relabelled after sampling to the ML estimate
   (pivotal reordering, :mod:`glpp.bayes.labels`), so that the classes are those of the
   ML fit, ordered by size. Chains start at the ML estimate.
 
 Growth mixtures (their random effects' modes would have to live inside the sampler) and
-mass points are refused with a :class:`~glpp.errors.SpecError`.
+``masspoints("auto")`` (the number of points is the fit's choice) are refused with a
+:class:`~glpp.errors.SpecError`.
 
 Priors (``s_y`` the response's SD for a gaussian family, else 1; ``s_item`` one item's;
 ``s_x`` a column's SD, 1 for a constant column; ``s_v`` a membership covariate's),
@@ -35,6 +37,12 @@ overridable by name or type as in :mod:`glpp.bayes.priors` except where said:
                       independently, so the slopes against the last class, the vector
                       ``class[C:v]``, are ``MvNormal(0, (5 / s_v)^2 (I + 1 1'))`` (two
                       classes: ``Normal(0, 5 * sqrt(2) / s_v)``); anchored: ``Normal(0, 5)``
+``mass[g:1]``         mass points: as ``class[C1]`` of exchangeable classes
+                      (``pi[g] ~ Dirichlet(alpha)``, ``mass[g:1] = log(pi_1 / pi_K)``)
+``location[g:1]``     every point's location, the last one (set by the zero mean)
+                      too, ``Normal(0, 5 * s_y)``: a density on the plane
+                      ``sum_c pi_c l_c = 0`` (:func:`location_log_prior`); not
+                      overridable
 ``sigma``             ``HalfNormal(5 * s_y)`` (a family's dispersion; ``s_item``
                       for an item's)
 ====================  ==============================================================
@@ -70,6 +78,8 @@ __all__ = [
 
 #: concentration of the Dirichlet prior of exchangeable classes' sizes (uniform on the simplex)
 DEFAULT_DIRICHLET_ALPHA = 1.0
+#: prior SD of each mass point's location, per response SD (link scale: 1 without a response scale)
+LOCATION_PRIOR_SD = 5.0
 #: prior SD of each class's membership slope, per SD of the covariate (exchangeable labels)
 SLOPE_PRIOR_SD = 5.0
 
@@ -85,10 +95,10 @@ def check_discrete_supported(model, kind: str) -> None:
             f"Bayesian fitting of a growth mixture ({statement} with {discrete.random_name}) is not available yet; "
             "fit it by maximum likelihood with fit()"
         )
-    if discrete.kind != "classes":
+    if not discrete.n_points:
         raise SpecError(
-            f"Bayesian fitting of NPML mass points ({statement}) is not available yet; fit the model with "
-            "fit(), or give the random effect a normal distribution for sample()"
+            f"Bayesian fitting of {statement}: the number of mass points is chosen by fit() (NPML); "
+            "give it, e.g. masspoints(3), for sample()"
         )
 
 
@@ -102,15 +112,21 @@ def _column_scale(values: np.ndarray) -> float:
     return spread if spread > 1e-12 else 1.0
 
 
+def _response_scale(model) -> float:
+    """The response's SD for a gaussian family (one family), else 1."""
+    family = model.family
+    gaussian = not isinstance(family, MixedFamily) and family.has_response_scale
+    return _column_scale(model.design.response) if gaussian else 1.0
+
+
 def discrete_priors(model, objective: DiscreteObjective, priors: dict | None = None) -> dict[str, object]:
     """The prior of every parameter (a ``.dist()`` by name), the user's ``priors`` by name or type applied.
 
     With exchangeable labels the membership log-odds (``class[...]``) have none here: their
     prior is :func:`add_membership`'s, set by ``priors["class"]`` (``alpha``).
     """
-    design, layout, family = model.design, objective.layout, model.family
-    gaussian = not isinstance(family, MixedFamily) and family.has_response_scale
-    response_scale = _column_scale(design.response) if gaussian else 1.0
+    design, layout = model.design, objective.layout
+    response_scale = _response_scale(model)
     columns = list(objective.data[2].T)  # the class-invariant fixed columns, then the class columns'
     if objective.regression:
         mask = design.discrete.class_mask
@@ -126,6 +142,8 @@ def discrete_priors(model, objective: DiscreteObjective, priors: dict | None = N
         elif kind == "class_logodds":
             if anchored:
                 defaults[name] = pm.Normal.dist(0.0, 5.0)
+        elif kind == "location":
+            continue  # location_log_prior
         elif kind == "aux" and design.dispersion_index is not None:
             rows = design.dispersion_index == list(layout.names[layout.block("aux")]).index(name)
             defaults[name] = pm.HalfNormal.dist(5.0 * _item_scale(model, rows))
@@ -134,11 +152,12 @@ def discrete_priors(model, objective: DiscreteObjective, priors: dict | None = N
     overrides = dict(priors or {})
     if not anchored:
         overrides.pop("class", None)
-        fixed = [key for key in overrides if key.startswith("class[")]
+        fixed = [key for key in overrides if key.split("[")[0] in ("class", "mass", "location")]
         if fixed:
             raise SpecError(
-                f"priors for {fixed}: the membership log-odds of exchangeable classes have one joint prior "
-                "(Dirichlet class sizes); set its concentration with priors={'class': alpha}"
+                f"priors for {fixed}: the membership log-odds of exchangeable classes (mass points) and "
+                "their locations have one joint prior (Dirichlet sizes, normal locations); set the "
+                "concentration with priors={'class': alpha}"
             )
     types = {n.split("[")[0] for n in defaults}
     unknown = [key for key in overrides if key not in defaults and key not in types]
@@ -162,7 +181,7 @@ def dirichlet_alpha(priors: dict | None) -> float:
     return float(alpha)
 
 
-def add_membership(discrete, alpha: float) -> pt.TensorVariable:
+def add_membership(discrete, layout, alpha: float) -> pt.TensorVariable:
     """The membership log-odds ``(K - 1, Q)`` of exchangeable classes, in the model in context.
 
     ``pi[C]`` (dims ``C_class``): the class probabilities of a unit whose membership
@@ -172,7 +191,7 @@ def add_membership(discrete, alpha: float) -> pt.TensorVariable:
     class's slope ``Normal(0, s)``), each entry also ``class[C1:v]``. Both exchangeable.
     """
     latent, membership = discrete.latent, discrete.membership
-    n_points = int(discrete.n_points)
+    n_points = layout.n_points
     pi = pm.Dirichlet(f"pi[{latent}]", a=np.full(n_points, alpha), dims=f"{latent}_class")
     columns = [pt.log(pi[:-1]) - pt.log(pi[-1])]
     n_free = n_points - 1
@@ -182,11 +201,25 @@ def add_membership(discrete, alpha: float) -> pt.TensorVariable:
         columns.append(pm.MvNormal(f"class[{latent}:{covariate}]", np.zeros(n_free), cov=covariance,
                                    dims=f"{latent}_free"))
     logits = pt.stack(columns, axis=1)
+    names = np.reshape(layout.names[layout.block("class_logodds")], (n_free, -1))  # class[C1], mass[g:1]
     for c in range(n_free):
-        for q, covariate in enumerate(discrete.membership_names):
-            label = f"{latent}{c + 1}" if q == 0 else f"{latent}{c + 1}:{covariate}"
-            pm.Deterministic(f"class[{label}]", logits[c, q])
+        for q in range(len(discrete.membership_names)):
+            pm.Deterministic(str(names[c, q]), logits[c, q])
     return logits
+
+
+def location_log_prior(free: pt.TensorVariable, log_weights: pt.TensorVariable, scale: float) -> pt.TensorVariable:
+    """Mass points: every point's location (the last one, set by the zero mean, too)
+    ``Normal(0, scale)``, as a density of the ``K - 1`` free ones.
+
+    The locations live on the plane ``sum_c pi_c l_c = 0``; its surface measure in the free
+    coordinates is ``|pi| / pi_K``, which makes the density the same under every relabelling.
+    """
+    weights = pt.exp(log_weights)
+    last = -pt.sum(weights[:-1] * free) / weights[-1]
+    locations = pt.concatenate([free, last[None]])
+    normal = pm.logp(pm.Normal.dist(0.0, scale), locations).sum()
+    return normal + 0.5 * pt.log(pt.sum(weights**2)) - log_weights[-1]
 
 
 def membership_values(discrete, logits: np.ndarray) -> dict[str, np.ndarray]:
@@ -219,15 +252,23 @@ def build_discrete_pymc_model(model, kind: str = "marginal", *, priors: dict | N
               f"{latent}_class": [f"{latent}{c}" for c in range(1, layout.n_points + 1)],
               f"{latent}_free": [f"{latent}{c}" for c in range(1, layout.n_points)]}
     with pm.Model(coords=coords) as pm_model:
-        logits = None if alpha is None else add_membership(discrete, alpha).ravel()
+        logits = None if alpha is None else add_membership(discrete, layout, alpha)
         entries, first_logit = [], layout.block("class_logodds").start
         for k, (name, row_kind) in enumerate(zip(layout.names, layout.row_kinds)):
-            if name not in resolved:  # exchangeable membership log-odds
-                entries.append(logits[k - first_logit])
+            if row_kind == "class_logodds" and name not in resolved:  # exchangeable membership log-odds
+                entries.append(logits.ravel()[k - first_logit])
+                continue
+            if row_kind == "location":  # mass points: their prior is location_log_prior's
+                entries.append(pm.Flat(name))
                 continue
             value = _register(pm_model, resolved[name], name)
             entries.append(pt.log(value) if row_kind in ("aux", "sd") else value)
         theta = pt.stack(entries)
+        if layout.kind == "masspoints":
+            log_weights = pt.concatenate([logits[:, 0], pt.zeros(1)])
+            scale = LOCATION_PRIOR_SD * _response_scale(model)
+            free = theta[layout.block("location")]
+            pm.Potential("location_prior", location_log_prior(free, log_weights - pt.logsumexp(log_weights), scale))
         data = [pt.constant(values) for values in objective.data]
         flags = {"with_dispersion_index": design.dispersion_index is not None,
                  "mixed": isinstance(family, MixedFamily), "balanced": False, "regression": objective.regression}

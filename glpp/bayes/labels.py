@@ -9,7 +9,8 @@ gets the permutation of its labels closest to it,
 
     min over permutations s of  sum_c sum_j ((theta_draw[j, s(c)] - theta_ML[j, c]) / se_ML[j, c])^2,
 
-``j`` running over the class-specific parameters (item intercepts or class terms, and the
+``j`` running over the class-specific parameters (item intercepts, class terms or a mass
+point's location, and the
 membership log-odds of every class against their mean over classes, which makes the sum
 separable by class: an assignment problem, solved by
 :func:`scipy.optimize.linear_sum_assignment`). The relabelled draws are draws from the
@@ -27,14 +28,26 @@ from scipy.optimize import linear_sum_assignment
 from glpp.fitting.discrete import permute_points
 from glpp.params.discrete import DiscreteLayout
 
-__all__ = ["class_features", "relabel_draws"]
+__all__ = ["class_features", "mass_point_locations", "relabel_draws"]
+
+
+def mass_point_locations(layout: DiscreteLayout, theta: np.ndarray) -> np.ndarray:
+    """Mass points: all ``K`` locations, the last one from the zero mean (no membership covariates)."""
+    logits = np.append(np.asarray(theta)[layout.block("class_logodds")], 0.0)
+    weights = np.exp(logits - logits.max())
+    free = np.asarray(theta)[layout.block("location")]
+    return np.append(free, -np.sum(weights[:-1] * free) / weights[-1])
 
 
 def class_features(layout: DiscreteLayout, theta: np.ndarray, *, regression: bool) -> np.ndarray:
-    """``(K, n)``: each class's parameters, the membership log-odds centred over classes."""
+    """``(K, n)``: each class's parameters (mass points: its location), the membership log-odds
+    centred over classes."""
     n_points = layout.n_points
-    block = layout.block("class_effect" if regression else "class_intercept")
-    shifts = np.asarray(theta)[block].reshape(-1, n_points).T
+    if layout.kind == "masspoints":
+        shifts = mass_point_locations(layout, theta)[:, None]
+    else:
+        block = layout.block("class_effect" if regression else "class_intercept")
+        shifts = np.asarray(theta)[block].reshape(-1, n_points).T
     logits = np.asarray(theta)[layout.block("class_logodds")].reshape(n_points - 1, -1)
     full = np.vstack([logits, np.zeros((1, logits.shape[1]))])
     return np.hstack([shifts, full - full.mean(axis=0)])
@@ -45,8 +58,11 @@ def _feature_scales(layout: DiscreteLayout, se: np.ndarray, *, regression: bool)
     the mean SE of each covariate's log-odds for the centred log-odds (1 where an SE is missing)."""
     se = np.where(np.isfinite(se) & (se > 0), se, 1.0)
     n_points = layout.n_points
-    block = layout.block("class_effect" if regression else "class_intercept")
-    shifts = se[block].reshape(-1, n_points).T
+    if layout.kind == "masspoints":  # the last location's: the free ones' mean
+        shifts = np.append(se[layout.block("location")], se[layout.block("location")].mean())[:, None]
+    else:
+        block = layout.block("class_effect" if regression else "class_intercept")
+        shifts = se[block].reshape(-1, n_points).T
     logits = se[layout.block("class_logodds")].reshape(n_points - 1, -1).mean(axis=0)
     return np.hstack([shifts, np.broadcast_to(logits, (n_points, logits.size))])
 
@@ -87,6 +103,9 @@ def relabel_draws(
             rows, columns = linear_sum_assignment(cost.sum(axis=2))
             order = rows[np.argsort(columns)]  # new class d is the draw's class order[d]
             if not np.array_equal(order, identity):
-                relabelled[chain, k] = permute_points(layout, draws[chain, k], order, regression=regression)
+                locations = mass_point_locations(layout, draws[chain, k]) if layout.kind == "masspoints" else None
+                relabelled[chain, k] = permute_points(
+                    layout, draws[chain, k], order, regression=regression, locations=locations
+                )
                 switched[chain] += 1
     return relabelled, switched

@@ -34,6 +34,9 @@ reference item, the one whose loading is fixed at 1):
 ``class[C1:v]``     membership slopes of exchangeable classes: each class's
                     ``Normal(0, 5 / s_v)`` (log-odds against the last class
                     ``MvNormal(0, (5 / s_v)^2 (I + 1 1'))``); anchored ``Normal(0, 5)``
+``mass[g:1]``       NPML mass points' sizes: as ``class[C1]`` (``pi[g]``, Dirichlet)
+``location[g:1]``   every mass point's location (the last one, set by the zero
+                    mean, too) ``Normal(0, 5 * s_y)``, on the plane of the zero mean
 ==================  ==========================================================
 
 The priors of discrete latents are made by :func:`glpp.bayes.discrete.discrete_priors`
