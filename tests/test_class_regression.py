@@ -155,16 +155,19 @@ def test_growth_mixture_loglik_equals_scipy_quadrature_for_a_binary_response():
     assert abs(model.loglik_at(params, nip=20) - expected) < EXACT_TOLERANCE
 
 
-def test_bayesian_fitting_of_growth_mixtures_and_exchangeable_classes_is_refused(growth_mixture):
+def test_bayesian_fitting_of_growth_mixtures_is_refused(growth_mixture):
     model, _ = growth_mixture
     with pytest.raises(glpp.SpecError, match="growth mixture .* not available yet"):
         model.sample(draws=10, tune=10, chains=1)
-    data = model_library.read_data("cace")
-    exchangeable = glpp.Model("y ~ x + C + C:z; C ~~ classes(2)", data)
-    with pytest.raises(glpp.SpecError, match="labels are exchangeable .* not available yet"):
-        exchangeable.pymc_model("marginal")
     with pytest.raises(glpp.SpecError, match="kind='latent' .* not available yet"):
         model_library.load("cace").pymc_model("latent")
+
+
+def test_exchangeable_classes_in_a_regression_get_an_exchangeable_prior():
+    data = model_library.read_data("cace")
+    pm_model = glpp.Model("y ~ x + C + C:z; C ~~ classes(2)", data).pymc_model("marginal")
+    assert "pi[C]" in pm_model.named_vars  # the Dirichlet class sizes (glpp.bayes.discrete)
+    assert {"beta[C1]", "beta[C2]", "beta[C1:z]", "beta[C2:z]", "class[C1]"} <= set(pm_model.named_vars)
 
 
 #: NUTS against ML: posterior means within this many ML standard errors (1000 draws: Monte

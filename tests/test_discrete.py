@@ -146,13 +146,12 @@ def test_bad_discrete_statements(statement, fragment):
         glpp.Model(f"{statement}; C =~ y1 + y2", data, family="binomial")
 
 
-def test_loglik_at_and_no_bayes_for_discrete_latents(class_regression):
+def test_loglik_at_and_a_pymc_model_for_a_class_regression(class_regression):
     data, _, fit = class_regression
     model = glpp.Model("C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v", data, family="binomial")
     assert abs(model.loglik_at(fit.params) - fit.loglik) < EXACT_TOLERANCE
     assert model.loglik_at(fit.params, per_cluster=True).shape == (len(data),)
-    with pytest.raises(glpp.SpecError, match="discrete latent"):
-        model.pymc_model("marginal")
+    assert "pi[C]" in model.pymc_model("marginal").named_vars  # exchangeable labels: glpp.bayes.discrete
 
 
 @pytest.mark.parametrize(
@@ -194,3 +193,6 @@ def test_map_is_refused_for_discrete_latents(toenail):
     model = glpp.Model("outcome ~ month + (1 | patient); patient ~~ masspoints(2)", toenail, family="binomial")
     with pytest.raises(glpp.SpecError, match="discrete latents"):
         model.fit(method="map")
+    auto = glpp.Model('outcome ~ month + (1 | patient); patient ~~ masspoints("auto")', toenail, family="binomial")
+    with pytest.raises(glpp.SpecError, match=r"number of mass points is chosen by fit\(\).*masspoints\(3\)"):
+        auto.sample(draws=10, tune=10, chains=1)

@@ -24,12 +24,16 @@ Modules, in the order of the pipeline:
 - :mod:`~glpp.bayes.sample`: :func:`sample` (NUTS) and :func:`map_estimate`.
 - :mod:`~glpp.bayes.posterior`: per-cluster log-likelihoods and latent effects of the
   draws, added to the DataTree.
+- :mod:`~glpp.bayes.discrete`: latent classes (marginal kind: the classes summed out by the
+  ML graph), their priors (exchangeable ones for exchangeable labels) and NUTS;
+  :mod:`~glpp.bayes.labels`: each draw of exchangeable classes relabelled to the ML fit.
 
 Only models whose latents vary at one level are supported so far (GLMMs with
 one grouping, factor/IRT/SEM models); three-level models raise ``SpecError``.
 """
 
 from glpp.bayes.build import build_pymc_model, compile_mode
+from glpp.bayes.labels import relabel_draws
 from glpp.bayes.laplace import LaplaceStart, laplace_start, laplace_target_accept
 from glpp.bayes.marginal import ModeOp, WarmStartOp
 from glpp.bayes.nip import DEFAULT_NIP, choose_nip, default_nip
@@ -54,4 +58,5 @@ __all__ = [
     "map_estimate",
     "ModeOp",
     "cluster_loglik_draws",
+    "relabel_draws",
 ]

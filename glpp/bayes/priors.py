@@ -24,7 +24,24 @@ reference item, the one whose loading is fixed at 1):
 ``tau[1|2~z]``      ``Normal(0, 5)`` (threshold covariates)
 ``log_sigma[z]``    ``Normal(0, 5)`` (dispersion regressions: ``log_sigma``,
                     ``log_shape``, ``log_size``, ``log_scale``)
+``nu[C1:item]``     latent classes: ``Normal(0, 10 * s_item)`` (an item's intercept
+                    in a class, link scale)
+``class[C1]``       class sizes of exchangeable classes: ``Dirichlet(1, ..., 1)``
+                    on the class probabilities (uniform on the simplex; two
+                    classes: ``class[C1]`` is ``Logistic(0, 1)``); ``priors=
+                    {"class": alpha}`` sets the concentration. Anchored labels
+                    (known classes, ``C1:z``): ``Normal(0, 5)`` on the log-odds
+``class[C1:v]``     membership slopes of exchangeable classes: each class's
+                    ``Normal(0, 5 / s_v)`` (log-odds against the last class
+                    ``MvNormal(0, (5 / s_v)^2 (I + 1 1'))``); anchored ``Normal(0, 5)``
+``mass[g:1]``       NPML mass points' sizes: as ``class[C1]`` (``pi[g]``, Dirichlet)
+``location[g:1]``   every mass point's location (the last one, set by the zero
+                    mean, too) ``Normal(0, 5 * s_y)``, on the plane of the zero mean
 ==================  ==========================================================
+
+The priors of discrete latents are made by :func:`glpp.bayes.discrete.discrete_priors`
+(module :mod:`glpp.bayes.discrete`: why exchangeable classes need an exchangeable prior, and
+how their labels are matched to the ML fit's after sampling, :mod:`glpp.bayes.labels`).
 
 Override them with ``priors={name: dist}`` where ``name`` is a parameter name
 (``"sd[patient]"``, ``"beta[month]"``, ``"lambda[F,i2]"``) or a parameter type

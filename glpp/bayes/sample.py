@@ -5,9 +5,9 @@ The marginal kind starts from its Laplace approximation (``init="laplace"``,
 (``jitter+adapt_diag``, 0.8). Every function is compiled with
 :func:`glpp.bayes.compile_mode`. After sampling, the DataTree gets the per-cluster
 log-likelihoods and the marginal kind's latent effects (:mod:`glpp.bayes.posterior`).
-A model with latent classes in a regression is sampled by
+A model with a discrete latent (latent classes, NPML mass points) is sampled by
 :func:`glpp.bayes.discrete.sample_discrete` (classes summed out exactly; chains started at
-the ML estimate).
+the ML estimate; exchangeable labels relabelled to it, :mod:`glpp.bayes.labels`).
 """
 
 from __future__ import annotations

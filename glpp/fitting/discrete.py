@@ -23,7 +23,9 @@ from glpp.likelihood.discrete import compile_discrete
 from glpp.likelihood.segments import segment_ends
 from glpp.params.discrete import DiscreteLayout
 
-__all__ = ["DEFAULT_STARTS", "DiscreteObjective", "StartsReport", "maximise_discrete", "same_optimum"]
+__all__ = [
+    "DEFAULT_STARTS", "DiscreteObjective", "StartsReport", "maximise_discrete", "permute_points", "same_optimum",
+]
 
 #: random starts by default (flexmix's stepFlexmix default nrep is 3; gllamm users are told 10+)
 DEFAULT_STARTS = 10
@@ -276,19 +278,26 @@ def canonical_order(objective: DiscreteObjective, theta: np.ndarray) -> np.ndarr
     log_weights = objective.per_unit(theta)[2]
     order = np.argsort(-np.exp(log_weights).mean(axis=0), kind="stable")
     locations = point_locations(objective, theta) if layout.kind == "masspoints" else None
-    theta = theta.copy()
+    return permute_points(layout, theta, order, regression=discrete.class_columns is not None, locations=locations)
+
+
+def permute_points(
+    layout: DiscreteLayout, theta: np.ndarray, order: np.ndarray, *, regression: bool,
+    locations: np.ndarray | None = None,
+) -> np.ndarray:
+    """``theta`` with the points relabelled: new point ``c`` is old point ``order[c]`` (membership
+    log-odds against the new last point; class intercepts or class terms moved with their class;
+    mass points: the ``K`` ``locations``, all of them, reordered). Names and other rows unchanged."""
+    theta = np.array(theta, dtype=float)
     n_points = layout.n_points
     logits = theta[layout.block("class_logodds")].reshape(n_points - 1, -1)
     full = np.vstack([logits, np.zeros((1, logits.shape[1]))])[order]
     theta[layout.block("class_logodds")] = (full[:-1] - full[-1]).ravel()
-    if discrete.class_columns is not None:
-        block = layout.block("class_effect")
-        theta[block] = theta[block].reshape(-1, n_points)[:, order].ravel()
-    elif layout.kind == "classes":
-        block = layout.block("class_intercept")
+    if layout.kind == "classes":
+        block = layout.block("class_effect" if regression else "class_intercept")
         theta[block] = theta[block].reshape(-1, n_points)[:, order].ravel()
     else:
-        theta[layout.block("location")] = locations[order][:-1]
+        theta[layout.block("location")] = np.asarray(locations)[order][:-1]
     return theta
 
 
