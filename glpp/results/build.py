@@ -73,7 +73,11 @@ def build_result(
         quadrature=objective.quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
         variance_components=variance_components(
-            design.levels, layout.covariances(theta), layout.residual_sd(theta)
+            design.levels,
+            layout.covariances(theta),
+            layout.residual_sd(theta),
+            names={(level, i, j): name for name, level, i, j in layout.variance_names},
+            disturbances=frozenset((p.level, p.row) for p in layout.table if p.kind == "path"),
         ),
         n_clusters={level.name: level.n_clusters for level in design.levels},
         family=objective.family.name,

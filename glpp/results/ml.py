@@ -43,14 +43,34 @@ def latent_table(level, mean: np.ndarray, posterior_covariance: np.ndarray, fact
 
 @dataclass(frozen=True)
 class VarianceComponent:
-    """One row of the random-effects table (lme4's ``VarCorr``)."""
+    """One row of the random-effects table (lme4's ``VarCorr``).
+
+    Attributes
+    ----------
+    group, name : str
+        The level (grouping) and the latent (``"Residual"`` and ``""`` for a gaussian residual).
+    variance, sd : float
+        The latent's variance and SD: of its disturbance where it is regressed on covariates or
+        latents (``disturbance``).
+    correlations : tuple of float or None
+        With each earlier latent of the level, ``None`` for those outside the latent's block
+        (uncorrelated by the model).
+    sd_name : str or None
+        The SD's name in ``MLResult.params`` (``None`` where it is fixed, e.g. ``std_lv``).
+    correlation_names : tuple of str or None
+        The names of ``correlations`` in ``MLResult.params``, ``None`` where there is none.
+    disturbance : bool
+        The latent is regressed (``F ~ x``): variance and SD are its disturbance's.
+    """
 
     group: str
     name: str
     variance: float
     sd: float
-    #: with each earlier latent of the level, ``None`` for those outside the latent's block
     correlations: tuple[float | None, ...] = ()
+    sd_name: str | None = None
+    correlation_names: tuple[str | None, ...] = ()
+    disturbance: bool = False
 
 
 @dataclass(frozen=True)
@@ -221,16 +241,27 @@ class MLResult:
         return str(self.summary())
 
 
-def variance_components(levels, covariances: list[np.ndarray], residual_sd: float | None) -> tuple[VarianceComponent, ...]:
+def variance_components(
+    levels,
+    covariances: list[np.ndarray],
+    residual_sd: float | None,
+    *,
+    names: dict[tuple[int, int, int], str] | None = None,
+    disturbances: frozenset[tuple[int, int]] = frozenset(),
+) -> tuple[VarianceComponent, ...]:
     """Variances, SDs and correlations of each level's latents (and the residual SD), as lme4 prints them.
 
     ``levels`` are the design's levels, ``covariances`` their latent
     covariance matrices at the estimate; correlations are reported within a
     block of correlated latents only; ``residual_sd`` is the level-1 residual SD
-    of a gaussian model (``None`` for other families).
+    of a gaussian model (``None`` for other families). ``names`` maps ``(level,
+    i, j)`` to the name of an SD (``i == j``) or correlation in ``MLResult.params``
+    (``ParameterLayout.variance_names``; the residual SD is ``sigma``);
+    ``disturbances`` holds the ``(level, latent)`` positions of regressed latents.
     """
+    names = names or {}
     components = []
-    for level, level_covariance in zip(levels, covariances):
+    for number, (level, level_covariance) in enumerate(zip(levels, covariances)):
         sds = np.sqrt(np.diag(level_covariance))
         for index, latent in enumerate(level.latent_names):
             block = next(b for b in level.blocks if index in b.latent_positions)
@@ -239,11 +270,21 @@ def variance_components(levels, covariances: list[np.ndarray], residual_sd: floa
                 level_covariance[index, j] / (sds[index] * sds[j]) if j in block.latent_positions else None
                 for j in range(index)
             )
+            correlation_names = tuple(names.get((number, j, index)) for j in range(index))
             if not any(value is not None for value in correlations):
-                correlations = ()
+                correlations, correlation_names = (), ()
             components.append(
-                VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations)
+                VarianceComponent(
+                    level.name,
+                    latent,
+                    float(level_covariance[index, index]),
+                    float(sds[index]),
+                    correlations,
+                    sd_name=names.get((number, index, index)),
+                    correlation_names=correlation_names,
+                    disturbance=(number, index) in disturbances,
+                )
             )
     if residual_sd is not None:
-        components.append(VarianceComponent("Residual", "", residual_sd**2, residual_sd))
+        components.append(VarianceComponent("Residual", "", residual_sd**2, residual_sd, sd_name="sigma"))
     return tuple(components)
