@@ -72,13 +72,7 @@ def build_result(
         nip=objective.nip,
         quadrature=objective.quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
-        variance_components=variance_components(
-            design.levels,
-            layout.covariances(theta),
-            layout.residual_sd(theta),
-            names={(level, i, j): name for name, level, i, j in layout.variance_names},
-            disturbances=frozenset((p.level, p.row) for p in layout.table if p.kind == "path"),
-        ),
+        variance_components=_variance_components(design, layout, theta),
         n_clusters={level.name: level.n_clusters for level in design.levels},
         family=objective.family.name,
         link=objective.link.name,
@@ -97,4 +91,15 @@ def build_result(
         se_method="model" if clustering is None else f"robust (sandwich, clustered by {clustering})",
         covariance_optimised=pd.DataFrame(optimised, index=names, columns=names),
         _latent=latent,
+    )
+
+
+def _variance_components(design, layout, theta: np.ndarray):
+    """The random-effects table at ``theta``, with the parameter names of its SDs and correlations."""
+    return variance_components(
+        design.levels,
+        layout.covariances(theta),
+        layout.residual_sd(theta),
+        names={(level, i, j): name for name, level, i, j in layout.variance_names},
+        disturbances=frozenset((p.level, p.row) for p in layout.table if p.kind == "path"),
     )
