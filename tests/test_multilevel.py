@@ -81,6 +81,20 @@ def test_egsingle_latent_has_every_level(egsingle_fit):
     assert np.all(latent["sd"] > 0)
 
 
+def test_egsingle_icc_by_hand(egsingle_fit):
+    fit = egsingle_fit
+    school, child = fit.params["sd[schoolid]"] ** 2, fit.params["sd[schoolid:childid]"] ** 2
+    residual = fit.params["sigma"] ** 2
+    total = school + child + residual
+    icc = fit.icc()
+    assert list(icc.index) == ["schoolid:childid", "schoolid", "Residual"]
+    np.testing.assert_allclose(icc["variance"], [child, school, residual], rtol=1e-12)
+    np.testing.assert_allclose(icc["vpc"], np.array([child, school, residual]) / total, rtol=1e-12)
+    # the same child: both levels' intercepts are shared; the same school, another child: the school's only
+    assert icc.loc["schoolid:childid", "icc"] == pytest.approx((child + school) / total, rel=1e-12)
+    assert icc.loc["schoolid", "icc"] == pytest.approx(school / total, rel=1e-12)
+
+
 # --------------------------------------------------------------- logistic
 def test_guimmun_laplace_matches_lme4(guimmun_laplace):
     ref = REFERENCE["guimmun_3level_laplace"]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 import glpp
 
@@ -42,6 +44,20 @@ def test_tables_cover_every_parameter(cfa):
         cfa.vcov("log")
     variance = cfa.coefficient_table("sd")
     assert list(variance.index) == ["visual", "textual", "speed"] and (variance["Std. Error"] > 0).all()
+
+
+def test_to_dataframe_is_the_full_wald_table(cfa):
+    table = cfa.to_dataframe()
+    assert list(table.columns) == ["kind", "Estimate", "Std. Error", "z value", "Pr(>|z|)", "2.5 %", "97.5 %"]
+    assert table["kind"].to_dict() == cfa.parameter_kinds.to_dict()
+    estimate, se = cfa.params.to_numpy(), np.sqrt(np.diag(cfa.vcov()))
+    z = estimate / se
+    np.testing.assert_allclose(table["Estimate"], estimate, rtol=0)
+    np.testing.assert_allclose(table["Std. Error"], se, rtol=1e-12)
+    np.testing.assert_allclose(table["z value"], z, rtol=1e-12)
+    np.testing.assert_allclose(table["Pr(>|z|)"], 2 * scipy.stats.norm.sf(np.abs(z)), rtol=1e-9, atol=1e-300)
+    half_width = scipy.stats.norm.ppf(0.975) * se
+    np.testing.assert_allclose(table[["2.5 %", "97.5 %"]], np.column_stack([estimate - half_width, estimate + half_width]))
 
 
 def test_summary_is_text_and_html(cfa):
@@ -215,3 +231,33 @@ def test_robust_ses_cluster_by_the_top_level_only():
         model.fit(nip=1, se=("robust", "month"))
     with pytest.raises(glpp.SpecError, match=r"se='sandwich'"):
         model.fit(nip=1, se="sandwich")
+
+
+# ----------------------------------------------------------------------------- ICC
+def test_icc_of_a_logit_random_intercept_uses_pi_squared_over_three(toenail_laplace):
+    icc = toenail_laplace.icc()
+    variance = toenail_laplace.params["sd[patient]"] ** 2
+    assert list(icc.index) == ["patient", "Residual"]
+    assert icc.loc["Residual", "variance"] == pytest.approx(np.pi**2 / 3)
+    assert icc.loc["patient", "icc"] == pytest.approx(variance / (variance + np.pi**2 / 3), rel=1e-12)
+    assert icc["vpc"].sum() == pytest.approx(1.0) and np.isnan(icc.loc["Residual", "icc"])
+
+
+def test_latent_response_variances_by_link():
+    from glpp.families.base import get_family
+    from glpp.families.links import LINKS
+
+    binomial, ordinal, poisson = get_family("binomial"), get_family("ordinal"), get_family("poisson")
+    assert binomial.latent_residual_variance(LINKS["probit"], None) == 1.0
+    assert ordinal.latent_residual_variance(LINKS["cloglog"], None) == pytest.approx(np.pi**2 / 6)
+    assert get_family("gaussian").latent_residual_variance(LINKS["identity"], 2.0) == 4.0
+    assert poisson.latent_residual_variance(LINKS["log"], None) is None
+
+
+def test_icc_refuses_counts_and_factor_models(cfa, toenail_laplace):
+    with pytest.raises(ValueError, match="needs a random intercept at every level; level.s. unit"):
+        cfa.icc()
+    # a count model's result has no latent-response variance (see the test above)
+    counts = dataclasses.replace(toenail_laplace, family="poisson", link="log", latent_residual_variance=None)
+    with pytest.raises(ValueError, match=r"latent-response scale.*poisson \(log\)"):
+        counts.icc()

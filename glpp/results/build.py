@@ -90,6 +90,9 @@ def build_result(
         n_units=design.n_rows // len(design.item_names) if design.item_names else design.n_rows,
         se_method="model" if clustering is None else f"robust (sandwich, clustered by {clustering})",
         covariance_optimised=pd.DataFrame(optimised, index=names, columns=names),
+        latent_residual_variance=None if layout.has_dispersion_regression else objective.family.latent_residual_variance(
+            objective.link, layout.residual_sd(theta)
+        ),
         _latent=latent,
     )
 

@@ -137,6 +137,11 @@ class MLResult:
         <level>)"`` (sandwich).
     covariance_optimised : DataFrame or None
         Covariance of the optimised (unconstrained) parameters.
+    latent_residual_variance : float or None
+        The level-1 variance on the latent-response scale (:meth:`icc`): sigma^2 of
+        gaussian responses, pi^2/3 (logit), 1 (probit), pi^2/6 (cloglog) of binary and
+        ordinal ones; ``None`` where there is none (counts, gamma, mixed families, a
+        dispersion regression).
     """
 
     params: pd.Series
@@ -167,6 +172,7 @@ class MLResult:
     n_units: int = 0
     se_method: str = "model"
     covariance_optimised: pd.DataFrame | None = None
+    latent_residual_variance: float | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -232,6 +238,56 @@ class MLResult:
         if self._latent is None:
             raise NotImplementedError("EB predictions are not available for this fit")
         return self._latent()
+
+    def icc(self) -> pd.DataFrame:
+        """Variance partition and intraclass correlations of the random intercepts, by level.
+
+        On the latent-response scale: the level-1 variance is the residual variance of
+        gaussian responses and that of the link's error for binary and ordinal ones (pi^2/3
+        for logit, 1 for probit, pi^2/6 for cloglog), as in Snijders & Bosker (2012, ch. 17)
+        and Rabe-Hesketh & Skrondal (2012). With random slopes the intercept's variance is
+        the variance at covariates 0.
+
+        Returns
+        -------
+        DataFrame
+            One row per level, lowest first, then ``Residual``: ``variance`` (of the
+            level's random intercept), ``vpc`` (its share of the total variance) and
+            ``icc`` (the correlation of two latent responses in the same cluster of that
+            level: the variances of the level and the levels above, over the total; none
+            for the residual).
+
+        Raises
+        ------
+        ValueError
+            A level without a random intercept (factor models), or responses without a
+            latent-response scale (counts, gamma, mixed families, a dispersion regression).
+
+        Examples
+        --------
+        >>> fit = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)",
+        ...                  toenail, family="binomial").fit()
+        >>> fit.icc().loc["patient", "icc"]  # sd^2 / (sd^2 + pi^2 / 3)
+        """
+        groups = list(dict.fromkeys(c.group for c in self.variance_components if c.group != "Residual"))
+        intercepts = {c.group: c.variance for c in self.variance_components if c.name == "(Intercept)"}
+        missing = [group for group in groups if group not in intercepts]
+        if missing:
+            raise ValueError(
+                f"icc() needs a random intercept at every level; level(s) {', '.join(missing)} have "
+                f"latents {', '.join(c.name for c in self.variance_components if c.group in missing)}"
+            )
+        if self.latent_residual_variance is None:
+            raise ValueError(
+                f"icc() needs a level-1 variance on the latent-response scale: gaussian (identity), "
+                f"binomial or ordinal (logit, probit, cloglog) responses without a dispersion model; "
+                f"this fit has {self.family} ({self.link})"
+            )
+        variance = pd.Series([intercepts[g] for g in groups] + [self.latent_residual_variance], index=groups + ["Residual"])
+        total = variance.sum()
+        above = variance.iloc[::-1].cumsum().iloc[::-1] - self.latent_residual_variance
+        icc = (above / total).where(variance.index != "Residual")
+        return pd.DataFrame({"variance": variance, "vpc": variance / total, "icc": icc})
 
     def summary(self) -> Summary:
         """The summary: prints like lme4's (and lavaan's for factor models), HTML tables in Jupyter."""
