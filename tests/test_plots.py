@@ -1,0 +1,59 @@
+"""glpp.plots: each plot is drawn and written (matplotlib's Agg backend; graphviz when installed)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import glpp
+import glpp.plots
+
+matplotlib.use("Agg")
+
+DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
+MIMIC = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\nvisual ~ female + ageyr"
+
+
+@pytest.fixture(scope="module")
+def toenail_fit():
+    data = pd.read_csv(DATA / "toenail.csv")
+    return glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)", data, family="binomial").fit(nip=1)
+
+
+def test_caterpillar_writes_a_sorted_panel_per_latent(toenail_fit, tmp_path):
+    figure = glpp.plots.caterpillar(toenail_fit)
+    (ax,) = figure.axes
+    means = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) > 2][0]
+    assert len(means) == 294 and list(means) == sorted(means)
+    path = tmp_path / "caterpillar.png"
+    figure.savefig(path)
+    assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"no level 'school'; the fit's levels are \['patient'\]"):
+        glpp.plots.caterpillar(toenail_fit, level="school")
+
+
+def test_path_diagram_says_what_to_install_or_draws(tmp_path):
+    model = glpp.Model(MIMIC, pd.read_csv(DATA / "holzinger.csv"))
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match="pip install graphviz"):
+            glpp.plots.path_diagram(model)
+        pytest.skip("the graphviz Python package is not installed")
+    if shutil.which("dot") is None:
+        with pytest.raises(ImportError, match="graphviz's dot program"):
+            glpp.plots.path_diagram(model)
+        pytest.skip("graphviz's dot program is not installed")
+    fit = model.fit()
+    diagram = glpp.plots.path_diagram(model, fit)
+    source = diagram.source.replace('"', "")
+    assert "visual -> x1 [label=1]" in source  # the fixed first loading
+    assert f"visual -> x2 [label={fit.params['lambda[visual,x2]']:.2f}]" in source
+    assert f"female -> visual [label={fit.params['path[visual~female]']:.2f}]" in source
+    assert f"textual -> speed [label={fit.params['cor[textual,speed]']:.2f} " in source and "dashed" in source
+    written = Path(diagram.render(tmp_path / "mimic", cleanup=True))
+    assert written.suffix == ".svg" and written.stat().st_size > 1000
