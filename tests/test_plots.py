@@ -6,8 +6,10 @@ import shutil
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit
 
 import glpp
 import glpp.plots
@@ -57,3 +59,21 @@ def test_path_diagram_says_what_to_install_or_draws(tmp_path):
     assert f"textual -> speed [label={fit.params['cor[textual,speed]']:.2f} " in source and "dashed" in source
     written = Path(diagram.render(tmp_path / "mimic", cleanup=True))
     assert written.suffix == ".svg" and written.stat().st_size > 1000
+
+
+def test_item_characteristic_curves_are_the_2pl_probabilities(tmp_path):
+    model = glpp.Model("F =~ i1 + i2 + i3 + i4", pd.read_csv(DATA / "verbagg_wide.csv"), family="binomial")
+    fit = model.fit(nip=7)
+    figure = glpp.plots.item_characteristic_curves(model, fit)
+    (ax,) = figure.axes
+    assert [line.get_label() for line in ax.lines] == ["i1", "i2", "i3", "i4"]
+    for line, item in zip(ax.lines, ["i1", "i2", "i3", "i4"]):
+        latent = line.get_xdata()
+        loading = fit.params.get(f"lambda[F,{item}]", 1.0)  # i1's loading is fixed at 1
+        np.testing.assert_allclose(line.get_ydata(), expit(fit.params[f"nu[{item}]"] + loading * latent), rtol=1e-12)
+    assert latent.max() == pytest.approx(3 * fit.params["sd[F]"])
+    path = tmp_path / "icc.png"
+    figure.savefig(path)
+    assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"needs a measurement statement .*latents: \['F'\]"):
+        glpp.plots.item_characteristic_curves(model, fit, latent="G")

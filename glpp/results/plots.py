@@ -9,7 +9,7 @@ Every function returns the matplotlib ``Figure`` it drew on (save it with
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from scipy.special import ndtri
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from glpp.model import Model
     from glpp.results.ml import MLResult
 
-__all__ = ["caterpillar", "path_diagram"]
+__all__ = ["caterpillar", "item_characteristic_curves", "path_diagram"]
 
 
 def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.95) -> Figure:
@@ -68,6 +68,88 @@ def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.
             ax.set_yticks([])
     figure.tight_layout()
     return figure
+
+
+def item_characteristic_curves(model: Model, fit: MLResult, *, latent: str | None = None) -> Figure:
+    """Item characteristic curves of binary and ordinal items (2PL, graded response models).
+
+    For each item of a measurement statement ``F =~ y1 + y2 + ...``, the probability of a
+    positive response (binary items: ``P(y = 1 | F) = g^-1(nu + lambda F)``) or of a
+    response above each threshold (ordinal items: ``P(y > k | F) = 1 - g^-1(tau_k -
+    lambda F)``) against the latent, over +- 3 of its SDs; one panel per latent.
+
+    Parameters
+    ----------
+    model : Model
+        The model (its measurement statements and link).
+    fit : MLResult
+        Its fit (the items' intercepts ``nu[...]`` or thresholds ``tau[item,k|k+1]``, loadings
+        ``lambda[F,item]`` and the latent's SD).
+    latent : str, optional
+        Only this latent's items.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ValueError
+        The model has no measurement statement, or an item is neither binary nor ordinal.
+
+    Examples
+    --------
+    >>> model = glpp.Model("F =~ i1 + i2 + i3 + i4", verbagg_wide, family="binomial")
+    >>> figure = glpp.plots.item_characteristic_curves(model, model.fit())
+    """
+    import matplotlib.pyplot as plt
+
+    measurements = [m for m in model.spec.measurements if latent is None or m.latent == latent]
+    if not measurements:
+        choices = [m.latent for m in model.spec.measurements]
+        raise ValueError(f"item_characteristic_curves() needs a measurement statement (F =~ y); latents: {choices}")
+    figure, axes = plt.subplots(1, len(measurements), figsize=(5.0 * len(measurements), 4.0), squeeze=False)
+    for ax, measurement in zip(axes[0], measurements):
+        sd = float(fit.params.get(f"sd[{measurement.latent}]", 1.0))
+        grid = np.linspace(-3.0 * sd, 3.0 * sd, 121)
+        for position, indicator in enumerate(measurement.indicators):
+            first_fixed = 1.0 if position == 0 and not indicator.force_free else None
+            loading = float(fit.params.get(f"lambda[{measurement.latent},{indicator.name}]", indicator.fixed or first_fixed))
+            for label, curve in _item_curves(model, fit, indicator.name, loading * grid):
+                ax.plot(grid, curve, label=label, linewidth=1.0)
+        ax.set_xlabel(f"{measurement.latent} (SD {sd:.3g})")
+        ax.set_ylabel("probability")
+        ax.set_ylim(0.0, 1.0)
+        ax.legend(fontsize=6, ncol=2)
+    figure.tight_layout()
+    return figure
+
+
+def _item_curves(model: Model, fit: MLResult, item: str, latent_part: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """``(label, probabilities)`` of one item: ``P(y = 1)`` (binary) or ``P(y > k)`` per threshold."""
+    inverse = _inverse_link(model.link)
+    thresholds = [name for name in fit.params.index if name.startswith(f"tau[{item},")]
+    if thresholds:
+        return [
+            (f"{item} > {name[len(item) + 5 : -1].split('|')[0]}", 1.0 - inverse(fit.params[name] - latent_part))
+            for name in thresholds
+        ]
+    intercept = f"nu[{item}]"
+    if intercept not in fit.params.index or model.family.name != "binomial":
+        raise ValueError(
+            f"item_characteristic_curves() draws binary (binomial) and ordinal items; {item!r} is {model.family.name}"
+        )
+    return [(item, inverse(fit.params[intercept] + latent_part))]
+
+
+def _inverse_link(link) -> Callable[[np.ndarray], np.ndarray]:
+    """The link's inverse in numpy, compiled from its one pytensor definition."""
+    import pytensor
+    import pytensor.tensor as pt
+
+    eta = pt.dvector("eta")
+    function = pytensor.function([eta], link.inverse(eta))
+    return lambda values: function(np.asarray(values, dtype=float))
 
 
 def path_diagram(model: Model, fit: MLResult | None = None, *, fmt: str = "svg"):
