@@ -21,9 +21,18 @@ MIMIC = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\
 
 
 @pytest.fixture(scope="module")
-def toenail_fit():
-    data = pd.read_csv(DATA / "toenail.csv")
-    return glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)", data, family="binomial").fit(nip=1)
+def toenail_data():
+    return pd.read_csv(DATA / "toenail.csv")
+
+
+@pytest.fixture(scope="module")
+def toenail_model(toenail_data):
+    return glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)", toenail_data, family="binomial")
+
+
+@pytest.fixture(scope="module")
+def toenail_fit(toenail_model):
+    return toenail_model.fit(nip=1)
 
 
 def test_caterpillar_writes_a_sorted_panel_per_latent(toenail_fit, tmp_path):
@@ -36,6 +45,25 @@ def test_caterpillar_writes_a_sorted_panel_per_latent(toenail_fit, tmp_path):
     assert path.stat().st_size > 1000
     with pytest.raises(ValueError, match=r"no level 'school'; the fit's levels are \['patient'\]"):
         glpp.plots.caterpillar(toenail_fit, level="school")
+
+
+def test_observed_vs_predicted_averages_rows_by_patient(toenail_data, toenail_model, toenail_fit, tmp_path):
+    fit = toenail_fit
+    figure = glpp.plots.observed_vs_predicted(toenail_model, fit)
+    (ax,) = figure.axes
+    points = ax.collections[0].get_offsets()
+    # by hand: the logit at each patient's EB mean, averaged over the patient's visits
+    effects = fit.latent().set_index("cluster")["mean"]
+    beta = fit.params[["beta[(Intercept)]", "beta[treatment]", "beta[month]", "beta[trt_month]"]].to_numpy()
+    x = np.column_stack([np.ones(len(toenail_data)), toenail_data[["treatment", "month", "trt_month"]]])
+    rows = toenail_data.assign(predicted=expit(x @ beta + effects[toenail_data["patient"]].to_numpy()))
+    by_patient = rows.groupby("patient")[["predicted", "outcome"]].mean()
+    np.testing.assert_allclose(points, by_patient.to_numpy(), rtol=1e-10)
+    path = tmp_path / "observed.png"
+    figure.savefig(path)
+    assert path.stat().st_size > 1000
+    with pytest.raises(ValueError, match=r"no level 'visit'; the model's levels are \['patient'\]"):
+        glpp.plots.observed_vs_predicted(toenail_model, fit, level="visit")
 
 
 def test_path_diagram_says_what_to_install_or_draws(tmp_path):
@@ -77,3 +105,5 @@ def test_item_characteristic_curves_are_the_2pl_probabilities(tmp_path):
     assert path.stat().st_size > 1000
     with pytest.raises(ValueError, match=r"needs a measurement statement .*latents: \['F'\]"):
         glpp.plots.item_characteristic_curves(model, fit, latent="G")
+    with pytest.raises(ValueError, match="draws regressions with random effects .no factors or paths."):
+        glpp.plots.observed_vs_predicted(model, fit)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from glpp.model import Model
     from glpp.results.ml import MLResult
 
-__all__ = ["caterpillar", "item_characteristic_curves", "path_diagram"]
+__all__ = ["caterpillar", "item_characteristic_curves", "observed_vs_predicted", "path_diagram"]
 
 
 def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.95) -> Figure:
@@ -68,6 +68,82 @@ def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.
             ax.set_yticks([])
     figure.tight_layout()
     return figure
+
+
+def observed_vs_predicted(model: Model, fit: MLResult, *, level: str | None = None) -> Figure:
+    """Each cluster's mean response against its mean prediction given its EB means.
+
+    The prediction of a row is ``g^-1(x'beta + offset + z'b)`` with the random effects ``b``
+    of every level at their EB means (lme4's ``fitted()``); binomial responses are
+    proportions of their trials. Points near the diagonal: the model reproduces the
+    clusters' means.
+
+    Parameters
+    ----------
+    model : Model
+        A regression with random effects (``y ~ x + (1 + x | g)``; no factors or paths) and a
+        family whose mean is the response's scale (not ordinal or choice families).
+    fit : MLResult
+        Its fit.
+    level : str, optional
+        The clusters to average over: the top level by default.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> figure = glpp.plots.observed_vs_predicted(model, fit)
+    """
+    import matplotlib.pyplot as plt
+
+    design = model.design
+    names = [level_design.name for level_design in design.levels]
+    level = names[-1] if level is None else level
+    if level not in names:
+        raise ValueError(f"no level {level!r}; the model's levels are {names}")
+    observed, predicted = _row_means(model, fit)
+    clusters = design.levels[names.index(level)].cluster_index
+    counts = np.bincount(clusters)
+    observed_mean = np.bincount(clusters, observed) / counts
+    predicted_mean = np.bincount(clusters, predicted) / counts
+    figure, ax = plt.subplots(figsize=(5.0, 5.0))
+    ax.scatter(predicted_mean, observed_mean, s=8, alpha=0.7)
+    low = float(min(observed_mean.min(), predicted_mean.min()))
+    high = float(max(observed_mean.max(), predicted_mean.max()))
+    ax.plot([low, high], [low, high], color="grey", linewidth=0.8)
+    ax.set_xlabel(f"mean prediction per {level} (EB means)")
+    ax.set_ylabel(f"mean {design.response_label} per {level}")
+    figure.tight_layout()
+    return figure
+
+
+def _row_means(model: Model, fit: MLResult) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's response (a proportion for binomial trials) and its mean given the EB means."""
+    design = model.design
+    usable = (
+        all(level.loading_index is None for level in design.levels)
+        and not design.paths
+        and model.family.intercept
+        and model.family.cutpoints is None
+        and not getattr(model.family, "couples_rows", False)
+        and design.family_index is None
+    )
+    if not usable:
+        raise ValueError(
+            "observed_vs_predicted() draws regressions with random effects (no factors or paths) "
+            f"with one family whose mean is on the responses' scale; this model has {model.family.name}"
+        )
+    beta = fit.params[list(model.layout.fixed_names)].to_numpy()
+    eta = design.fixed @ beta + design.offset
+    latent = fit.latent()
+    for level in design.levels:
+        for position, name in enumerate(level.latent_names):
+            rows = latent[(latent["level"] == level.name) & (latent["latent"] == name)]
+            eta = eta + level.covariates[:, position] * rows["mean"].to_numpy()[level.cluster_index]
+    observed = design.response / (design.trials if design.trials is not None else 1.0)
+    return observed, _inverse_link(model.link)(eta)
 
 
 def item_characteristic_curves(model: Model, fit: MLResult, *, latent: str | None = None) -> Figure:
