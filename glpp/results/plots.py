@@ -9,7 +9,7 @@ Every function returns the matplotlib ``Figure`` it drew on (save it with
 from __future__ import annotations
 
 import shutil
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
 from scipy.special import ndtri
@@ -17,10 +17,23 @@ from scipy.special import ndtri
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from glpp.model import Model
+    from glpp.design.build import Design
+    from glpp.families.links import Link
+    from glpp.ir import Spec
+    from glpp.params import ParameterLayout
     from glpp.results.ml import MLResult
 
 __all__ = ["caterpillar", "item_characteristic_curves", "observed_vs_predicted", "path_diagram"]
+
+
+class Model(Protocol):
+    """What the plots read of a :class:`glpp.Model` (its stages; Model itself is not imported here)."""
+
+    spec: Spec
+    design: Design
+    layout: ParameterLayout
+    family: object
+    link: Link
 
 
 def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.95) -> Figure:
