@@ -214,6 +214,14 @@ def test_eb_means_and_sds_match_each_patients_posterior_on_a_grid(toenail_data, 
     np.testing.assert_allclose(latent["sd"], sd, atol=EB_ATOL, rtol=0)
 
 
+def test_eb_moments_warn_when_the_points_cannot_be_raised_far_enough(toenail_laplace, monkeypatch):
+    import glpp.fitting.engines as engines
+
+    monkeypatch.setattr(engines, "EB_MAX_NODES", 12)  # 7 and 11 points, not 15
+    with pytest.warns(glpp.ConvergenceWarning, match=r"changed by 0.1\d when the points per dimension were raised to \(11,\)"):
+        toenail_laplace.latent()
+
+
 def test_robust_and_model_ses_agree_for_a_correct_gaussian_model():
     rng = np.random.default_rng(11)
     cluster = np.repeat(np.arange(300), 6)
