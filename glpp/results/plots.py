@@ -1,18 +1,20 @@
-"""Plots of a fit (matplotlib): EB predictions, the model's paths.
+"""Plots of a fit: EB predictions (:func:`caterpillar`), cluster means observed and
+predicted (:func:`observed_vs_predicted`), item characteristic curves
+(:func:`item_characteristic_curves`) and the path diagram (:func:`path_diagram`).
 
-Every function returns the matplotlib ``Figure`` it drew on (save it with
-``figure.savefig(path)``); matplotlib is imported when a plot is made, so
-``import glpp`` does not need it. :func:`path_diagram` draws with graphviz
-(optional: the ``graphviz`` Python package and its ``dot`` program).
+The matplotlib plots return the ``Figure`` they drew on (save it with
+``figure.savefig(path)``); matplotlib is imported when a plot is made.
+:func:`path_diagram` returns a ``graphviz.Digraph`` (optional: the ``graphviz``
+Python package and its ``dot`` program, ``pip install glpp[plots]``).
 """
 
 from __future__ import annotations
 
 import shutil
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Callable, Protocol
 
 import numpy as np
-from scipy.special import ndtri
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,7 +68,7 @@ def caterpillar(fit: MLResult, *, level: str | None = None, coverage: float = 0.
             raise ValueError(f"no level {level!r}; the fit's levels are {sorted(set(latent['level']))}")
         latent = latent[latent["level"] == level]
     panels = list(latent.groupby(["level", "latent"], sort=False))
-    z = float(ndtri(0.5 + coverage / 2.0))
+    z = NormalDist().inv_cdf(0.5 + coverage / 2.0)
     figure, axes = plt.subplots(1, len(panels), figsize=(4.0 * len(panels), 5.0), squeeze=False)
     for ax, ((group, name), table) in zip(axes[0], panels):
         table = table.sort_values("mean")
