@@ -40,6 +40,11 @@ def test_caterpillar_writes_a_sorted_panel_per_latent(toenail_fit, tmp_path):
     (ax,) = figure.axes
     means = [line.get_xdata() for line in ax.lines if len(line.get_xdata()) > 2][0]
     assert len(means) == 294 and list(means) == sorted(means)
+    # each interval is the EB mean +- 1.96 EB SDs
+    latent = toenail_fit.latent().sort_values("mean")
+    segments = np.array(ax.collections[0].get_segments())  # (clusters, 2 ends, x and y)
+    np.testing.assert_allclose(segments[:, 0, 0], latent["mean"] - 1.959963984540054 * latent["sd"], rtol=1e-12)
+    np.testing.assert_allclose(segments[:, 1, 0], latent["mean"] + 1.959963984540054 * latent["sd"], rtol=1e-12)
     path = tmp_path / "caterpillar.png"
     figure.savefig(path)
     assert path.stat().st_size > 1000
