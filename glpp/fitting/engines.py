@@ -61,7 +61,7 @@ EB_MIN_POINTS = 7
 EB_MIN_SPARSE_LEVEL = 3
 #: EB means and SDs settle when raising the points (every level to the next number of its
 #: ``nip="auto"`` sequence) changes none of them, on the scale of the effects, by this much.
-#: The fit's points need not be enough: at toenail's Laplace estimate (sd 4.5), 7 points err
+#: The fit's points need not be enough: at toenail's Laplace estimate (sd 4.6), 7 points err
 #: by 0.11 in an EB mean, 45 by 8e-4 and 91 by 2e-5
 EB_TOLERANCE = 1e-4
 #: EB moments raise the points no further than this many nodes per top-level cluster (the
