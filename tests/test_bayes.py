@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 import pytest
+import xarray as xr
 from scipy import stats
 
 import glpp
@@ -157,9 +158,14 @@ def test_map_fit_is_pymc_find_map_of_the_marginal_model(toenail):
     assert idata["posterior"].attrs["glpp_init"] == "adapt_diag"
 
 
-def test_sample_returns_datatree_with_cluster_loglik(toenail):
+def test_sample_returns_datatree_with_cluster_loglik(toenail, tmp_path):
     # with the defaults' progress bar (PyMC's needs matplotlib: a glpp dependency)
     idata = toenail.sample(kind="marginal", draws=15, tune=15, chains=1, random_seed=3)
+    # written and read back by netCDF (the h5netcdf backend, a glpp dependency)
+    idata.to_netcdf(tmp_path / "toenail.nc")
+    written = xr.open_datatree(tmp_path / "toenail.nc")
+    assert set(written.children) == set(idata.children)
+    np.testing.assert_array_equal(written["posterior"]["b[patient]"], idata["posterior"]["b[patient]"])
     for group in ("posterior", "sample_stats", "observed_data", "log_likelihood"):
         assert group in idata.children
     log_likelihood = idata["log_likelihood"]["outcome"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.special import expit, logsumexp
+from scipy.special import expit, gammaln, logsumexp
 
 import glpp
 from glpp.fitting.multilevel import MultilevelObjective, compiled_multilevel
@@ -79,6 +79,20 @@ def test_egsingle_latent_has_every_level(egsingle_fit):
     assert counts["schoolid"] == 60
     assert counts["schoolid:childid"] == egsingle_fit.n_clusters["schoolid:childid"]
     assert np.all(latent["sd"] > 0)
+
+
+def test_egsingle_icc_by_hand(egsingle_fit):
+    fit = egsingle_fit
+    school, child = fit.params["sd[schoolid]"] ** 2, fit.params["sd[schoolid:childid]"] ** 2
+    residual = fit.params["sigma"] ** 2
+    total = school + child + residual
+    icc = fit.icc()
+    assert list(icc.index) == ["schoolid:childid", "schoolid", "Residual"]
+    np.testing.assert_allclose(icc["variance"], [child, school, residual], rtol=1e-12)
+    np.testing.assert_allclose(icc["vpc"], np.array([child, school, residual]) / total, rtol=1e-12)
+    # the same child: both levels' intercepts are shared; the same school, another child: the school's only
+    assert icc.loc["schoolid:childid", "icc"] == pytest.approx((child + school) / total, rel=1e-12)
+    assert icc.loc["schoolid", "icc"] == pytest.approx(school / total, rel=1e-12)
 
 
 # --------------------------------------------------------------- logistic
@@ -186,6 +200,67 @@ def test_poisson3_agq_is_stable_in_nip(poisson3_model, poisson3_agq, poisson3_la
     assert values[1] == pytest.approx(values[0], abs=NIP_STABILITY)
     # counts of about 12 per level-2 unit: Laplace is close to AGQ here
     assert abs(fit.loglik - poisson3_laplace.loglik) < 0.5
+
+
+#: EB means and SDs against brute-force joint integration at the same parameters (issue 14)
+EB_ATOL = 1e-3
+
+
+def _poisson3_eb_on_a_grid(data: pd.DataFrame, params: pd.Series) -> tuple[dict, dict]:
+    """EB means and SDs of the level-3 intercept and the level-2 intercept and slope, numpy only.
+
+    For each level-3 cluster the joint posterior is integrated on a product grid: the
+    standardised level-3 intercept on 61 points and, given each of them, every level-2
+    unit's two standardised effects on 45 x 45 points (steps 0.2 and 0.25; posterior SDs
+    are 0.3 to 0.6). The units are independent given the level-3 intercept, so a level-2
+    unit's moments average its conditional moments over the level-3 posterior.
+    Returns ``{l3: (mean, sd)}`` and ``{(l3, l2): (means, sds)}`` (intercept, slope).
+    """
+    sd3 = params["sd[l3]"]
+    sd0, sd1, rho = params["sd[(Intercept)|l3:l2]"], params["sd[x|l3:l2]"], params["cor[(Intercept),x|l3:l2]"]
+    factor = np.linalg.cholesky(np.array([[sd0**2, rho * sd0 * sd1], [rho * sd0 * sd1, sd1**2]]))
+    top = np.linspace(-6.0, 6.0, 61)
+    axis = np.linspace(-5.5, 5.5, 45)
+    standard = np.stack(np.meshgrid(axis, axis, indexing="ij"), axis=-1).reshape(-1, 2)
+    effects = standard @ factor.T  # (G, 2): intercept and slope of a level-2 unit
+    log_prior_2 = -0.5 * np.sum(standard**2, axis=1)
+    fixed = params["beta[(Intercept)]"] + params["beta[x]"] * data["x"] + np.log(data["exposure"])
+    level3, level2 = {}, {}
+    for l3, rows in data.assign(fixed=fixed).groupby("l3"):
+        units, codes = np.unique(rows["l2"].to_numpy(), return_inverse=True)
+        x, y = rows["x"].to_numpy(), rows["y"].to_numpy()
+        # eta[row, level-3 node, level-2 node]
+        eta = (rows["fixed"].to_numpy()[:, None, None] + sd3 * top[None, :, None]
+               + effects[None, None, :, 0] + x[:, None, None] * effects[None, None, :, 1])
+        row_log = y[:, None, None] * eta - np.exp(eta) - gammaln(y + 1)[:, None, None]
+        per_unit = np.zeros((units.size, top.size, standard.shape[0]))
+        np.add.at(per_unit, codes, row_log)
+        per_unit += log_prior_2
+        unit_log_lik = logsumexp(per_unit, axis=2)  # (units, level-3 nodes), up to a constant
+        conditional = np.exp(per_unit - unit_log_lik[:, :, None])  # each unit's posterior given u3
+        log_top = unit_log_lik.sum(axis=0) - 0.5 * top**2
+        weight = np.exp(log_top - logsumexp(log_top))
+        intercept = sd3 * top
+        level3[l3] = (weight @ intercept, np.sqrt(weight @ intercept**2 - (weight @ intercept) ** 2))
+        first = np.einsum("k,ukg,ga->ua", weight, conditional, effects)
+        second = np.einsum("k,ukg,ga->ua", weight, conditional, effects**2)
+        for unit, mean, moment in zip(units, first, second):
+            level2[(l3, unit)] = (mean, np.sqrt(moment - mean**2))
+    return level3, level2
+
+
+def test_poisson3_eb_means_and_sds_match_brute_force_joint_integration(poisson3_laplace):
+    fit = poisson3_laplace
+    level3, level2 = _poisson3_eb_on_a_grid(pd.read_csv(DATA / "poisson3.csv"), fit.params)
+    latent = fit.latent()
+    top = latent[latent["level"] == "l3"]
+    expected = np.array([level3[cluster] for cluster in top["cluster"]])
+    np.testing.assert_allclose(top[["mean", "sd"]].to_numpy(), expected, atol=EB_ATOL, rtol=0)
+    for position, name in enumerate(["(Intercept)", "x"]):
+        unit = latent[(latent["level"] == "l3:l2") & (latent["latent"] == name)]
+        assert len(unit) == 240
+        expected = np.array([[level2[cluster][0][position], level2[cluster][1][position]] for cluster in unit["cluster"]])
+        np.testing.assert_allclose(unit[["mean", "sd"]].to_numpy(), expected, atol=EB_ATOL, rtol=0)
 
 
 def _theta_of(model, fit) -> np.ndarray:

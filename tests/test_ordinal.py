@@ -251,3 +251,21 @@ def test_ordinal_items_mixed_with_a_gaussian_item_match_numpy():
         )
     expected = special.logsumexp(log_unit + np.log(weights / weights.sum()), axis=1).sum()
     assert model.loglik_at(MIXED_TRUTH, nip=30) == pytest.approx(expected, abs=QUADRATURE_TOLERANCE)
+
+
+def test_item_characteristic_curves_of_ordinal_items(grm, tmp_path):
+    import matplotlib
+
+    import glpp.plots
+
+    matplotlib.use("Agg")
+    _, model, fit = grm
+    figure = glpp.plots.item_characteristic_curves(model, fit)
+    (ax,) = figure.axes
+    lines = {line.get_label(): line for line in ax.lines}
+    assert len(lines) == sum(len(thresholds) for thresholds in GRM_THRESHOLDS)  # one curve per threshold
+    line = lines["q2 > 2"]
+    expected = 1.0 - special.expit(fit.params["tau[q2,2|3]"] - fit.params["lambda[F,q2]"] * line.get_xdata())
+    np.testing.assert_allclose(line.get_ydata(), expected, rtol=1e-12)
+    figure.savefig(tmp_path / "grm.png")
+    assert (tmp_path / "grm.png").stat().st_size > 1000

@@ -137,6 +137,10 @@ class Family:
         A row's log-density depends on other rows' linear predictors (the
         rows of a choice set, :mod:`glpp.families.choice`): its Hessian in
         ``eta`` is not diagonal.
+    latent_response : bool
+        Responses are a latent response ``eta + e`` crossing thresholds (binary,
+        ordinal): the link's :attr:`~glpp.families.links.Link.error_variance` is the
+        level-1 variance on that scale (:meth:`latent_residual_variance`).
     """
 
     name: str
@@ -153,6 +157,7 @@ class Family:
     dispersion_regression: str | None = None
     intercept: bool = True
     couples_rows: bool = False
+    latent_response: bool = False
 
     @property
     def dispersion(self) -> str | None:
@@ -207,6 +212,17 @@ class Family:
         if not self.has_response_scale:
             return None
         return float(np.std(y)) or 1.0
+
+    def latent_residual_variance(self, link: Link, aux: float | None) -> float | None:
+        """The level-1 variance on the latent-response scale (for ICCs), ``None`` where there is none.
+
+        Gaussian responses with identity link: ``aux**2`` (the residual SD squared); a latent
+        response (:attr:`latent_response`): the link's error variance; counts and gamma
+        responses have no such scale.
+        """
+        if self.is_linear_gaussian(link):
+            return None if aux is None else aux**2
+        return link.error_variance if self.latent_response else None
 
     def is_linear_gaussian(self, link: Link) -> bool:
         """Normal responses with identity link: latents integrate out exactly."""

@@ -90,6 +90,7 @@ BINOMIAL = register(
         _binomial_problem,
         uses_trials=True,
         mean_bounds=(0.02, 0.98),
+        latent_response=True,
     ),
     aliases=("bernoulli",),
 )

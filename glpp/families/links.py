@@ -86,6 +86,10 @@ class Link:
     safe_eta : float
         A linear predictor inside the link's domain, used on the masked rows
         of other families in a :class:`~glpp.families.mixed.MixedFamily`.
+    error_variance : float or None
+        Links onto probabilities that are a latent response crossing a threshold (``y = 1``
+        where ``eta + e > 0``): the variance of ``e`` (logit: logistic, pi^2/3; probit:
+        normal, 1; cloglog: Gumbel, pi^2/6); ``None`` for the other links.
     """
 
     name: str
@@ -94,6 +98,7 @@ class Link:
     forward: Callable[[np.ndarray], np.ndarray]
     log_one_minus_mean: Callable[[TensorVariable], TensorVariable] | None = None
     safe_eta: float = 0.0
+    error_variance: float | None = None
 
 
 LINKS: dict[str, Link] = {
@@ -112,6 +117,7 @@ LINKS: dict[str, Link] = {
         lambda eta: -pt.softplus(-eta),
         lambda mu: np.log(mu / (1.0 - mu)),
         log_one_minus_mean=lambda eta: -pt.softplus(eta),
+        error_variance=math.pi**2 / 3.0,
     ),
     "probit": Link(
         "probit",
@@ -119,6 +125,7 @@ LINKS: dict[str, Link] = {
         log_ndtr,
         lambda mu: np.sqrt(2.0) * _erfinv(2.0 * mu - 1.0),
         log_one_minus_mean=lambda eta: log_ndtr(-eta),
+        error_variance=1.0,
     ),
     "cloglog": Link(
         "cloglog",
@@ -126,6 +133,7 @@ LINKS: dict[str, Link] = {
         lambda eta: _cloglog_log_mean(eta),
         lambda mu: np.log(-np.log1p(-mu)),
         log_one_minus_mean=lambda eta: -pt.exp(eta),
+        error_variance=math.pi**2 / 6.0,
     ),
     "reciprocal": Link(
         "reciprocal", lambda eta: 1.0 / eta, lambda eta: -pt.log(eta), lambda mu: 1.0 / mu, safe_eta=1.0

@@ -51,6 +51,10 @@ class MixedFamily:
         """Some component's linear predictor is on its responses' scale (gaussian)."""
         return any(family.has_response_scale for family, _ in self.components)
 
+    def latent_residual_variance(self, link: Link, aux: float | None) -> None:
+        """Responses of several families share no level-1 scale: ``None``."""
+        return None
+
     def aux_family(self, family_index: np.ndarray, dispersion_index: np.ndarray, position: int) -> Family:
         """The component family whose auxiliary parameter is dispersion parameter ``position``
         (``family_index`` and ``dispersion_index``: the design's rows)."""

@@ -123,6 +123,7 @@ ORDINAL = register(
         cutpoints=Cutpoints("tau", threshold_start),
         dispersion_regression="scale",
         intercept=False,
+        latent_response=True,
     ),
     aliases=("cumulative", "ordered"),
 )

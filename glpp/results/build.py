@@ -72,9 +72,7 @@ def build_result(
         nip=objective.nip,
         quadrature=objective.quadrature,
         covariance=pd.DataFrame(covariance, index=names, columns=names),
-        variance_components=variance_components(
-            design.levels, layout.covariances(theta), layout.residual_sd(theta)
-        ),
+        variance_components=_variance_components(design, layout, theta),
         n_clusters={level.name: level.n_clusters for level in design.levels},
         family=objective.family.name,
         link=objective.link.name,
@@ -92,5 +90,19 @@ def build_result(
         n_units=design.n_rows // len(design.item_names) if design.item_names else design.n_rows,
         se_method="model" if clustering is None else f"robust (sandwich, clustered by {clustering})",
         covariance_optimised=pd.DataFrame(optimised, index=names, columns=names),
+        latent_residual_variance=None if layout.has_dispersion_regression else objective.family.latent_residual_variance(
+            objective.link, layout.residual_sd(theta)
+        ),
         _latent=latent if design.levels else None,
+    )
+
+
+def _variance_components(design, layout, theta: np.ndarray):
+    """The random-effects table at ``theta``, with the parameter names of its SDs and correlations."""
+    return variance_components(
+        design.levels,
+        layout.covariances(theta),
+        layout.residual_sd(theta),
+        names={(level, i, j): name for name, level, i, j in layout.variance_names},
+        disturbances=frozenset((p.level, p.row) for p in layout.table if p.kind == "path"),
     )

@@ -43,14 +43,34 @@ def latent_table(level, mean: np.ndarray, posterior_covariance: np.ndarray, fact
 
 @dataclass(frozen=True)
 class VarianceComponent:
-    """One row of the random-effects table (lme4's ``VarCorr``)."""
+    """One row of the random-effects table (lme4's ``VarCorr``).
+
+    Attributes
+    ----------
+    group, name : str
+        The level (grouping) and the latent (``"Residual"`` and ``""`` for a gaussian residual).
+    variance, sd : float
+        The latent's variance and SD: of its disturbance where it is regressed on covariates or
+        latents (``disturbance``).
+    correlations : tuple of float or None
+        With each earlier latent of the level, ``None`` for those outside the latent's block
+        (uncorrelated by the model).
+    sd_name : str or None
+        The SD's name in ``MLResult.params`` (``None`` where it is fixed, e.g. ``std_lv``).
+    correlation_names : tuple of str or None
+        The names of ``correlations`` in ``MLResult.params``, ``None`` where there is none.
+    disturbance : bool
+        The latent is regressed (``F ~ x``): variance and SD are its disturbance's.
+    """
 
     group: str
     name: str
     variance: float
     sd: float
-    #: with each earlier latent of the level, ``None`` for those outside the latent's block
     correlations: tuple[float | None, ...] = ()
+    sd_name: str | None = None
+    correlation_names: tuple[str | None, ...] = ()
+    disturbance: bool = False
 
 
 @dataclass(frozen=True)
@@ -120,6 +140,11 @@ class MLResult:
     model : Model or None
         The :class:`glpp.Model` that was fitted (:meth:`predict`, :meth:`confint` and
         :func:`glpp.lrtest` use it).
+    latent_residual_variance : float or None
+        The level-1 variance on the latent-response scale (:meth:`icc`): sigma^2 of
+        gaussian responses, pi^2/3 (logit), 1 (probit), pi^2/6 (cloglog) of binary and
+        ordinal ones; ``None`` where there is none (counts, gamma, mixed families, a
+        dispersion regression).
     """
 
     params: pd.Series
@@ -150,6 +175,7 @@ class MLResult:
     n_units: int = 0
     se_method: str = "model"
     covariance_optimised: pd.DataFrame | None = None
+    latent_residual_variance: float | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
     model: object | None = field(default=None, repr=False, compare=False)
 
@@ -303,6 +329,56 @@ class MLResult:
 
         return predict(self, data, kind=kind, scale=scale, level=level)
 
+    def icc(self) -> pd.DataFrame:
+        """Variance partition and intraclass correlations of the random intercepts, by level.
+
+        On the latent-response scale: the level-1 variance is the residual variance of
+        gaussian responses and that of the link's error for binary and ordinal ones (pi^2/3
+        for logit, 1 for probit, pi^2/6 for cloglog), as in Snijders & Bosker (2012, ch. 17)
+        and Rabe-Hesketh & Skrondal (2012). With random slopes the intercept's variance is
+        the variance at covariates 0.
+
+        Returns
+        -------
+        DataFrame
+            One row per level, lowest first, then ``Residual``: ``variance`` (of the
+            level's random intercept), ``vpc`` (its share of the total variance) and
+            ``icc`` (the correlation of two latent responses in the same cluster of that
+            level: the variances of the level and the levels above, over the total; none
+            for the residual).
+
+        Raises
+        ------
+        ValueError
+            A level without a random intercept (factor models), or responses without a
+            latent-response scale (counts, gamma, mixed families, a dispersion regression).
+
+        Examples
+        --------
+        >>> fit = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)",
+        ...                  toenail, family="binomial").fit()
+        >>> fit.icc().loc["patient", "icc"]  # sd^2 / (sd^2 + pi^2 / 3)
+        """
+        groups = list(dict.fromkeys(c.group for c in self.variance_components if c.group != "Residual"))
+        intercepts = {c.group: c.variance for c in self.variance_components if c.name == "(Intercept)"}
+        missing = [group for group in groups if group not in intercepts]
+        if missing:
+            raise ValueError(
+                f"icc() needs a random intercept at every level; level(s) {', '.join(missing)} have "
+                f"latents {', '.join(c.name for c in self.variance_components if c.group in missing)}"
+            )
+        if self.latent_residual_variance is None:
+            raise ValueError(
+                f"icc() needs a level-1 variance on the latent-response scale: gaussian (identity), "
+                f"binomial or ordinal (logit, probit, cloglog) responses without a dispersion model; "
+                f"this fit has {self.family} ({self.link})"
+            )
+        variance = pd.Series([intercepts[g] for g in groups] + [self.latent_residual_variance], index=groups + ["Residual"])
+        total = variance.sum()
+        above = variance.iloc[::-1].cumsum().iloc[::-1] - self.latent_residual_variance
+        icc = (above / total).where(variance.index != "Residual")
+        return pd.DataFrame({"variance": variance, "vpc": variance / total, "icc": icc})
+
     def summary(self) -> Summary:
         """The summary: prints like lme4's (and lavaan's for factor models), HTML tables in Jupyter."""
         return summarise(self)
@@ -311,16 +387,27 @@ class MLResult:
         return str(self.summary())
 
 
-def variance_components(levels, covariances: list[np.ndarray], residual_sd: float | None) -> tuple[VarianceComponent, ...]:
+def variance_components(
+    levels,
+    covariances: list[np.ndarray],
+    residual_sd: float | None,
+    *,
+    names: dict[tuple[int, int, int], str] | None = None,
+    disturbances: frozenset[tuple[int, int]] = frozenset(),
+) -> tuple[VarianceComponent, ...]:
     """Variances, SDs and correlations of each level's latents (and the residual SD), as lme4 prints them.
 
     ``levels`` are the design's levels, ``covariances`` their latent
     covariance matrices at the estimate; correlations are reported within a
     block of correlated latents only; ``residual_sd`` is the level-1 residual SD
-    of a gaussian model (``None`` for other families).
+    of a gaussian model (``None`` for other families). ``names`` maps ``(level,
+    i, j)`` to the name of an SD (``i == j``) or correlation in ``MLResult.params``
+    (``ParameterLayout.variance_names``; the residual SD is ``sigma``);
+    ``disturbances`` holds the ``(level, latent)`` positions of regressed latents.
     """
+    names = names or {}
     components = []
-    for level, level_covariance in zip(levels, covariances):
+    for number, (level, level_covariance) in enumerate(zip(levels, covariances)):
         sds = np.sqrt(np.diag(level_covariance))
         for index, latent in enumerate(level.latent_names):
             block = next(b for b in level.blocks if index in b.latent_positions)
@@ -329,11 +416,21 @@ def variance_components(levels, covariances: list[np.ndarray], residual_sd: floa
                 level_covariance[index, j] / (sds[index] * sds[j]) if j in block.latent_positions else None
                 for j in range(index)
             )
+            correlation_names = tuple(names.get((number, j, index)) for j in range(index))
             if not any(value is not None for value in correlations):
-                correlations = ()
+                correlations, correlation_names = (), ()
             components.append(
-                VarianceComponent(level.name, latent, float(level_covariance[index, index]), float(sds[index]), correlations)
+                VarianceComponent(
+                    level.name,
+                    latent,
+                    float(level_covariance[index, index]),
+                    float(sds[index]),
+                    correlations,
+                    sd_name=names.get((number, index, index)),
+                    correlation_names=correlation_names,
+                    disturbance=(number, index) in disturbances,
+                )
             )
     if residual_sd is not None:
-        components.append(VarianceComponent("Residual", "", residual_sd**2, residual_sd))
+        components.append(VarianceComponent("Residual", "", residual_sd**2, residual_sd, sd_name="sigma"))
     return tuple(components)

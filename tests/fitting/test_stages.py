@@ -11,7 +11,7 @@ import pytest
 
 import glpp
 from glpp.fitting import make_objective, maximise_likelihood
-from glpp.fitting.engines import EB_MIN_POINTS
+from glpp.fitting.engines import EB_TOLERANCE
 from glpp.results.build import build_result
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -118,14 +118,15 @@ def test_no_import_cycles_between_modules():
 
 
 def test_laplace_fit_reports_posterior_sds(toenail):
-    """One node has no spread: EB moments of a Laplace fit use EB_MIN_POINTS (a posterior SD of 0
-    for every patient was reported before)."""
+    """One node has no spread: EB moments of a Laplace fit start at EB_MIN_POINTS (a posterior SD
+    of 0 for every patient was reported before) and raise the points until they settle (7 points
+    erred by 0.11 at toenail's Laplace estimate)."""
     fit = toenail.fit(nip=1)
     latent = fit.latent()
     assert (latent["sd"] > 0.1).all()
-    objective = make_objective(toenail.design, toenail.layout, toenail.family, toenail.link, nip=EB_MIN_POINTS)
+    objective = make_objective(toenail.design, toenail.layout, toenail.family, toenail.link, nip=127)
     theta = toenail.layout.theta_from_named(dict(fit.params))
-    ((mean, covariance),) = objective.latent_moments(theta)
+    ((mean, covariance),) = objective.posterior_moments(theta)
     factor = toenail.layout.cholesky_factors(theta)[0][0, 0]
-    np.testing.assert_allclose(latent["sd"], factor * np.sqrt(covariance[:, 0, 0]), rtol=1e-10)
-    np.testing.assert_allclose(latent["mean"], factor * mean[:, 0], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(latent["sd"], factor * np.sqrt(covariance[:, 0, 0]), rtol=0, atol=10 * EB_TOLERANCE)
+    np.testing.assert_allclose(latent["mean"], factor * mean[:, 0], rtol=0, atol=10 * EB_TOLERANCE)
