@@ -56,7 +56,7 @@ def sample_and_print(
         kind="marginal", draws=draws, tune=tune, chains=chains, random_seed=seed, nip=nip
     )
     # the parameters under their ML names (not PyMC's internal Cholesky factors or the latents)
-    names = [name for name in model.layout.names() if name in datatree.posterior.data_vars]
+    names = [name for name in model.layout.natural_names if name in datatree.posterior.data_vars]
     print(arviz.summary(datatree, var_names=names))
     print(f"\n(sampled in {time.perf_counter() - started:.1f} s including compilation)")
     return 0

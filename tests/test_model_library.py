@@ -96,7 +96,7 @@ def test_list_shows_every_model_with_type_rows_and_reference(capsys):
     ("name", "reason"),
     [
         ("political_democracy", "residual covariances"),
-        ("verbagg_lca2", "discrete latent"),
+        ("growth_mixture", "growth mixture"),
         ("guimmun", "one level only"),
     ],
 )

@@ -213,7 +213,7 @@ def default_notes(spec: Spec, std_lv: bool) -> tuple[str, ...]:
 
 def require_latents(design: Design, what: str) -> None:
     """Refuse ``what`` (a Bayesian path) for a model without latent variables (a GLM)."""
-    if not design.levels:
+    if not design.levels and design.discrete is None:
         raise SpecError(
             f"{what} is not available for a model without latent variables (a GLM) yet; fit it by "
             "maximum likelihood: model.fit()"
