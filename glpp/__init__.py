@@ -9,6 +9,7 @@ from glpp.errors import (
     SpecError,
 )
 from glpp.design.choice import expand_nominal
+from glpp.likelihood.backend import get_backend, set_backend
 from glpp.model import Model
 from glpp.results.lrtest import lrtest
 from glpp.results.ml import MLResult
@@ -18,6 +19,8 @@ __all__ = [
     "MLResult",
     "expand_nominal",
     "lrtest",
+    "set_backend",
+    "get_backend",
     "GlppError",
     "SpecError",
     "DataError",

@@ -41,6 +41,7 @@ from glpp.likelihood.gaussian import (
 )
 from glpp.likelihood.fixed_only import compile_fixed_only, fixed_only_data_arguments
 from glpp.likelihood.quadrature import make_rule
+from glpp.likelihood.backend import get_backend
 from glpp.likelihood.two_level import compile_two_level, data_arguments
 from glpp.params import ParameterLayout
 
@@ -78,6 +79,7 @@ _CACHE: dict[tuple, object] = {}
 
 
 def _cached(key: tuple, compile_function, *arguments):
+    key = (*key, get_backend())  # glpp.set_backend takes effect at the next fit
     if key not in _CACHE:
         _CACHE[key] = compile_function(*arguments)
     return _CACHE[key]

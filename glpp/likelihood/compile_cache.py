@@ -38,6 +38,8 @@ from pytensor.graph.basic import Variable, clone_get_equiv
 from pytensor.graph.fg import FunctionGraph
 
 from glpp.families import Family, Link
+from glpp.likelihood.backend import Backend, get_backend, jax_available, resolve_mode
+from glpp.likelihood.background import compile_in_background
 
 __all__ = ["cached_functions", "family_key", "cache_directory"]
 
@@ -109,9 +111,12 @@ def _entry_path(key: tuple, mode: str) -> Path | None:
 @contextmanager
 def _quiet_blas():
     """Compile without pytensor's advice to install a BLAS: the likelihood's matrix products
-    are tiny (design x coefficients) and correct without one, so the advice is noise here."""
+    are tiny (design x coefficients) and correct without one, so the advice is noise here
+    (``benchmarks/results.md``, "BLAS"). The JAX backend's note that it drops shape
+    assertions is noise too: the shapes come from glpp's own design arrays."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
+        warnings.filterwarnings("ignore", message="Skipping .*Op .* as JAX tracing would remove it")
         yield
 
 
@@ -157,10 +162,49 @@ def _store(path: Path, graphs: dict) -> None:
         pass
 
 
+def _compile(specs: GraphSpecs, backend: Backend) -> dict[str, Callable]:
+    with _quiet_blas():
+        return {
+            name: pytensor.function(list(inputs), list(outputs), on_unused_input="ignore", mode=backend.mode)
+            for name, (inputs, outputs) in specs.items()
+        }
+
+
+def _numpy_outputs(function: Callable) -> Callable:
+    """``function`` returning numpy arrays: the JAX backend returns jax arrays, and numpy
+    arithmetic on those would dispatch (and compile) one small XLA program per operation."""
+
+    def with_numpy_outputs(*arguments):
+        return [np.asarray(value) for value in function(*arguments)]
+
+    with_numpy_outputs.maker = function.maker
+    return with_numpy_outputs
+
+
+def _load_or_compile(key: tuple, build: Callable[[], GraphSpecs], backend: Backend) -> dict[str, Callable]:
+    path = _entry_path(key, backend.mode_key)
+    functions = None
+    if path is not None and path.exists():
+        with _quiet_blas():
+            functions = _load(path, backend.mode)
+    if functions is None:
+        functions = _compile(build(), backend)
+        if path is not None:
+            _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
+    if backend.name == "jax":
+        return {name: _numpy_outputs(function) for name, function in functions.items()}
+    return functions
+
+
 def cached_functions(
-    key: tuple, build: Callable[[], GraphSpecs], mode: str | Mode, mode_key: str | None = None
+    key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = ()
 ) -> dict[str, Callable]:
     """Compiled functions of one graph, from the disk cache when present.
+
+    The backend is :func:`glpp.likelihood.backend.get_backend`'s; with
+    ``"auto"``, a structure whose C functions are cached is linked to them,
+    and otherwise (where jax is installed) it is compiled by JAX while the C
+    version compiles in a background process (:mod:`glpp.likelihood.background`).
 
     Parameters
     ----------
@@ -170,11 +214,8 @@ def cached_functions(
     build : callable
         Builds the symbolic graph: returns ``{name: (inputs, outputs)}``.
         Only called when the cache has no entry.
-    mode : str or pytensor Mode
-        pytensor mode of the functions.
-    mode_key : str, optional
-        A stable description of ``mode`` for the key; required when ``mode``
-        is a Mode object (whose ``repr`` changes between processes).
+    excluding : tuple of str
+        pytensor rewrites to leave out (e.g. ``"inv_to_solve"``).
 
     Returns
     -------
@@ -182,30 +223,51 @@ def cached_functions(
         ``name -> function`` taking the inputs positionally and returning
         the list of outputs.
     """
-    if mode_key is None:
-        if not isinstance(mode, str):
-            raise TypeError("cached_functions needs mode_key with a Mode object")
-        mode_key = mode
-    path = _entry_path(key, mode_key)
-    if path is not None and path.exists():
-        with _quiet_blas():
-            functions = _load(path, mode)
-        if functions is not None:
-            return functions
+    setting = get_backend()
+    if setting != "auto":
+        return _load_or_compile(key, build, resolve_mode(setting, excluding))
+    c_backend = resolve_mode("c", excluding)
+    c_path = _entry_path(key, c_backend.mode_key)
+    if c_path is None or c_path.exists() or not jax_available():
+        return _load_or_compile(key, build, c_backend)
     specs = build()
-    with _quiet_blas():
-        functions = {
-            name: pytensor.function(list(inputs), list(outputs), on_unused_input="ignore", mode=mode)
-            for name, (inputs, outputs) in specs.items()
-        }
-    if path is not None:
-        _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
-    return functions
+    try:
+        functions = _load_or_compile(key, lambda: specs, resolve_mode("jax", excluding))
+    except Exception:  # noqa: BLE001 - a graph JAX cannot trace (dynamic shapes): C it is
+        return _load_or_compile(key, lambda: specs, c_backend)
+    compile_in_background(specs, c_path, excluding)
+    return _with_c_fallback(functions, lambda: _load_or_compile(key, lambda: specs, c_backend))
 
 
-def lazy_cached_function(
-    key: tuple, build: Callable[[], GraphSpecs], mode: str | Mode, mode_key: str | None = None
-) -> Callable:
+def _with_c_fallback(functions: dict[str, Callable], compile_c: Callable[[], dict[str, Callable]]) -> dict:
+    """JAX ``functions`` that switch (all together) to their C versions if a first call fails:
+    JAX traces a graph at its first call, and a shape it cannot trace is an error only then."""
+    state: dict[str, dict[str, Callable]] = {}
+    traced: set[str] = set()
+
+    def wrapped(name: str) -> Callable:
+        function = functions[name]
+
+        def call(*arguments):
+            if "c" in state:
+                return state["c"][name](*arguments)
+            if name in traced:
+                return function(*arguments)
+            try:
+                result = function(*arguments)
+            except Exception:  # noqa: BLE001 - retried in C, which raises a genuine error again
+                state["c"] = compile_c()
+                return state["c"][name](*arguments)
+            traced.add(name)
+            return result
+
+        call.maker = function.maker
+        return call
+
+    return {name: wrapped(name) for name in functions}
+
+
+def lazy_cached_function(key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = ()) -> Callable:
     """One function of :func:`cached_functions`, compiled (or loaded) on its first call.
 
     For functions only some fits need (empirical Bayes moments): ``build``
@@ -215,7 +277,7 @@ def lazy_cached_function(
 
     def function(*arguments):
         if not compiled:
-            (only,) = cached_functions(key, build, mode, mode_key).values()
+            (only,) = cached_functions(key, build, excluding).values()
             compiled.append(only)
         return compiled[0](*arguments)
 

@@ -31,7 +31,6 @@ from pytensor.tensor import TensorVariable
 from glpp.families import MixedFamily
 from glpp.likelihood.compile_cache import cached_functions, family_key
 from glpp.likelihood.segments import Segments
-from glpp.likelihood.two_level import COMPILE_MODE
 
 __all__ = ["DiscreteLevel", "compile_discrete", "data_variables", "discrete_terms", "row_logp"]
 
@@ -163,7 +162,7 @@ def compile_discrete(
     Returns
     -------
     dict of callables
-        Compiled in :data:`glpp.likelihood.two_level.COMPILE_MODE` and cached on disk
+        Compiled by the backend of :mod:`glpp.likelihood.backend` and cached on disk
         (:func:`glpp.likelihood.compile_cache.cached_functions`; the key holds this
         module's source):
         ``value_and_grad(theta, sizes, *data) -> (loglik, gradient, log L_i)``,
@@ -204,7 +203,7 @@ def compile_discrete(
             "conditional_at": ([theta, sizes, locations, *data], [at_locations]),
         }
 
-    functions = cached_functions(key, build, COMPILE_MODE)
+    functions = cached_functions(key, build)
     return {
         "value_and_grad": functions["value_and_grad"],
         "per_unit": functions["per_unit"],

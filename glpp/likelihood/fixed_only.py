@@ -18,7 +18,6 @@ from glpp.design.build import Design
 from glpp.families import Family, Link
 from glpp.likelihood.compile_cache import cached_functions, family_key
 from glpp.likelihood.predictor import RowPredictor, optional_row_arrays
-from glpp.likelihood.two_level import COMPILE_MODE
 from glpp.params import ParameterLayout
 
 __all__ = ["FixedOnlyFunctions", "compile_fixed_only", "fixed_only_data_arguments"]
@@ -55,5 +54,5 @@ def compile_fixed_only(layout: ParameterLayout, family: Family, link: Link) -> F
         inputs = [rows.theta, rows.response, rows.trials, rows.fixed, rows.offset, *rows.optional_inputs]
         return {"loglik_and_grad": (inputs, [total, pt.grad(total, rows.theta), row_loglik])}
 
-    functions = cached_functions(key, build, COMPILE_MODE)
+    functions = cached_functions(key, build)
     return FixedOnlyFunctions(functions["loglik_and_grad"])

@@ -31,14 +31,12 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
-import pytensor
 import pytensor.tensor as pt
 from pytensor.gradient import zero_grad
 from pytensor.tensor import TensorVariable
 
 from glpp.likelihood.compile_cache import cached_functions, lazy_cached_function
 from glpp.design.build import Design
-from glpp.likelihood.two_level import COMPILE_MODE
 from glpp.likelihood.segments import Segments
 from glpp.params import ParameterLayout
 
@@ -58,13 +56,10 @@ __all__ = [
 EXACT_DESCRIPTION = "exact, multivariate normal"
 
 
-def _compile_mode():
-    """:data:`glpp.likelihood.two_level.COMPILE_MODE` without pytensor's ``inv(A) @ B -> solve(A, B)`` rewrite.
-
-    With (units x items) right-hand sides the solve (scipy, per evaluation)
-    costs far more than multiplying by the small inverse once.
-    """
-    return pytensor.compile.get_mode(COMPILE_MODE).excluding("inv_to_solve")
+#: pytensor's ``inv(A) @ B -> solve(A, B)`` rewrite is left out: with (units x items)
+#: right-hand sides the solve (scipy, per evaluation) costs far more than multiplying by
+#: the small inverse once.
+_EXCLUDED_REWRITES = ("inv_to_solve",)
 
 
 @dataclass(frozen=True)
@@ -366,7 +361,6 @@ def compile_gaussian_two_level(layout: ParameterLayout) -> GaussianMarginalFunct
     :func:`two_level_data_arguments`.
     """
     key = ("gaussian_two_level", layout.structure_key)
-    mode_key = f"{COMPILE_MODE} excluding inv_to_solve"
 
     def build():
         theta, inputs, cluster_loglik, _ = make_gaussian_two_level(layout)
@@ -377,8 +371,8 @@ def compile_gaussian_two_level(layout: ParameterLayout) -> GaussianMarginalFunct
         _, inputs, _, moments = make_gaussian_two_level(layout)
         return {"posterior_moments": (inputs, moments)}
 
-    loglik_and_grad = cached_functions(key, build, _compile_mode(), mode_key)["loglik_and_grad"]
-    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _compile_mode(), mode_key)
+    loglik_and_grad = cached_functions(key, build, _EXCLUDED_REWRITES)["loglik_and_grad"]
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _EXCLUDED_REWRITES)
     return GaussianMarginalFunctions(loglik_and_grad, posterior_moments, layout.level_sizes[0])
 
 
@@ -395,7 +389,6 @@ def compile_gaussian_marginal(layout: ParameterLayout) -> GaussianMarginalFuncti
     >>> loglik, gradient, per_unit = functions.loglik_and_grad(theta, *gaussian_data_arguments(model.design))
     """
     key = ("gaussian_marginal", layout.structure_key)
-    mode_key = f"{COMPILE_MODE} excluding inv_to_solve"
 
     def build():
         theta, graph = make_gaussian_marginal(layout)
@@ -406,8 +399,8 @@ def compile_gaussian_marginal(layout: ParameterLayout) -> GaussianMarginalFuncti
         _, graph = make_gaussian_marginal(layout)
         return {"posterior_moments": (graph.inputs, [graph.posterior_mean, graph.posterior_covariance])}
 
-    loglik_and_grad = cached_functions(key, build, _compile_mode(), mode_key)["loglik_and_grad"]
+    loglik_and_grad = cached_functions(key, build, _EXCLUDED_REWRITES)["loglik_and_grad"]
     # compiled on first use: only EB predictions need it
-    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _compile_mode(), mode_key)
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, _EXCLUDED_REWRITES)
 
     return GaussianMarginalFunctions(loglik_and_grad, posterior_moments, layout.level_sizes[0])

@@ -29,7 +29,6 @@ from glpp.likelihood.compile_cache import cached_functions, family_key
 from glpp.likelihood.discrete import DiscreteLevel, row_logp
 from glpp.likelihood.latent import GaussHermiteLevel
 from glpp.likelihood.segments import Segments
-from glpp.likelihood.two_level import COMPILE_MODE
 
 __all__ = ["compile_mixture"]
 
@@ -113,5 +112,5 @@ def compile_mixture(family, link, *, with_dispersion_index: bool, mixed: bool) -
             "per_unit": (inputs, [per_unit, posterior, log_weights]),
         }
 
-    return cached_functions(key, build, COMPILE_MODE)
+    return cached_functions(key, build)
 

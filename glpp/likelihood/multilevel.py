@@ -63,7 +63,6 @@ from glpp.likelihood.latent import GaussHermiteLevel
 from glpp.likelihood.linalg import Matrix, cholesky, lift, newton_step, solve
 from glpp.likelihood.predictor import RowPredictor, optional_row_arrays
 from glpp.likelihood.segments import Segments, segment_ends
-from glpp.likelihood.two_level import COMPILE_MODE
 from glpp.params import ParameterLayout
 
 __all__ = ["MultilevelFunctions", "compile_multilevel", "multilevel_data", "ancestor_indices"]
@@ -489,9 +488,9 @@ def compile_multilevel(layout: ParameterLayout, family: Family, link: Link) -> M
         graph = _Graph(layout, family, link)
         return {"posterior_moments": (inputs_of(graph), graph.posterior_moments())}
 
-    functions = cached_functions(key, build, COMPILE_MODE)
+    functions = cached_functions(key, build)
     # compiled on first use: only EB predictions need it
-    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, COMPILE_MODE)
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments)
 
     return MultilevelFunctions(
         functions["joint_terms"],

@@ -38,7 +38,7 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.tensor import TensorVariable
 
-__all__ = ["SegmentGather", "SegmentSum", "Segments", "segment_ends"]
+__all__ = ["SegmentGather", "SegmentSum", "Segments", "segment_ends", "register_jax"]
 
 
 def segment_ends(sorted_index: np.ndarray, n_groups: int) -> np.ndarray:
@@ -130,6 +130,31 @@ class SegmentGather(_SegmentOp):
 
 segment_sum = SegmentSum()
 segment_gather = SegmentGather()
+
+
+def register_jax() -> None:
+    """The two ops in pytensor's JAX backend (``jax.ops.segment_sum`` and ``take``).
+
+    Called by :func:`glpp.likelihood.backend.jax_available` (importing jax costs a second,
+    so it is not done at import).
+    """
+    import jax
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    @jax_funcify.register(SegmentSum)
+    def _segment_sum_jax(op, node=None, **kwargs):
+        def segment_sum_jax(values, index, last):
+            return jax.ops.segment_sum(values, index, num_segments=last.shape[0], indices_are_sorted=True)
+
+        return segment_sum_jax
+
+    @jax_funcify.register(SegmentGather)
+    def _segment_gather_jax(op, node=None, **kwargs):
+        def segment_gather_jax(values, index, last):
+            return jax.numpy.take(values, index, axis=0)
+
+        return segment_gather_jax
+
 
 
 @dataclass(frozen=True)

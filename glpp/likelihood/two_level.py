@@ -54,8 +54,8 @@ from glpp.params import ParameterLayout
 
 __all__ = ["TwoLevelFunctions", "OneLevelGraph", "compile_two_level", "data_arguments", "COMPILE_MODE"]
 
-#: pytensor mode of every compiled likelihood function. The C backend ("CVM")
-#: compiles fewer, cached modules than numba here and evaluates faster.
+#: pytensor mode of the functions PyMC compiles for sampling (the likelihood functions of
+#: ML fits take theirs from :mod:`glpp.likelihood.backend`)
 COMPILE_MODE = os.environ.get("GLPP_PYTENSOR_MODE", "CVM")
 
 
@@ -225,9 +225,9 @@ def compile_two_level(layout: ParameterLayout, family: Family, link: Link, adapt
         graph = OneLevelGraph(layout, family, link, adaptive)
         return {"posterior_moments": (quadrature_inputs(graph), list(graph.posterior_moments()))}
 
-    functions = cached_functions(key, build, COMPILE_MODE)
+    functions = cached_functions(key, build)
     # compiled on first use: only EB predictions need it
-    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, COMPILE_MODE)
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments)
 
     n_latents = layout.level_sizes[0]
     return TwoLevelFunctions(functions["mode_terms"], functions["loglik_and_grad"], posterior_moments, n_latents, adaptive)
