@@ -12,7 +12,7 @@ import pytest
 
 import glpp
 from glpp.fitting.engines import make_objective
-from glpp.likelihood import background, backend, compile_cache
+from glpp.likelihood import background, backend, compile_cache, compile_worker
 
 pytest.importorskip("jax")
 
@@ -103,7 +103,7 @@ def test_auto_links_cached_c_modules_and_otherwise_uses_jax_and_queues_c(tmp_pat
     assert len(started) == 1 and started[0][-1] == str(pending.parent)
 
     # the worker (run here in-process) compiles the queue to C and empties it
-    background.run_worker(pending.parent)
+    background.run_worker(pending.parent, compile_worker.compile_task)
     assert not list((tmp_path / "pending").glob("*.pkl"))
     function = compile_cache.cached_functions(key, _build)["f"]
     assert type(function.maker.linker).__name__ != "JAXLinker"

@@ -4,7 +4,7 @@ With the ``"auto"`` backend (:mod:`glpp.likelihood.backend`), a model
 structure met for the first time is compiled by JAX for the fit at hand,
 and its graph is queued here to be compiled to C for later processes: a
 pending file in ``<cache>/pending/`` and one worker process (``python -m
-glpp.likelihood.background``, at low priority, detached) that compiles the
+glpp.likelihood.compile_worker``, at low priority, detached) that compiles the
 pending graphs one after another and stores them in the cache like any
 other entry, then exits. One worker runs at a time (a lock file); a graph
 whose worker died is compiled by the next.
@@ -22,7 +22,7 @@ import pickle
 import subprocess
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 __all__ = ["compile_in_background", "background_enabled", "run_worker"]
 
@@ -55,7 +55,7 @@ def compile_in_background(specs: dict, entry: Path, excluding: Sequence[str]) ->
             temporary.write_bytes(payload)
             os.replace(temporary, target)
         subprocess.Popen(
-            [sys.executable, "-m", "glpp.likelihood.background", str(pending)],
+            [sys.executable, "-m", "glpp.likelihood.compile_worker", str(pending)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -65,19 +65,12 @@ def compile_in_background(specs: dict, entry: Path, excluding: Sequence[str]) ->
         pass
 
 
-def _compile_one(task: Path) -> None:
-    from glpp.likelihood.backend import resolve_mode
-    from glpp.likelihood.compile_cache import _compile, _rewritten_graph, _store
+def run_worker(pending: Path, compile_task: Callable[[dict, Path, tuple[str, ...]], None]) -> None:
+    """Compile every pending graph in ``pending`` (one worker at a time), then return.
 
-    specs, entry, excluding = pickle.loads(task.read_bytes())
-    entry = Path(entry)
-    if not entry.exists():
-        functions = _compile(specs, resolve_mode("c", excluding))
-        _store(entry, {name: _rewritten_graph(function) for name, function in functions.items()})
-
-
-def run_worker(pending: Path) -> None:
-    """Compile every pending graph in ``pending`` (one worker at a time), then return."""
+    ``compile_task(specs, entry, excluding)`` compiles one queued graph to C and stores it at
+    ``entry`` (:func:`glpp.likelihood.compile_worker.compile_task`).
+    """
     lock_path = pending / "worker.lock"
     while True:
         with lock_path.open("a") as lock:
@@ -88,7 +81,9 @@ def run_worker(pending: Path) -> None:
             while tasks := sorted(pending.glob("*.pkl")):
                 for task in tasks:
                     try:
-                        _compile_one(task)
+                        specs, entry, excluding = pickle.loads(task.read_bytes())
+                        if not Path(entry).exists():
+                            compile_task(specs, Path(entry), tuple(excluding))
                     except Exception:  # noqa: BLE001 - a foreground process will compile it
                         pass
                     task.unlink(missing_ok=True)
@@ -96,10 +91,3 @@ def run_worker(pending: Path) -> None:
         if not any(pending.glob("*.pkl")):
             return
 
-
-if __name__ == "__main__":
-    try:
-        os.nice(10)
-    except OSError:
-        pass
-    run_worker(Path(sys.argv[1]))

@@ -170,6 +170,14 @@ def _compile(specs: GraphSpecs, backend: Backend) -> dict[str, Callable]:
         }
 
 
+def compile_and_store(specs: GraphSpecs, path: Path | None, backend: Backend) -> dict[str, Callable]:
+    """Compile ``specs`` with ``backend`` and store the rewritten graphs at ``path`` (if any)."""
+    functions = _compile(specs, backend)
+    if path is not None:
+        _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
+    return functions
+
+
 def _numpy_outputs(function: Callable) -> Callable:
     """``function`` returning numpy arrays: the JAX backend returns jax arrays, and numpy
     arithmetic on those would dispatch (and compile) one small XLA program per operation."""
@@ -188,9 +196,7 @@ def _load_or_compile(key: tuple, build: Callable[[], GraphSpecs], backend: Backe
         with _quiet_blas():
             functions = _load(path, backend.mode)
     if functions is None:
-        functions = _compile(build(), backend)
-        if path is not None:
-            _store(path, {name: _rewritten_graph(function) for name, function in functions.items()})
+        functions = compile_and_store(build(), path, backend)
     if backend.name == "jax":
         return {name: _numpy_outputs(function) for name, function in functions.items()}
     return functions
