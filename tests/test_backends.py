@@ -132,3 +132,58 @@ def test_auto_falls_back_to_c_where_jax_cannot_trace(tmp_path, monkeypatch, rest
     glpp.set_backend("auto")
     function = compile_cache.cached_functions(("backend test", "arange"), _build_dynamic_arange)["f"]
     assert function(np.array([1.0, 2.0, 3.0]))[0] == 8.0
+
+
+SHARDED = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"
+import json
+import jax
+import numpy as np
+import pandas as pd
+import glpp
+from glpp.likelihood.latent import GaussHermiteLevel
+from glpp.likelihood.quadrature import make_rule
+from glpp.likelihood.sharding import call_on_devices
+from glpp.likelihood.two_level import compile_two_level, data_arguments
+
+glpp.set_backend("jax")
+model = glpp.Model("outcome ~ treatment + month + trt_month + (1 | patient)", pd.read_csv({data!r}),
+                   family="binomial")
+functions = compile_two_level(model.layout, model.family, model.link)
+theta = 0.3 * np.random.default_rng(1).standard_normal(model.layout.n_theta)
+arguments = [theta, np.zeros((294, 1)), *GaussHermiteLevel.rule_arguments(make_rule(11, 1)),
+             *data_arguments(model.design)]
+one = functions.loglik_and_grad(*arguments)
+two = call_on_devices(functions.loglik_and_grad, arguments)
+print(json.dumps(dict(devices=len(jax.devices()), total=[float(one[0]), float(two[0])],
+                      gradient=float(np.max(np.abs(one[1] - two[1]))),
+                      clusters=float(np.max(np.abs(one[2] - two[2]))))))
+"""
+
+
+def test_data_split_over_two_devices_gives_the_same_loglik(tmp_path):
+    # a new process: the number of (CPU) devices is fixed when jax starts
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = SHARDED.format(data=str(DATA / "toenail.csv"))
+    env = dict(os.environ, GLPP_BACKGROUND_COMPILE="off")
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                            cwd=Path(__file__).resolve().parents[1])
+    assert output.returncode == 0, output.stderr[-2000:]
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    assert result["devices"] == 2
+    assert np.isfinite(result["total"][0])
+    np.testing.assert_allclose(result["total"][1], result["total"][0], rtol=1e-12)
+    assert result["gradient"] < 1e-8 and result["clusters"] < 1e-10
+
+
+def test_call_on_devices_refuses_a_c_function(restore_backend):
+    from glpp.likelihood.sharding import call_on_devices
+
+    glpp.set_backend("c")
+    with pytest.raises(TypeError, match="JAX backend"):
+        call_on_devices(lambda *a: a, [np.zeros(2)])

@@ -186,6 +186,7 @@ def _numpy_outputs(function: Callable) -> Callable:
         return [np.asarray(value) for value in function(*arguments)]
 
     with_numpy_outputs.maker = function.maker
+    with_numpy_outputs.function = function  # the pytensor Function (glpp.likelihood.sharding)
     return with_numpy_outputs
 
 
