@@ -102,9 +102,15 @@ def test_auto_links_cached_c_modules_and_otherwise_uses_jax_and_queues_c(tmp_pat
     (pending,) = (tmp_path / "pending").glob("*.pkl")
     assert len(started) == 1 and started[0][-1] == str(pending.parent)
 
-    # the worker (run here in-process) compiles the queue to C and empties it
+    # the worker (run here in-process) compiles the queue to C and empties it; the JAX
+    # functions switch to the C ones at their next call (after C_READY_INTERVAL)
     background.run_worker(pending.parent, compile_worker.compile_task)
     assert not list((tmp_path / "pending").glob("*.pkl"))
+    monkeypatch.setattr(compile_cache, "C_READY_INTERVAL", 0.0)
+    linked = []
+    monkeypatch.setattr(compile_cache, "_link", lambda *a, _link=compile_cache._link: linked.append(1) or _link(*a))
+    assert function(np.array([1.0, 2.0]))[0] == 9.0
+    assert linked, "the JAX function did not switch to the cached C version"
     function = compile_cache.cached_functions(key, _build)["f"]
     assert type(function.maker.linker).__name__ != "JAXLinker"
     assert function(np.array([1.0, 2.0]))[0] == 9.0

@@ -23,6 +23,7 @@ import pickle
 import platform
 import sys
 import tempfile
+import time
 import warnings
 from contextlib import contextmanager
 from functools import cache
@@ -243,19 +244,32 @@ def cached_functions(
     except Exception:  # noqa: BLE001 - a graph JAX cannot trace (dynamic shapes): C it is
         return _load_or_compile(key, lambda: specs, c_backend)
     compile_in_background(specs, c_path, excluding)
-    return _with_c_fallback(functions, lambda: _load_or_compile(key, lambda: specs, c_backend))
+    return _switching_to_c(functions, lambda: _load_or_compile(key, lambda: specs, c_backend), c_path.exists)
 
 
-def _with_c_fallback(functions: dict[str, Callable], compile_c: Callable[[], dict[str, Callable]]) -> dict:
-    """JAX ``functions`` that switch (all together) to their C versions if a first call fails:
-    JAX traces a graph at its first call, and a shape it cannot trace is an error only then."""
+#: seconds between two looks for the background worker's C functions
+C_READY_INTERVAL = 1.0
+
+
+def _switching_to_c(
+    functions: dict[str, Callable], compile_c: Callable[[], dict[str, Callable]], c_ready: Callable[[], bool]
+) -> dict:
+    """JAX ``functions`` that switch (all together) to their C versions when these are cached
+    (the background worker is done: a notebook's later fits run at C speed; the numbers agree
+    to rounding), or if a first call fails: JAX traces a graph at its first call, and a shape
+    it cannot trace is an error only then."""
     state: dict[str, dict[str, Callable]] = {}
     traced: set[str] = set()
+    last_look = [time.monotonic()]
 
     def wrapped(name: str) -> Callable:
         function = functions[name]
 
         def call(*arguments):
+            if "c" not in state and time.monotonic() - last_look[0] > C_READY_INTERVAL:
+                last_look[0] = time.monotonic()
+                if c_ready():
+                    state["c"] = compile_c()
             if "c" in state:
                 return state["c"][name](*arguments)
             if name in traced:
