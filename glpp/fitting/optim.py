@@ -18,7 +18,8 @@ import numpy as np
 from scipy import optimize
 
 from glpp.fitting.modes import MAX_NEWTON, newton_direction, newton_search
-from glpp.likelihood.latent import GaussHermiteLevel
+from glpp.likelihood.backend import compiled_by_jax
+from glpp.likelihood.latent import GaussHermiteLevel, padded_size
 from glpp.likelihood.quadrature import QuadratureRule
 from glpp.likelihood.two_level import TwoLevelFunctions
 
@@ -50,7 +51,9 @@ class AdaptiveObjective:
         if rule.n_dims != self.functions.n_latents:
             raise ValueError("quadrature rule dimension does not match the number of latents")
         self.rule = rule
-        self._rule_arguments = GaussHermiteLevel.rule_arguments(rule)
+        # the JAX backend compiles a program per shape: pad the rule to one of a few sizes
+        n_nodes = padded_size(rule.n_nodes) if compiled_by_jax(self.functions.loglik_and_grad) else None
+        self._rule_arguments = GaussHermiteLevel.rule_arguments(rule, n_nodes)
 
     def mode_terms(self, theta: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
         """Log-posterior, score and Newton step of every cluster at ``modes`` (:func:`newton_search`'s terms)."""

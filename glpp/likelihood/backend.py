@@ -30,7 +30,7 @@ import pytensor
 
 from pytensor.compile.mode import Mode, get_mode
 
-__all__ = ["BACKENDS", "Backend", "get_backend", "set_backend", "jax_available", "resolve_mode"]
+__all__ = ["BACKENDS", "Backend", "get_backend", "set_backend", "jax_available", "resolve_mode", "compiled_by_jax"]
 
 #: backend name -> pytensor mode name
 BACKENDS: dict[str, str] = {"c": "CVM", "jax": "JAX", "numba": "NUMBA"}
@@ -128,3 +128,9 @@ def resolve_mode(name: str, excluding: tuple[str, ...] = ()) -> Backend:
     # the C key stays what it was before backends were added, so existing caches still match
     mode_key = mode_name if not excluding else f"{mode_name} excluding {' '.join(excluding)}"
     return Backend(name, mode, mode_key)
+
+
+def compiled_by_jax(function) -> bool:
+    """Whether a compiled likelihood function (from :mod:`glpp.likelihood.compile_cache`) runs on JAX."""
+    maker = getattr(function, "maker", None)
+    return maker is not None and type(maker.linker).__name__ == "JAXLinker"

@@ -41,7 +41,20 @@ from glpp.likelihood.linalg import (
 )
 from glpp.likelihood.quadrature import QuadratureRule
 
-__all__ = ["GaussHermiteLevel", "LatentLevel", "logsumexp_signed"]
+__all__ = ["GaussHermiteLevel", "LatentLevel", "logsumexp_signed", "padded_size", "PADDED_LOG_WEIGHT"]
+
+
+#: log-weight of a padding node: its exp is exactly 0 next to any real node's, and (unlike
+#: -inf) no inf - inf or 0 * inf can arise in the sums and their gradients
+PADDED_LOG_WEIGHT = -1e30
+
+
+def padded_size(n_nodes: int) -> int:
+    """The padded number of nodes for the JAX backend: 1 stays 1 (Laplace); otherwise the next
+    power of two, at least 16 (``nip="auto"``'s 7, 11, 15 share one program, 21 and 31 another)."""
+    if n_nodes <= 1:
+        return n_nodes
+    return max(16, 1 << (n_nodes - 1).bit_length())
 
 
 def logsumexp_signed(log_terms: TensorVariable, signs: TensorVariable) -> TensorVariable:
@@ -116,10 +129,25 @@ class GaussHermiteLevel:
         return self.nodes.shape[0]
 
     @staticmethod
-    def rule_arguments(rule: QuadratureRule) -> list[np.ndarray]:
-        """Nodes ``(K, d)``, ``log(w_k / phi(z_k))`` and the weights' signs of ``rule``."""
+    def rule_arguments(rule: QuadratureRule, n_nodes: int | None = None) -> list[np.ndarray]:
+        """Nodes ``(K, d)``, ``log(w_k / phi(z_k))`` and the weights' signs of ``rule``.
+
+        ``n_nodes`` (>= the rule's) pads the rule with nodes of weight zero (log-weight
+        :data:`PADDED_LOG_WEIGHT`, sign 0) that change no sum: the JAX backend compiles one
+        program per shape, and padding to a few sizes saves most of the recompiles of
+        ``nip="auto"`` (:func:`padded_size`).
+        """
         log_weights, signs = rule.log_weights_over_density()
-        return [rule.nodes, log_weights, signs.astype(float)]
+        arguments = [rule.nodes, log_weights, signs.astype(float)]
+        extra = 0 if n_nodes is None else n_nodes - rule.n_nodes
+        if extra <= 0:
+            return arguments
+        nodes, log_weights, signs = arguments
+        return [
+            np.concatenate([nodes, np.zeros((extra, nodes.shape[1]))]),
+            np.concatenate([log_weights, np.full(extra, PADDED_LOG_WEIGHT)]),
+            np.concatenate([signs, np.zeros(extra)]),
+        ]
 
     def node_values(self, centre: Vector, factor: Matrix | None) -> tuple[Vector, TensorVariable]:
         batch_ndim = centre[0].ndim
