@@ -11,8 +11,8 @@ For each case this runs, each in a new Python process:
 
 and the R peer (lme4, ordinal, lavaan, glmmTMB, flexmix) through ``Rscript``, timing
 the fitting call only, on the same data (skipped with a message where R or the package
-is missing). Writes ``benchmarks/results.md`` (the table, the machine and the date)
-after each case.
+is missing). Writes the table of ``benchmarks/results.md`` (between its markers, with
+the machine and the date) after each case; the notes around it are kept.
 
     python benchmarks/run.py                 # every case except the large ones
     python benchmarks/run.py toenail guimmun # only these
@@ -236,7 +236,11 @@ def _format(rows: list[dict]) -> str:
     return "\n".join(lines + [""] + notes)
 
 
+BEGIN, END = "<!-- begin: written by benchmarks/run.py -->", "<!-- end: written by benchmarks/run.py -->"
+
+
 def write_results(rows: list[dict]) -> None:
+    """Replace the generated table of ``results.md`` (between its markers); the notes around it stay."""
     import numpy
     import pytensor
 
@@ -250,7 +254,13 @@ def write_results(rows: list[dict]) -> None:
         "(best of 2); fit: a second `fit()` in the warm process; R fit: the R call alone "
         "(`system.time`), in a new Rscript process. Ratios > 1: glpp faster.\n\n"
     )
-    RESULTS.write_text("# Benchmark results (generated: do not edit)\n\n" + header + _format(rows) + "\n")
+    generated = f"{BEGIN}\n{header}{_format(rows)}\n{END}"
+    text = RESULTS.read_text() if RESULTS.exists() else f"# Benchmark results\n\n{BEGIN}\n{END}\n"
+    if BEGIN not in text or END not in text:
+        text = f"{text.rstrip()}\n\n{BEGIN}\n{END}\n"
+    before, rest = text.split(BEGIN, 1)
+    after = rest.split(END, 1)[1]
+    RESULTS.write_text(before + generated + after)
 
 
 def main() -> None:
