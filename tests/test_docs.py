@@ -110,3 +110,31 @@ def test_readme_compares_features_and_links_the_docs():
     for row in table:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 8 and all(re.fullmatch(r"[YN]( \[\d\])?", cell) for cell in cells[1:]), row
+
+
+# ------------------------------------------------------------------ numbers in the README and docs
+# Each number quoted in README.md or docs/ below is recomputed here, so that the text cannot drift
+# from what the code gives.
+
+
+def test_readme_sleepstudy_likelihood_ratio_statistic_is_the_computed_one():
+    sleep = model_library.read_data("sleepstudy.csv")
+    intercept = glpp.Model("reaction ~ days + (1 | subject)", data=sleep).fit()
+    test = glpp.lrtest(intercept, model_library.load("sleepstudy").fit())
+    assert f"statistic {test.statistic:.3f} on {test.df} df" in (ROOT / "README.md").read_text()
+
+
+def test_readme_mimic_summary_excerpt_is_the_printed_summary():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```\nRandom effects:\n") + len("```\n")
+    excerpt = readme[start : readme.index("```", start)].splitlines()
+    printed = [line.rstrip() for line in str(model_library.load("holzinger_mimic").fit().summary()).splitlines()]
+    first = printed.index(excerpt[0].rstrip())
+    assert [line.rstrip() for line in excerpt] == printed[first : first + len(excerpt)]
+
+
+@pytest.mark.slow
+def test_documented_guimmun_points_are_where_nip_auto_settles():
+    fit = model_library.load("guimmun").fit(nip="auto")
+    assert f"`fit.nip == {fit.nip}`" in (ROOT / "README.md").read_text()
+    assert f"e.g. `{fit.nip}` for\n  mothers" in (DOCS / "user-guide.md").read_text()
