@@ -138,3 +138,15 @@ def test_documented_guimmun_points_are_where_nip_auto_settles():
     fit = model_library.load("guimmun").fit(nip="auto")
     assert f"`fit.nip == {fit.nip}`" in (ROOT / "README.md").read_text()
     assert f"e.g. `{fit.nip}` for\n  mothers" in (DOCS / "user-guide.md").read_text()
+
+
+@pytest.mark.slow
+def test_documented_marginal_points_are_what_choose_nip_picks():
+    from glpp.bayes import choose_nip
+
+    two_pl = glpp.Model("F =~ i1 + i2 + i3 + i4 + i5 + i6", data=model_library.read_data("verbagg_wide.csv"),
+                        family="binomial")
+    points = [choose_nip(model) for model in (model_library.load("toenail"), two_pl, model_library.load("sleepstudy"))]
+    guide = " ".join((DOCS / "user-guide.md").read_text().split())
+    expected = "toenail needs {}, a 2PL on six VerbAgg items {}, gaussian models {}".format(*points)
+    assert expected in guide
