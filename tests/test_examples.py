@@ -70,6 +70,13 @@ def test_ml_vs_bayes_notebook_tables_ml_and_both_posteriors(tmp_path, monkeypatc
 
 
 @pytest.mark.slow
+def test_model_comparison_notebook_compares_by_leave_one_cluster_out(tmp_path, monkeypatch):
+    outputs = execute("model_comparison", tmp_path, monkeypatch)
+    html = html_outputs(outputs)
+    assert any("random intercept" in text and "random slope" in text and "elpd_diff" in text for text in html)
+
+
+@pytest.mark.slow
 def test_irt_notebook_fits_rasch_2pl_and_dif(tmp_path, monkeypatch):
     outputs = execute("irt", tmp_path, monkeypatch)
     printed = text_outputs(outputs)
