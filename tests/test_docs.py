@@ -150,3 +150,16 @@ def test_documented_marginal_points_are_what_choose_nip_picks():
     guide = " ".join((DOCS / "user-guide.md").read_text().split())
     expected = "toenail needs {}, a 2PL on six VerbAgg items {}, gaussian models {}".format(*points)
     assert expected in guide
+
+
+@pytest.mark.slow
+def test_user_guide_latent_class_log_likelihoods_are_the_fitted_ones():
+    guide = " ".join((DOCS / "user-guide.md").read_text().split())
+    two, three = (model_library.load(name).fit() for name in ("verbagg_lca2", "verbagg_lca3"))
+    assert (f"log-likelihood {two.loglik:.4f} (2 classes, {two.n_params} parameters) and "
+            f"{three.loglik:.4f} (3 classes, {three.n_params})") in guide
+    cace = model_library.load("cace").fit()
+    assert (f"gives log-likelihood {cace.loglik:.4f} and `beta[C1:z]` {cace.params['beta[C1:z]']:.3f} "
+            f"(SE {cace.se['beta[C1:z]']:.3f};") in guide
+    growth = model_library.load("growth_mixture").fit()
+    assert f"this gives {growth.loglik:.4f} with every estimate" in guide
