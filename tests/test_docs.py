@@ -84,7 +84,7 @@ def test_readme_commands_are_on_the_getting_started_page():
 
 
 def test_mkdocs_builds_strictly(tmp_path):
-    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
+    if any(importlib.util.find_spec(name) is None for name in ("mkdocs", "mkdocstrings", "mkdocs_jupyter")):
         pytest.skip('mkdocs is not installed (pip install -e ".[docs]")')
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
