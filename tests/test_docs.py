@@ -84,7 +84,7 @@ def test_readme_commands_are_on_the_getting_started_page():
 
 
 def test_mkdocs_builds_strictly(tmp_path):
-    if importlib.util.find_spec("mkdocs") is None or importlib.util.find_spec("mkdocstrings") is None:
+    if any(importlib.util.find_spec(name) is None for name in ("mkdocs", "mkdocstrings", "mkdocs_jupyter")):
         pytest.skip('mkdocs is not installed (pip install -e ".[docs]")')
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -110,3 +110,56 @@ def test_readme_compares_features_and_links_the_docs():
     for row in table:
         cells = [cell.strip() for cell in row.strip("|").split("|")]
         assert len(cells) == 8 and all(re.fullmatch(r"[YN]( \[\d\])?", cell) for cell in cells[1:]), row
+
+
+# ------------------------------------------------------------------ numbers in the README and docs
+# Each number quoted in README.md or docs/ below is recomputed here, so that the text cannot drift
+# from what the code gives.
+
+
+def test_readme_sleepstudy_likelihood_ratio_statistic_is_the_computed_one():
+    sleep = model_library.read_data("sleepstudy.csv")
+    intercept = glpp.Model("reaction ~ days + (1 | subject)", data=sleep).fit()
+    test = glpp.lrtest(intercept, model_library.load("sleepstudy").fit())
+    assert f"statistic {test.statistic:.3f} on {test.df} df" in (ROOT / "README.md").read_text()
+
+
+def test_readme_mimic_summary_excerpt_is_the_printed_summary():
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```\nRandom effects:\n") + len("```\n")
+    excerpt = readme[start : readme.index("```", start)].splitlines()
+    printed = [line.rstrip() for line in str(model_library.load("holzinger_mimic").fit().summary()).splitlines()]
+    first = printed.index(excerpt[0].rstrip())
+    assert [line.rstrip() for line in excerpt] == printed[first : first + len(excerpt)]
+
+
+@pytest.mark.slow
+def test_documented_guimmun_points_are_where_nip_auto_settles():
+    fit = model_library.load("guimmun").fit(nip="auto")
+    assert f"`fit.nip == {fit.nip}`" in (ROOT / "README.md").read_text()
+    assert f"e.g. `{fit.nip}` for\n  mothers" in (DOCS / "user-guide.md").read_text()
+
+
+@pytest.mark.slow
+def test_documented_marginal_points_are_what_choose_nip_picks():
+    from glpp.bayes import choose_nip
+
+    two_pl = glpp.Model("F =~ i1 + i2 + i3 + i4 + i5 + i6", data=model_library.read_data("verbagg_wide.csv"),
+                        family="binomial")
+    points = [choose_nip(model) for model in (model_library.load("toenail"), two_pl, model_library.load("sleepstudy"))]
+    guide = " ".join((DOCS / "user-guide.md").read_text().split())
+    expected = "toenail needs {}, a 2PL on six VerbAgg items {}, gaussian models {}".format(*points)
+    assert expected in guide
+
+
+@pytest.mark.slow
+def test_user_guide_latent_class_log_likelihoods_are_the_fitted_ones():
+    guide = " ".join((DOCS / "user-guide.md").read_text().split())
+    two, three = (model_library.load(name).fit() for name in ("verbagg_lca2", "verbagg_lca3"))
+    assert (f"log-likelihood {two.loglik:.4f} (2 classes, {two.n_params} parameters) and "
+            f"{three.loglik:.4f} (3 classes, {three.n_params})") in guide
+    cace = model_library.load("cace").fit()
+    assert (f"gives log-likelihood {cace.loglik:.4f} and `beta[C1:z]` {cace.params['beta[C1:z]']:.3f} "
+            f"(SE {cace.se['beta[C1:z]']:.3f};") in guide
+    growth = model_library.load("growth_mixture").fit()
+    assert f"this gives {growth.loglik:.4f} with every estimate" in guide
