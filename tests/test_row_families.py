@@ -4,7 +4,8 @@ The log-likelihood of a per-row-family model is checked against an
 independent computation (scipy's adaptive integration over the shared latent,
 cluster by cluster) and against the same model written on wide data with a
 family per item; the library's endogenous-treatment and dependent-dropout
-models (simulated, :mod:`model_library.simulate`) recover their truth.
+models (simulated, :mod:`model_library.simulate`) recover their truth, and marginal NUTS
+on an identified per-row-family model agrees with its ML fit.
 """
 
 from __future__ import annotations
@@ -237,12 +238,59 @@ def test_dependent_dropout_recovers_its_truth():
     assert z.abs().max() < RECOVERY_Z, z
 
 
+# ------------------------------------------------------------ sampling
+#: the pairs above identify no model (one gaussian row per subject: its sigma and sd[F] trade
+#: off, ML goes to sigma -> 0); a second gaussian indicator per subject makes one
+TRIPLE_FORMULA = "resp ~ 0 + d1 + d1:x + d2 + d3\nF@id =~ eq"
+TRIPLE_TRUTH = {
+    "beta[d1]": 0.4,
+    "beta[d1:x]": 0.7,
+    "beta[d2]": -0.3,
+    "beta[d3]": 0.2,
+    "sd[F]": 0.8,
+    "lambda[F,y2]": 1.3,
+    "lambda[F,y3]": 0.9,
+    "sigma": 0.6,
+}
+#: posterior means within this many ML standard errors of the ML estimates (the default weakly
+#: informative priors and 200 subjects: the posterior is near normal, save the probit loading's,
+#: which is skewed right: at this seed its mean is 0.57 SE above the mode, sigma's 0.46 SE, the
+#: rest within 0.12 SE; the Monte Carlo error of 200 draws is ~0.1 SE)
+BAYES_MEAN_SE = 1.0
+
+
+def _simulate_triples(n: int = 200, seed: int = 11) -> pd.DataFrame:
+    """Per subject two gaussian rows (``eq="y1"`` with covariate x, ``eq="y3"``) and a probit
+    row (``eq="y2"``), all loading on one latent."""
+    rng = np.random.default_rng(seed)
+    t = TRIPLE_TRUTH
+    latent = t["sd[F]"] * rng.normal(size=n)
+    x = rng.normal(size=n)
+    y1 = t["beta[d1]"] + t["beta[d1:x]"] * x + latent + t["sigma"] * rng.normal(size=n)
+    y3 = t["beta[d3]"] + t["lambda[F,y3]"] * latent + t["sigma"] * rng.normal(size=n)
+    d = (t["beta[d2]"] + t["lambda[F,y2]"] * latent + rng.normal(size=n) > 0).astype(float)
+    common = {"id": np.arange(n), "x": x}
+    rows = pd.concat(
+        [
+            pd.DataFrame({**common, "eq": "y1", "resp": y1, "fam": "gaussian", "lnk": "identity"}),
+            pd.DataFrame({**common, "eq": "y2", "resp": d, "fam": "binomial", "lnk": "probit"}),
+            pd.DataFrame({**common, "eq": "y3", "resp": y3, "fam": "gaussian", "lnk": "identity"}),
+        ]
+    )
+    for k in (1, 2, 3):
+        rows[f"d{k}"] = (rows["eq"] == f"y{k}").astype(float)
+    return rows.sort_values(["id", "eq"]).reset_index(drop=True)
+
+
 @pytest.mark.slow
-def test_marginal_sampling_of_a_per_row_family_model(long_model):
-    idata = long_model.sample(kind="marginal", draws=200, tune=200, chains=1, random_seed=3, progressbar=False)
+def test_marginal_sampling_of_a_per_row_family_model():
+    model = glpp.Model(TRIPLE_FORMULA, _simulate_triples(), family="fam", link="lnk")
+    fit = model.fit()
+    assert fit.converged
+    assert _recovery_z(fit, TRIPLE_TRUTH).abs().max() < RECOVERY_Z
+    idata = model.sample(kind="marginal", draws=200, tune=200, chains=1, random_seed=3, progressbar=False)
     posterior = idata.posterior
-    assert {"sigma", "lambda[F,y2]", "sd[F]"} <= set(posterior.data_vars)
-    fit = long_model.fit()
-    for name in ("beta[d1]", "lambda[F,y2]", "sigma"):
+    assert set(TRIPLE_TRUTH) <= set(posterior.data_vars)
+    for name in TRIPLE_TRUTH:
         mean = float(posterior[name].mean())
-        assert abs(mean - fit.params[name]) < 3 * fit.se[name]
+        assert abs(mean - fit.params[name]) < BAYES_MEAN_SE * fit.se[name], (name, mean, fit.params[name])
