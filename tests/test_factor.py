@@ -593,3 +593,15 @@ def test_levels_must_be_nested():
     model = TWO_LEVEL_CFA + "\nlevel: school\nfs =~ y1 + y2 + y3"
     with pytest.raises(glpp.DataError, match=r"'cluster' is not nested in 'school': cluster 1 appears in more than one"):
         glpp.Model(model, data)
+
+
+def test_factor_with_every_loading_fixed_at_one_is_the_long_random_intercept_model():
+    # all loadings fixed at 1: the graph has no loading input (once a TypeError in fit())
+    wide = pd.read_csv(ROOT / "model_library" / "data" / "verbagg_wide.csv")
+    items = ["i1", "i2", "i3", "i4"]
+    fit_wide = glpp.Model("F =~ 1*i1 + 1*i2 + 1*i3 + 1*i4", wide, family="binomial").fit(nip=15)
+    long = wide.melt(id_vars="id", value_vars=items, var_name="item", value_name="y")
+    fit_long = glpp.Model("y ~ 0 + C(item) + (1 | id)", long, family="binomial").fit(nip=15)
+    assert fit_wide.converged and fit_long.converged
+    assert abs(fit_wide.loglik - fit_long.loglik) < 1e-6
+    assert abs(fit_wide.params["sd[F]"] - fit_long.params["sd[id]"]) < 1e-4

@@ -106,8 +106,8 @@ def data_arguments(design: Design) -> list[np.ndarray]:
         cluster_index,
         segment_ends(cluster_index, level.n_clusters),
     ]
-    if level.loading_index is not None:
-        arguments.append(level.loading_index[order] + 1)
+    if design.loadings:  # the graph has a loading input when some loading is free or fixed at other than 1
+        arguments.append(level.full_loading_index[order] + 1)
     return arguments + optional_row_arrays(design, order)
 
 
