@@ -13,7 +13,7 @@ from scipy import integrate, stats
 from scipy.special import expit, logit
 
 import glpp
-from glpp.design.prediction import check_predictable
+from glpp.design.prediction import check_predictable, new_data_obstacle
 from glpp.results.predict import normal_expectation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -131,8 +131,11 @@ def test_bad_prediction_arguments_are_refused(fit, toenail):
         fit.predict(toenail.drop(columns="patient"))
     holzinger = pd.read_csv(DATA / "holzinger.csv")
     factor = glpp.Model("visual =~ x1 + x2 + x3", holzinger)
-    with pytest.raises(glpp.SpecError, match="predict\\(\\) is not available for models with measurement models on wide data"):
-        check_predictable(factor.spec, factor.design, factor.family)
+    check_predictable(factor.spec, factor.design, factor.family)
+    assert new_data_obstacle(factor.spec, factor.design) == "measurement models on wide data"
+    ordinal = glpp.Model("rating ~ warm + contact + (1 | judge)", pd.read_csv(DATA / "wine.csv"), family="ordinal")
+    with pytest.raises(glpp.SpecError, match=r"predict\(\) is not available for models with ordinal responses"):
+        check_predictable(ordinal.spec, ordinal.design, ordinal.family)
 
 
 def test_gaussian_predictions_match_lme4():
