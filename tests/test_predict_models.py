@@ -86,6 +86,19 @@ def test_wide_conditional_predictions_use_the_eb_means(wide_fit, wide):
     assert predicted.index.get_level_values(0)[4] == wide.index[1]
 
 
+def test_wide_conditional_standard_errors(wide_fit, wide):
+    """The gaussian item y4: the delta method of ``nu + lambda * F`` in (nu, lambda) with the EB
+    mean ``F`` held fixed, plus ``lambda^2`` times F's posterior variance."""
+    eb = wide_fit.latent()
+    names = ["nu[y4]", "lambda[F,y4]"]
+    jacobian = np.column_stack([np.ones(len(wide)), eb["mean"].to_numpy()])
+    covariance = wide_fit.vcov().loc[names, names].to_numpy()
+    expected = np.sqrt(np.einsum("ra,ab,rb->r", jacobian, covariance, jacobian)
+                       + (wide_fit.params["lambda[F,y4]"] * eb["sd"].to_numpy()) ** 2)
+    predicted = wide_fit.predict()["se"].to_numpy().reshape(-1, 4)[:, 3]
+    np.testing.assert_allclose(predicted, expected, rtol=1e-5)
+
+
 def test_new_data_for_a_factor_model_is_refused(wide_fit, wide):
     with pytest.raises(glpp.SpecError, match=r"predict\(data=...\) is not available for models with measurement models on wide data"):
         wide_fit.predict(wide.head(3))

@@ -57,13 +57,15 @@ def check_predictable(spec: Spec, design: Design, family) -> None:
 
     Available: every model whose response mean is the inverse link of the linear predictor, with
     normal latents of any structure (:mod:`glpp.results.predict_rows`), a discrete latent
-    (latent classes, mass points) or none. Not yet: ordinal responses (category
-    probabilities), choice families (multinomial, rankings) and growth mixtures.
+    (latent classes, mass points) or none, and ordinal responses with normal latents
+    (category probabilities, :mod:`glpp.results.predict_ordinal`). Not yet: choice families
+    (multinomial, rankings), growth mixtures and ordinal responses with a discrete latent.
     """
     auxiliary = design.auxiliary
     discrete = design.discrete
+    ordinal = auxiliary is not None and auxiliary.threshold_lower is not None
     reasons = [
-        (auxiliary is not None and auxiliary.threshold_lower is not None, "ordinal responses (thresholds)"),
+        (ordinal and discrete is not None, "ordinal responses and a discrete latent"),
         (family.couples_rows, f"the choice family {family.name!r}"),
         (discrete is not None and discrete.random_covariate is not None, "a growth mixture (classes with a random effect)"),
     ]
@@ -85,7 +87,7 @@ def new_data_obstacle(spec: Spec, design: Design) -> str | None:
         (bool(design.item_names), "measurement models on wide data"),
         (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
         (bool(design.paths), "structural paths"),
-        (design.auxiliary is not None, "a dispersion regression"),
+        (design.auxiliary is not None, "thresholds (ordinal) or a dispersion regression"),
         (design.family_index is not None, "a family per row or item"),
         (design.discrete is not None, "discrete latents"),
         (len(spec.regressions) != 1, "more than one regression"),

@@ -1,4 +1,8 @@
-"""Predictions of a fitted regression: conditional on the latents' EB means, or marginal.
+"""Predictions of a fitted model: conditional on the latents' EB means, or marginal.
+
+A regression with random effects (or none) is predicted on any data frame, as here; the
+other models (factors, structural paths, wide data, a family per item or row, discrete
+latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
 with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level.
@@ -16,11 +20,17 @@ with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level
   ``t`` (exponentially accurate for analytic inverse links; ~1e-10 for a logit with latent SD 8).
   On the link scale the marginal prediction is ``g(E[y_r])``.
 
-Standard errors of marginal predictions (and of every prediction of a model without
-latents) are by the delta method: the derivative of the link-scale prediction in the
-optimised parameters (central differences) with the fit's covariance of those
-(``fit.vcov("optimised")``). Intervals are Wald intervals on the link scale, mapped by
-the inverse link for the response scale (so they stay in the response's range).
+Standard errors are by the delta method: the derivative of the link-scale prediction in
+the optimised parameters (central differences) with the fit's covariance of those
+(``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
+estimates in that derivative, and the posterior variance of the latent part of ``eta_r``
+(``z_r' Cov(zeta | y_j) z_r``, from :meth:`MLResult.latent_moments`) is added: the SE
+carries the fixed part's and the latents' uncertainty (Skrondal & Rabe-Hesketh 2009,
+"Prediction in multilevel generalized linear models", sec. 4), not the EB means'
+dependence on the variance parameters. Conditional predictions of a discrete latent
+(posterior class probabilities) have no SE (NaN). Intervals are Wald intervals on the
+link scale, mapped by the inverse link for the response scale (so they stay in the
+response's range).
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ from scipy.special import ndtri
 
 from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
+from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
 from glpp.results.predict_rows import (
     TRAPEZOID_POINTS,
     ClassRowMeans,
@@ -40,7 +51,6 @@ from glpp.results.predict_rows import (
     fitted_index,
     inverse_link,
     normal_expectation,
-    standardised_eb_means,
 )
 
 __all__ = ["KINDS", "SCALES", "TRAPEZOID_POINTS", "inverse_link", "normal_expectation", "predict"]
@@ -51,31 +61,29 @@ SCALES = ("response", "link")
 DELTA_STEP = 1e-5
 
 
-def _eb_means(result, design) -> list[np.ndarray]:
-    """Each level's EB means of its latents (clusters x latents, fitted cluster order)."""
-    table = result.latent()
-    means = []
-    for level in design.levels:
-        at_level = table[table["level"] == level.name]
-        means.append(np.column_stack([at_level.loc[at_level["latent"] == name, "mean"].to_numpy() for name in level.latent_names]))
-    return means
-
-
 class _RowMeans(NormalRowMeans):
     """The response-scale mean of each row as a function of ``theta`` (EB means held fixed)."""
 
-    def __init__(self, model, rows: PredictionRows, eb_means: list[np.ndarray] | None):
+    def __init__(self, model, rows: PredictionRows, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
         self.layout, self.rows = model.layout, rows
         self.links = RowLinks(model.family, model.link, None)
         self.shift = np.zeros(len(rows.index))
+        self.known_variance = np.zeros(len(rows.index))
         self.integrated = [np.ones(len(rows.index), dtype=bool) for _ in rows.covariates]
-        for number, covariates in enumerate(rows.covariates):
-            if eb_means is None:
+        for number, (covariates, factor) in enumerate(zip(rows.covariates, self.layout.cholesky_factors(theta))):
+            if moments is None:
                 continue
             clusters = rows.clusters[number]
             known = clusters >= 0
             self.integrated[number] = ~known
-            self.shift[known] += np.sum(covariates[known] * eb_means[number][clusters[known]], axis=1)
+            mean, covariance = moments[number][0][clusters[known]], moments[number][1][clusters[known]]
+            row_loadings = covariates[known] @ factor  # on u: the EB effects are L u
+            self.shift[known] += np.sum(row_loadings * mean, axis=1)
+            self.known_variance[known] += np.einsum("ra,rab,rb->r", row_loadings, covariance, row_loadings)
+
+    def posterior_variance(self, theta: np.ndarray) -> np.ndarray:
+        """Each row's posterior variance of the latent part of ``eta`` from its fitted clusters."""
+        return self.known_variance
 
     @property
     def new_cluster(self) -> np.ndarray:
@@ -121,11 +129,11 @@ def _row_means(result, data: pd.DataFrame | None, conditional: bool):
         posterior = result.posterior.to_numpy() if conditional else None
         return ClassRowMeans(model, posterior), fitted_index(model)
     theta = model.layout.theta_from_named(result.params)
+    moments = result.latent_moments() if conditional else None
     if obstacle is not None:
-        eb_means = standardised_eb_means(result, design, theta) if conditional else None
-        return DesignRowMeans(model, eb_means), fitted_index(model)
+        return DesignRowMeans(model, moments, theta), fitted_index(model)
     rows = build_prediction_rows(model.spec, design, model.data, model.data if data is None else data, clusters=conditional)
-    return _RowMeans(model, rows, _eb_means(result, design) if conditional else None), rows.index
+    return _RowMeans(model, rows, moments, theta), rows.index
 
 
 def _optimised_covariance(result, layout, theta: np.ndarray) -> np.ndarray:
@@ -139,9 +147,14 @@ def _optimised_covariance(result, layout, theta: np.ndarray) -> np.ndarray:
     return result.covariance.loc[names, names].to_numpy() / np.outer(derivative, derivative)
 
 
-def _intervals(row_means, theta, covariance, link_values, scale: str, level: float):
-    """Delta-method SEs and Wald intervals: on the link scale, mapped to the response scale."""
+def _intervals(row_means, theta, covariance, link_values, scale: str, level: float, conditional: bool):
+    """Delta-method SEs and Wald intervals: on the link scale, mapped to the response scale.
+
+    Conditional predictions add the posterior variance of the latent part of ``eta``.
+    """
     link_se = _link_se(row_means, theta, covariance)
+    if conditional:
+        link_se = np.sqrt(link_se**2 + row_means.posterior_variance(theta))
     z = float(ndtri(0.5 + level / 2))
     lower, upper = link_values - z * link_se, link_values + z * link_se
     if scale == "link":
@@ -167,15 +180,19 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame (or None: the fitted data), not {type(data).__name__}")
     check_predictable(model.spec, model.design, model.family)
+    if is_ordinal(model.design):
+        if data is not None:
+            raise SpecError("predict(data=...) is not available for ordinal responses yet; predict the fitted rows (data=None)")
+        return ordinal_predictions(result, kind, scale)
     conditional = kind == "conditional" and (bool(model.design.levels) or model.design.discrete is not None)
     row_means, index = _row_means(result, data, conditional)
     theta = model.layout.theta_from_named(result.params)
     link_values = row_means.link_scale(theta)
     prediction = link_values if scale == "link" else row_means.response(theta)
     se = lower = upper = np.full(len(index), np.nan)
-    if not conditional:
+    if not (conditional and isinstance(row_means, ClassRowMeans)):
         covariance = _optimised_covariance(result, model.layout, theta)
-        se, lower, upper = _intervals(row_means, theta, covariance, link_values, scale, level)
+        se, lower, upper = _intervals(row_means, theta, covariance, link_values, scale, level, conditional)
     return pd.DataFrame(
         {"prediction": prediction, "se": se, "lower": lower, "upper": upper, "new_cluster": row_means.new_cluster & conditional},
         index=index,

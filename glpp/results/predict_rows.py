@@ -12,7 +12,8 @@ the fitted rows (``data=None``), read from the fitted design:
   (:class:`glpp.likelihood.predictor.RowPredictor`), so the latent part of ``eta_r``
   is normal with variance ``sum_l |a_r^(l)|^2`` and a marginal prediction is the
   same one-dimensional integral as for a random-effects regression.
-  Conditional predictions put each cluster's EB mean of ``u^(l)`` in its place.
+  Conditional predictions put each cluster's EB mean of the disturbances ``L_l u^(l)``
+  (:meth:`MLResult.latent`) in their place.
 - **a discrete latent** (latent classes, mass points): row ``r`` of unit ``j`` has
   linear predictor ``eta_rc`` in class (point) ``c``; the conditional prediction is
   ``sum_c P(c | y_j) g^{-1}(eta_rc)`` (the posterior class probabilities) and the
@@ -169,7 +170,12 @@ _ROW_FUNCTIONS: dict[tuple, Callable] = {}
 
 
 def _row_parts_function(layout, family, link) -> Callable:
-    """Compiled ``(theta, *rows) -> (fixed part of eta, loadings on u of each level)``, one per structure."""
+    """Compiled ``(theta, *rows) -> (fixed part of eta, loadings on zeta of each level)``, one per structure.
+
+    The loadings on the disturbances ``zeta = L u`` (covariates times factor loadings, through
+    the structural model: :meth:`glpp.params.ParameterLayout.level_loadings`); the likelihood
+    multiplies them by ``L``.
+    """
     from glpp.likelihood.compile_cache import family_key
 
     key = (layout.structure_key, family_key(family, link))
@@ -183,9 +189,8 @@ def _compile_row_parts(layout, family, link) -> Callable:
 
     rows = RowPredictor(layout, family, link)
     inputs = [rows.theta, rows.fixed, rows.offset, *rows.covariates, *rows.loading_inputs, *rows.optional_inputs]
-    return pytensor.function(
-        inputs, [rows.fixed_eta, *rows.loadings], mode="FAST_COMPILE", on_unused_input="ignore"
-    )
+    loadings = [row_loadings for row_loadings, _ in layout.level_loadings(rows.theta, rows.covariates, rows.loading_index)]
+    return pytensor.function(inputs, [rows.fixed_eta, *loadings], mode="FAST_COMPILE", on_unused_input="ignore")
 
 
 def _row_arguments(design) -> list[np.ndarray]:
@@ -198,38 +203,29 @@ def _row_arguments(design) -> list[np.ndarray]:
     return arguments + optional_row_arrays(design, np.arange(design.n_rows))
 
 
-def standardised_eb_means(result, design, theta: np.ndarray) -> list[np.ndarray]:
-    """Each level's EB means of the standardised latents ``u`` (clusters x latents).
-
-    :meth:`MLResult.latent` reports the effects ``L u`` (``L`` the Cholesky factor of the
-    level's covariance, lower triangular with a positive diagonal), so ``u = L^{-1} (L u)``.
-    """
-    table = result.latent()
-    means = []
-    for level, factor in zip(design.levels, result.model.layout.cholesky_factors(theta)):
-        at_level = table[table["level"] == level.name]
-        effects = np.column_stack([at_level.loc[at_level["latent"] == name, "mean"].to_numpy() for name in level.latent_names])
-        means.append(np.linalg.solve(factor, effects.T).T)
-    return means
-
-
 class DesignRowMeans(NormalRowMeans):
     """Row means of a model with normal latents on its fitted rows (module docstring).
 
     Parameters
     ----------
     model : Model
-    eb_means : list of ndarray or None
-        Per level, the clusters' EB means of ``u`` (conditional predictions); ``None``:
-        every latent integrated out (marginal predictions).
+    moments : list of (ndarray, ndarray) or None
+        Per level, the clusters' posterior means and covariances of ``u``
+        (:meth:`MLResult.latent_moments`; conditional predictions); ``None``: every latent
+        integrated out (marginal predictions).
+    theta : ndarray
+        The estimate: the EB means of the disturbances ``L u`` are held at it (as
+        :meth:`MLResult.latent` reports them) when ``theta`` varies in the delta method.
     """
 
-    def __init__(self, model, eb_means: list[np.ndarray] | None):
+    def __init__(self, model, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
         design = model.design
+        self.layout = model.layout
+        self.factors = self.layout.cholesky_factors(theta)
         self.function = _row_parts_function(model.layout, model.family, model.link)
         self.arguments = _row_arguments(design)
         self.clusters = [level.cluster_index for level in design.levels]
-        self.eb_means = eb_means
+        self.moments = moments
         self.links = RowLinks(model.family, model.link, design.family_index)
         self.n_rows = design.n_rows
 
@@ -241,12 +237,22 @@ class DesignRowMeans(NormalRowMeans):
         """The mean and SD of each row's linear predictor over the integrated latents."""
         fixed_eta, *loadings = self.function(np.asarray(theta, dtype=float), *self.arguments)
         mean, variance = np.array(fixed_eta, dtype=float), np.zeros(self.n_rows)
-        for number, row_loadings in enumerate(loadings):
-            if self.eb_means is None:
-                variance += np.sum(row_loadings**2, axis=1)
+        for number, (row_loadings, factor) in enumerate(zip(loadings, self.layout.cholesky_factors(theta))):
+            if self.moments is None:
+                variance += np.sum((row_loadings @ factor) ** 2, axis=1)
             else:
-                mean += np.sum(row_loadings * self.eb_means[number][self.clusters[number]], axis=1)
+                effects = self.moments[number][0] @ self.factors[number].T
+                mean += np.sum(row_loadings * effects[self.clusters[number]], axis=1)
         return mean, np.sqrt(variance)
+
+    def posterior_variance(self, theta: np.ndarray) -> np.ndarray:
+        """Each row's posterior variance of the latent part of ``eta`` (conditional predictions)."""
+        _, *loadings = self.function(np.asarray(theta, dtype=float), *self.arguments)
+        variance = np.zeros(self.n_rows)
+        for row_loadings, clusters, factor, (_, covariance) in zip(loadings, self.clusters, self.factors, self.moments or []):
+            on_u = row_loadings @ factor
+            variance += np.einsum("ra,rab,rb->r", on_u, covariance[clusters], on_u)
+        return variance
 
 
 def _class_parts_function(kind: str, regression: bool):
