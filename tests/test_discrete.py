@@ -162,6 +162,15 @@ def test_npml_beats_the_normal_random_intercept(toenail):
     np.testing.assert_allclose(fit.points["probability"].sum(), 1.0)
     mean = fit.points["probability"] @ fit.points["location"]
     assert abs(mean) < 1e-8  # the latent's mean is fixed at zero
+    # predictions: each point's expit(x'beta + location) mixed by the posterior or the sizes
+    beta = fit.params[["beta[(Intercept)]", "beta[treatment]", "beta[month]", "beta[treatment:month]"]].to_numpy()
+    x = np.column_stack([np.ones(len(toenail)), toenail.treatment, toenail.month, toenail.treatment * toenail.month])
+    by_point = expit((x @ beta)[:, None] + fit.points["location"].to_numpy()[None, :])
+    unit = pd.Index(fit.posterior.index).get_indexer(toenail.patient)
+    conditional = np.sum(fit.posterior.to_numpy()[unit] * by_point, axis=1)
+    np.testing.assert_allclose(fit.predict()["prediction"], conditional, rtol=EXACT_TOLERANCE)
+    marginal = by_point @ fit.points["probability"].to_numpy()
+    np.testing.assert_allclose(fit.predict(kind="marginal")["prediction"], marginal, rtol=EXACT_TOLERANCE)
 
 
 @pytest.mark.slow
