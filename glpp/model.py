@@ -11,7 +11,7 @@ from glpp.design.build import Design, build_design
 from glpp.design.checks import require_latents
 from glpp.errors import SpecError
 from glpp.families.resolve import resolve_families
-from glpp.fitting import fit_discrete, make_objective, maximise_likelihood
+from glpp.fitting import fit_discrete, make_objective, maximise_likelihood, show_progress
 from glpp.results.build import build_result
 from glpp.params.discrete import build_layout
 from glpp.results.ml import MLResult
@@ -88,6 +88,7 @@ class Model:
         rule: str | None = None,
         se: str | tuple[str, str] = "model",
         verbose: bool = False,
+        progress: bool | None = None,
         starts: int = 10,
         seed: int | None = 0,
     ) -> MLResult:
@@ -118,8 +119,8 @@ class Model:
             cluster) or Smolyak sparse grid (default for three or more).
         se : "model", "robust" or ("robust", level)
             Inverse observed information, or the sandwich clustered by the top level.
-        verbose : bool
-            Print the log-likelihood at each iteration and each ``nip`` step.
+        verbose, progress : bool; progress None: in Jupyter only (:mod:`glpp.fitting.progress`)
+            Print each iteration's log-likelihood and each ``nip`` step; a progress line on stderr.
         starts, seed : discrete latents' random starts and their seed (:mod:`glpp.fitting.discrete_fit`).
 
         Returns
@@ -141,7 +142,7 @@ class Model:
 
             require_latents(self.design, "method='map'")
             objective = penalised_objective(self, objective, priors)
-        estimate = maximise_likelihood(objective, verbose=verbose)
+        estimate = maximise_likelihood(objective, verbose=verbose, progress=show_progress(progress))
         return replace(build_result(objective, estimate, formula=self.formula, se=se), model=self)
 
     def loglik_at(

@@ -101,6 +101,49 @@ def test_class_regression_loglik_equals_numpy(class_regression):
     assert abs(fit.loglik - expected) < EXACT_TOLERANCE
 
 
+def _class_mixture(params: pd.Series, v: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Units x items means: each class's item probabilities mixed by ``weights`` (default: the
+    membership model's class probabilities at ``v``)."""
+    probability = expit(np.array([[params[f"nu[C{c}:y{j}]"] for c in (1, 2)] for j in range(1, 7)]))
+    if weights is None:
+        first = expit(params["class[C1]"] + params["class[C1:v]"] * v)
+        weights = np.column_stack([first, 1.0 - first])
+    return weights @ probability.T
+
+
+def test_class_predictions_mix_the_classes_by_posterior_or_size(class_regression):
+    data, _, fit = class_regression
+    conditional = fit.predict()
+    assert conditional.index.names[1] == "item" and len(conditional) == 6 * len(data)
+    expected = _class_mixture(fit.params, data["v"].to_numpy(), fit.posterior.to_numpy())
+    np.testing.assert_allclose(conditional["prediction"].to_numpy().reshape(-1, 6), expected, rtol=EXACT_TOLERANCE)
+    marginal = fit.predict(kind="marginal")
+    expected = _class_mixture(fit.params, data["v"].to_numpy())
+    np.testing.assert_allclose(marginal["prediction"].to_numpy().reshape(-1, 6), expected, rtol=EXACT_TOLERANCE)
+    link = fit.predict(kind="marginal", scale="link")["prediction"].to_numpy().reshape(-1, 6)
+    np.testing.assert_allclose(link, np.log(expected / (1 - expected)), rtol=1e-9)
+
+
+def test_class_marginal_standard_errors_by_an_independent_delta_method(class_regression):
+    """Central differences of the numpy mixture in the natural parameters, with ``fit.vcov()``."""
+    data, _, fit = class_regression
+    names = list(fit.params.index)
+    v = data["v"].to_numpy()[:5]
+
+    def logit_mean(values: np.ndarray) -> np.ndarray:
+        mean = _class_mixture(pd.Series(values, index=names), v).ravel()
+        return np.log(mean / (1 - mean))
+
+    estimate, step = fit.params.to_numpy(), 1e-6
+    jacobian = np.column_stack([
+        (logit_mean(estimate + step * unit) - logit_mean(estimate - step * unit)) / (2 * step)
+        for unit in np.eye(len(names))
+    ])
+    expected = np.sqrt(np.einsum("ra,ab,rb->r", jacobian, fit.vcov().to_numpy(), jacobian))
+    predicted = fit.predict(kind="marginal", scale="link")["se"].to_numpy()[:30]
+    np.testing.assert_allclose(predicted, expected, rtol=1e-4)
+
+
 @pytest.fixture(scope="module")
 def toenail() -> pd.DataFrame:
     return pd.read_csv(DATA / "toenail.csv")
@@ -119,6 +162,15 @@ def test_npml_beats_the_normal_random_intercept(toenail):
     np.testing.assert_allclose(fit.points["probability"].sum(), 1.0)
     mean = fit.points["probability"] @ fit.points["location"]
     assert abs(mean) < 1e-8  # the latent's mean is fixed at zero
+    # predictions: each point's expit(x'beta + location) mixed by the posterior or the sizes
+    beta = fit.params[["beta[(Intercept)]", "beta[treatment]", "beta[month]", "beta[treatment:month]"]].to_numpy()
+    x = np.column_stack([np.ones(len(toenail)), toenail.treatment, toenail.month, toenail.treatment * toenail.month])
+    by_point = expit((x @ beta)[:, None] + fit.points["location"].to_numpy()[None, :])
+    unit = pd.Index(fit.posterior.index).get_indexer(toenail.patient)
+    conditional = np.sum(fit.posterior.to_numpy()[unit] * by_point, axis=1)
+    np.testing.assert_allclose(fit.predict()["prediction"], conditional, rtol=EXACT_TOLERANCE)
+    marginal = by_point @ fit.points["probability"].to_numpy()
+    np.testing.assert_allclose(fit.predict(kind="marginal")["prediction"], marginal, rtol=EXACT_TOLERANCE)
 
 
 @pytest.mark.slow

@@ -87,6 +87,43 @@ def test_estimates_match_lavaan(case):
     assert compared >= 9
 
 
+def _item_means(fit, latent_values: dict[str, np.ndarray], items: dict[str, list[str]]) -> np.ndarray:
+    """Units x items ``nu + lambda * eta`` (items in the order of the model string)."""
+    columns = []
+    for latent, names in items.items():
+        for item in names:
+            loading = fit.params.get(f"lambda[{latent},{item}]", 1.0)
+            columns.append(fit.params[f"nu[{item}]"] + loading * latent_values[latent])
+    return np.column_stack(columns)
+
+
+def test_predictions_follow_the_structural_model():
+    """Latent paths: the EB disturbances through ``(I - B)^{-1}``; covariate paths: the latents'
+    means ``Gamma w`` (marginal predictions of gaussian items are ``nu + lambda E[eta]``)."""
+    fit = fitted("political_democracy_nocov")
+    latents = ["ind60", "dem60", "dem65"]
+    items = {"ind60": ["x1", "x2", "x3"], "dem60": ["y1", "y2", "y3", "y4"], "dem65": ["y5", "y6", "y7", "y8"]}
+    paths = np.zeros((3, 3))
+    for (row, column), name in {(1, 0): "dem60~ind60", (2, 0): "dem65~ind60", (2, 1): "dem65~dem60"}.items():
+        paths[row, column] = fit.params[f"path[{name}]"]
+    table = fit.latent()
+    disturbances = np.column_stack([table.loc[table["latent"] == name, "mean"].to_numpy() for name in latents])
+    eta = disturbances @ np.linalg.inv(np.eye(3) - paths).T
+    expected = _item_means(fit, dict(zip(latents, eta.T)), items)
+    np.testing.assert_allclose(fit.predict()["prediction"].to_numpy().reshape(-1, 11), expected, rtol=1e-10)
+    zero = {latent: np.zeros(len(eta)) for latent in latents}
+    np.testing.assert_allclose(fit.predict(kind="marginal")["prediction"].to_numpy().reshape(-1, 11),
+                               _item_means(fit, zero, items), rtol=1e-10)
+    mimic = fitted("holzinger_mimic")
+    means = {
+        latent: sum(mimic.params[f"path[{latent}~{w}]"] * HOLZINGER[w].to_numpy() for w in ("female", "ageyr"))
+        for latent in ("visual", "textual", "speed")
+    }
+    items = {"visual": ["x1", "x2", "x3"], "textual": ["x4", "x5", "x6"], "speed": ["x7", "x8", "x9"]}
+    np.testing.assert_allclose(mimic.predict(kind="marginal")["prediction"].to_numpy().reshape(-1, 9),
+                               _item_means(mimic, means, items), rtol=1e-10)
+
+
 def test_std_lv_gives_the_same_fit_with_unit_variances():
     standardised, anchored = fitted("holzinger_cfa3_stdlv"), fitted("holzinger_cfa3")
     assert standardised.loglik == pytest.approx(anchored.loglik, abs=1e-6)

@@ -88,6 +88,29 @@ def test_summary_reports_thresholds_and_eb_latents():
     assert len(latent) == 9 and np.all(np.isfinite(latent.select_dtypes("number").to_numpy()))
 
 
+def test_category_probabilities_conditional_and_marginal():
+    """wine: P(y <= k) = expit(tau_k - x'beta - b_judge), with the EB mean of ``b`` or integrated
+    over ``b ~ N(0, sd^2)`` (60-point Gauss-Hermite, independent of glpp's trapezoid rule)."""
+    fit = clmm_fit("wine_ordinal_logit")
+    wine = pd.read_csv(DATA / "wine.csv")
+    p = fit.params
+    fixed = p["beta[warm]"] * wine["warm"].to_numpy() + p["beta[contact]"] * wine["contact"].to_numpy()
+    tau = np.array([p[f"tau[{k}|{k + 1}]"] for k in range(1, 5)])
+    eb = fit.latent().set_index("cluster")["mean"].loc[wine["judge"]].to_numpy()
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    shifts = {"conditional": (eb[:, None], np.ones(1)), "marginal": (p["sd[judge]"] * nodes[None, :], weights / np.sqrt(2 * np.pi))}
+    for kind, (shift, weight) in shifts.items():
+        cumulative = np.stack([special.expit(t - fixed[:, None] - shift) @ weight for t in tau], axis=1)
+        expected = np.diff(np.column_stack([np.zeros(len(wine)), cumulative, np.ones(len(wine))]), axis=1)
+        predicted = fit.predict(kind=kind)
+        assert list(predicted.index.get_level_values("category")[:5]) == [1, 2, 3, 4, 5]
+        np.testing.assert_allclose(predicted["prediction"].to_numpy().reshape(-1, 5), expected, atol=1e-9)
+    with pytest.raises(glpp.SpecError, match="ordinal predictions are category probabilities"):
+        fit.predict(scale="link")
+    with pytest.raises(glpp.SpecError, match=r"predict\(data=...\) is not available for ordinal responses"):
+        fit.predict(wine.head())
+
+
 # ---------------------------------------------------------------- graded response model
 GRM_LOADINGS = np.array([1.0, 0.8, 1.3, 0.7, 1.5, 1.1])
 GRM_THRESHOLDS = [[-1.0, 0.8], [-0.5, 1.2], [-1.5, 0.0], [-1.2, 0.1, 1.4], [-0.8, 0.5, 1.9], [-2.0, -0.6, 0.9]]

@@ -13,7 +13,7 @@ from scipy import integrate, stats
 from scipy.special import expit, logit
 
 import glpp
-from glpp.design.prediction import check_predictable
+from glpp.design.prediction import check_predictable, new_data_obstacle
 from glpp.results.predict import normal_expectation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,26 @@ def test_conditional_predictions_plug_in_the_eb_means(fit, toenail):
     eta = _fixed_eta(fit, toenail) + effects.loc[toenail.patient].to_numpy()
     np.testing.assert_allclose(fit.predict()["prediction"], expit(eta), rtol=1e-12)
     np.testing.assert_allclose(fit.predict(scale="link")["prediction"], eta, rtol=1e-12)
-    assert fit.predict()["se"].isna().all()
+
+
+def test_conditional_standard_errors_add_the_eb_variance_to_the_fixed_parts(fit, toenail):
+    """Link scale: central differences of x' beta (an independent delta method) with ``fit.vcov()``,
+    plus the patient's posterior variance (the EB SD of ``fit.latent()``)."""
+    names = list(fit.params.index[:4])
+    beta, step = fit.params[names].to_numpy(), 1e-6
+    jacobian = np.column_stack([(_fixed_eta(fit, toenail, beta + step * unit) - _fixed_eta(fit, toenail, beta - step * unit)) / (2 * step)
+                                for unit in np.eye(4)])
+    fixed_variance = np.einsum("ra,ab,rb->r", jacobian, fit.vcov().loc[names, names].to_numpy(), jacobian)
+    eb_sd = fit.latent().set_index("cluster")["sd"].loc[toenail.patient].to_numpy()
+    expected = np.sqrt(fixed_variance + eb_sd**2)
+    link = fit.predict(scale="link", level=0.9)
+    np.testing.assert_allclose(link["se"], expected, rtol=1e-5)
+    z = stats.norm.ppf(0.95)
+    np.testing.assert_allclose(link["upper"], link["prediction"] + z * expected, rtol=1e-5)
+    response = fit.predict(level=0.9)
+    np.testing.assert_allclose(response["lower"], expit(link["prediction"] - z * expected), rtol=1e-5)
+    probability = expit(link["prediction"])
+    np.testing.assert_allclose(response["se"], probability * (1 - probability) * expected, rtol=1e-4)
 
 
 def test_new_clusters_are_integrated_out(fit, toenail):
@@ -76,6 +95,7 @@ def test_new_clusters_are_integrated_out(fit, toenail):
     marginal = fit.predict(new, kind="marginal")
     assert list(conditional["new_cluster"]) == [False, True, False] and not marginal["new_cluster"].any()
     assert conditional["prediction"].iloc[1] == pytest.approx(marginal["prediction"].iloc[1], abs=1e-12)
+    assert conditional["se"].iloc[1] == pytest.approx(marginal["se"].iloc[1], rel=1e-9)
     effects = fit.latent().set_index("cluster")["mean"]
     expected = expit(_fixed_eta(fit, new.iloc[[0, 2]]) + effects.loc[[1, 3]].to_numpy())
     np.testing.assert_allclose(conditional["prediction"].iloc[[0, 2]], expected, rtol=1e-12)
@@ -131,8 +151,14 @@ def test_bad_prediction_arguments_are_refused(fit, toenail):
         fit.predict(toenail.drop(columns="patient"))
     holzinger = pd.read_csv(DATA / "holzinger.csv")
     factor = glpp.Model("visual =~ x1 + x2 + x3", holzinger)
-    with pytest.raises(glpp.SpecError, match="predict\\(\\) is not available for models with measurement models on wide data"):
-        check_predictable(factor.spec, factor.design, factor.family)
+    check_predictable(factor.spec, factor.design, factor.family)
+    assert new_data_obstacle(factor.spec, factor.design) == "measurement models on wide data"
+    choice = pd.DataFrame({"situation": np.repeat(np.arange(12), 3), "alt": np.tile([1, 2, 3], 12)})
+    choice = choice.assign(alt2=(choice.alt == 2) * 1.0, alt3=(choice.alt == 3) * 1.0, g=choice.situation // 3,
+                           chosen=(choice.alt == choice.situation % 3 + 1) * 1.0)
+    multinomial = glpp.Model("chosen ~ 0 + alt2 + alt3 + (0 + alt2 | g)", choice, family="multinomial", choice_set="situation")
+    with pytest.raises(glpp.SpecError, match=r"predict\(\) is not available for models with the choice family 'multinomial'"):
+        check_predictable(multinomial.spec, multinomial.design, multinomial.family)
 
 
 def test_gaussian_predictions_match_lme4():

@@ -24,7 +24,7 @@ from glpp.design.columns import check_columns, evaluate, expression_columns, for
 from glpp.errors import DataError, SpecError
 from glpp.ir import Regression, Spec
 
-__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable"]
+__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable", "new_data_obstacle"]
 
 
 @dataclass(frozen=True)
@@ -55,26 +55,44 @@ class PredictionRows:
 def check_predictable(spec: Spec, design: Design, family) -> None:
     """Refuse models whose predictions are not available yet (a :class:`~glpp.SpecError` saying which).
 
-    Available: one regression on long data with random effects at any number of nested
-    levels, or without latents (a GLM), with a family whose mean is the inverse link of the
-    linear predictor.
+    Available: every model whose response mean is the inverse link of the linear predictor, with
+    normal latents of any structure (:mod:`glpp.results.predict_rows`), a discrete latent
+    (latent classes, mass points) or none, and ordinal responses with normal latents
+    (category probabilities, :mod:`glpp.results.predict_ordinal`). Not yet: choice families
+    (multinomial, rankings), growth mixtures and ordinal responses with a discrete latent.
+    """
+    auxiliary = design.auxiliary
+    discrete = design.discrete
+    ordinal = auxiliary is not None and auxiliary.threshold_lower is not None
+    reasons = [
+        (ordinal and discrete is not None, "ordinal responses and a discrete latent"),
+        (family.couples_rows, f"the choice family {family.name!r}"),
+        (discrete is not None and discrete.random_covariate is not None, "a growth mixture (classes with a random effect)"),
+    ]
+    for refused, what in reasons:
+        if refused:
+            raise SpecError(
+                f"predict() is not available for models with {what} yet; it predicts models whose mean is the "
+                "inverse link of the linear predictor (random effects, factors, latent classes, GLMs)"
+            )
+
+
+def new_data_obstacle(spec: Spec, design: Design) -> str | None:
+    """What keeps ``predict(data=...)`` from coding new rows (``None``: nothing).
+
+    New data are coded for one regression on long data with random effects (or none); the
+    other models are predicted on their fitted rows only.
     """
     reasons = [
         (bool(design.item_names), "measurement models on wide data"),
         (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
         (bool(design.paths), "structural paths"),
-        (design.auxiliary is not None, "ordinal thresholds or a dispersion regression"),
+        (design.auxiliary is not None, "thresholds (ordinal) or a dispersion regression"),
         (design.family_index is not None, "a family per row or item"),
-        (family.couples_rows, "choice families"),
         (design.discrete is not None, "discrete latents"),
         (len(spec.regressions) != 1, "more than one regression"),
     ]
-    for refused, what in reasons:
-        if refused:
-            raise SpecError(
-                f"predict() is not available for models with {what} yet; it predicts regressions with "
-                "random effects (y ~ x + (1 + x | g)) and models without latents"
-            )
+    return next((what for refused, what in reasons if refused), None)
 
 
 def _required_columns(regression: Regression, with_response: bool, with_groups: bool) -> dict[str, set[str]]:

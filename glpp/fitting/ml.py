@@ -22,6 +22,7 @@ import numpy as np
 from glpp.fitting.convergence import BOUNDARY_SD, Convergence, check_convergence
 from glpp.fitting.engines import Objective
 from glpp.fitting.nip import ScheduleOutcome, path_key, run_schedule
+from glpp.fitting.progress import FitProgress
 from glpp.fitting.optim import OptimisationResult, forward_hessian, maximise, numerical_hessian
 from glpp.fitting.start import least_squares_start, start_values, warm_start
 
@@ -60,26 +61,32 @@ class MLEstimate:
     convergence: Convergence | None = None
 
 
-def _progress(verbose: bool):
-    if not verbose:
-        return None
-    return lambda iteration, value: print(f"  iteration {iteration:4d}  loglik {value:.6f}")
+def _progress(verbose: bool, display: FitProgress):
+    """The optimiser's callback: ``verbose``'s printed lines and the progress display."""
+
+    def callback(iteration: int, value: float) -> None:
+        if verbose:
+            print(f"  iteration {iteration:4d}  loglik {value:.6f}")
+        display.update(iteration, value)
+
+    return callback if verbose or display.enabled else None
 
 
 def _maximise_closed_form(
-    objective: Objective, verbose: bool
+    objective: Objective, verbose: bool, display: FitProgress
 ) -> tuple[OptimisationResult, np.ndarray, dict, ScheduleOutcome | None]:
     """BFGS from a least-squares start (normal responses, identity link; otherwise the family's
     start values); a central-difference Hessian (cheap without quadrature)."""
     start = start_values(objective.design, objective.layout, objective.family, objective.link)
     if objective.family.is_linear_gaussian(objective.link):
         start = least_squares_start(objective.design, objective.layout, start)
-    result = maximise(objective, start, callback=_progress(verbose))
+    display.set_nip("exact")
+    result = maximise(objective, start, callback=_progress(verbose, display))
     return result, numerical_hessian(objective, result.theta), {}, None
 
 
 def _maximise_quadrature(
-    objective: Objective, verbose: bool
+    objective: Objective, verbose: bool, display: FitProgress
 ) -> tuple[OptimisationResult, np.ndarray, dict, ScheduleOutcome]:
     """Warm start, then BFGS at each number of points of the schedule (each fit warm-started from
     the previous one's estimate and inverse Hessian); a forward-difference Hessian."""
@@ -93,10 +100,11 @@ def _maximise_quadrature(
 
     def fit_at(points: tuple[int, ...]) -> OptimisationResult:
         objective.set_points(points)
+        display.set_nip(path_key(points))
         outcome = maximise(
             objective,
             state["theta"],
-            callback=_progress(verbose),
+            callback=_progress(verbose, display),
             inverse_hessian=state["inverse_hessian"],
         )
         state["theta"], state["inverse_hessian"] = outcome.theta, outcome.inverse_hessian
@@ -121,7 +129,7 @@ def _maximise_quadrature(
     return result, hessian, nip_path, outcome
 
 
-def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEstimate:
+def maximise_likelihood(objective: Objective, *, verbose: bool = False, progress: bool = False) -> MLEstimate:
     """Maximise ``objective``'s log-likelihood (lme4's ``optimizeGlmer`` and ``checkConv``).
 
     A closed form starts from least squares; quadrature from a warm start of
@@ -136,12 +144,18 @@ def maximise_likelihood(objective: Objective, *, verbose: bool = False) -> MLEst
         From :func:`glpp.fitting.engines.make_objective`.
     verbose : bool
         Print the log-likelihood at each iteration and each number of points.
+    progress : bool
+        Show the progress line on stderr (:mod:`glpp.fitting.progress`).
     """
     started = time.perf_counter()
-    if objective.closed_form:
-        result, hessian, nip_path, outcome = _maximise_closed_form(objective, verbose)
-    else:
-        result, hessian, nip_path, outcome = _maximise_quadrature(objective, verbose)
+    display = FitProgress(progress)
+    try:
+        if objective.closed_form:
+            result, hessian, nip_path, outcome = _maximise_closed_form(objective, verbose, display)
+        else:
+            result, hessian, nip_path, outcome = _maximise_quadrature(objective, verbose, display)
+    finally:
+        display.close()
     convergence = check_convergence(
         result.gradient,
         hessian,

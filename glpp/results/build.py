@@ -51,15 +51,7 @@ def build_result(
     with np.errstate(invalid="ignore"):
         standard_errors = np.sqrt(np.diag(covariance))
 
-    def latent() -> pd.DataFrame:
-        factors = layout.cholesky_factors(theta)
-        tables = [
-            latent_table(level, mean, posterior_covariance, factors[number])
-            for number, (level, (mean, posterior_covariance)) in enumerate(
-                zip(design.levels, objective.latent_moments(theta))
-            )
-        ]
-        return pd.concat(tables, ignore_index=True)
+    latent, latent_moments = _latent_functions(objective, theta)
 
     return MLResult(
         params=pd.Series(layout.natural(theta), index=names),
@@ -93,8 +85,33 @@ def build_result(
         latent_residual_variance=None if layout.has_dispersion_regression else objective.family.latent_residual_variance(
             objective.link, layout.residual_sd(theta)
         ),
-        _latent=latent if design.levels else None,
+        _latent=latent,
+        _latent_moments=latent_moments,
     )
+
+
+def _latent_functions(objective: Objective, theta: np.ndarray):
+    """``latent()`` (the EB table) and ``latent_moments()`` (posterior moments of ``u``) of a fit,
+    the modes computed once, when first asked; ``(None, None)`` for a model without latents."""
+    design, layout = objective.design, objective.layout
+    if not design.levels:
+        return None, None
+    computed: dict[str, list] = {}
+
+    def latent_moments() -> list[tuple[np.ndarray, np.ndarray]]:
+        if "moments" not in computed:
+            computed["moments"] = objective.latent_moments(theta)
+        return computed["moments"]
+
+    def latent() -> pd.DataFrame:
+        factors = layout.cholesky_factors(theta)
+        tables = [
+            latent_table(level, mean, posterior_covariance, factors[number])
+            for number, (level, (mean, posterior_covariance)) in enumerate(zip(design.levels, latent_moments()))
+        ]
+        return pd.concat(tables, ignore_index=True)
+
+    return latent, latent_moments
 
 
 def _variance_components(design, layout, theta: np.ndarray):

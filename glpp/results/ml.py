@@ -177,6 +177,7 @@ class MLResult:
     covariance_optimised: pd.DataFrame | None = None
     latent_residual_variance: float | None = None
     _latent: Callable[[], pd.DataFrame] | None = field(default=None, repr=False, compare=False)
+    _latent_moments: Callable[[], list] | None = field(default=None, repr=False, compare=False)
     model: object | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -291,6 +292,13 @@ class MLResult:
             )
         return self._latent()
 
+    def latent_moments(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Posterior means (clusters x d) and covariances (clusters x d x d) of each level's
+        standardised latents ``u`` (lowest level first; :meth:`latent` reports ``L u``)."""
+        if self._latent_moments is None:
+            raise NotImplementedError("this fit has no normal latent variables")
+        return self._latent_moments()
+
     def predict(
         self, data: pd.DataFrame | None = None, *, kind: str = "conditional", scale: str = "response", level: float = 0.95
     ) -> pd.DataFrame:
@@ -301,14 +309,19 @@ class MLResult:
         data : DataFrame, optional
             Rows to predict (the response is not needed); default: the fitted data. Rows with
             a missing value in a used column are left out (the index says which rows remain).
+            New data are available for regressions with random effects (or none); models with
+            factors, structural paths, wide (measurement) data, a family per item or row, or a
+            discrete latent are predicted on their fitted rows only (a ``SpecError`` says so).
         kind : {"conditional", "marginal"}
             ``"conditional"``: the latents at their clusters' EB means (:meth:`latent`); a row
             whose cluster at a level was not in the fit has that level's latents integrated
-            out (column ``new_cluster``). ``"marginal"``: the latents integrated out,
-            ``E[y] = E[g^{-1}(eta)]``.
+            out (column ``new_cluster``). Discrete latents: the classes mixed by each unit's
+            posterior class probabilities. ``"marginal"``: the latents integrated out,
+            ``E[y] = E[g^{-1}(eta)]`` (discrete latents: mixed by the class sizes).
         scale : {"response", "link"}
             The mean (for binomial responses the probability per trial), or the linear
-            predictor (for marginal predictions ``g`` of the marginal mean).
+            predictor (for integrated or mixed predictions ``g`` of the mean). With a family per
+            item or row, each row's own link.
         level : float
             Coverage of the intervals.
 
@@ -316,8 +329,16 @@ class MLResult:
         -------
         DataFrame
             ``prediction``, ``se``, ``lower``, ``upper`` (delta method, Wald on the link scale;
-            NaN for conditional predictions, which do not carry the EB means' uncertainty)
-            and ``new_cluster``, indexed like ``data``. See :mod:`glpp.results.predict`.
+            conditional ones add the EB posterior variance of the latents; NaN for the
+            conditional predictions of a discrete latent) and ``new_cluster``. One row per
+            predicted row, indexed like ``data``; on wide data one row per (unit, item), with a
+            MultiIndex (the data's index, ``item``). See :mod:`glpp.results.predict`.
+
+        Raises
+        ------
+        SpecError
+            Ordinal responses, choice families (multinomial, rankings) and growth mixtures,
+            whose predictions are not available yet; new data for the models above.
 
         Examples
         --------

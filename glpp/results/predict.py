@@ -1,4 +1,8 @@
-"""Predictions of a fitted regression: conditional on the latents' EB means, or marginal.
+"""Predictions of a fitted model: conditional on the latents' EB means, or marginal.
+
+A regression with random effects (or none) is predicted on any data frame, as here; the
+other models (factors, structural paths, wide data, a family per item or row, discrete
+latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
 with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level.
@@ -16,97 +20,70 @@ with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level
   ``t`` (exponentially accurate for analytic inverse links; ~1e-10 for a logit with latent SD 8).
   On the link scale the marginal prediction is ``g(E[y_r])``.
 
-Standard errors of marginal predictions (and of every prediction of a model without
-latents) are by the delta method: the derivative of the link-scale prediction in the
-optimised parameters (central differences) with the fit's covariance of those
-(``fit.vcov("optimised")``). Intervals are Wald intervals on the link scale, mapped by
-the inverse link for the response scale (so they stay in the response's range).
+Standard errors are by the delta method: the derivative of the link-scale prediction in
+the optimised parameters (central differences) with the fit's covariance of those
+(``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
+estimates in that derivative, and the posterior variance of the latent part of ``eta_r``
+(``z_r' Cov(zeta | y_j) z_r``, from :meth:`MLResult.latent_moments`) is added: the SE
+carries the fixed part's and the latents' uncertainty (Skrondal & Rabe-Hesketh 2009,
+"Prediction in multilevel generalized linear models", sec. 4), not the EB means'
+dependence on the variance parameters. Conditional predictions of a discrete latent
+(posterior class probabilities) have no SE (NaN). Intervals are Wald intervals on the
+link scale, mapped by the inverse link for the response scale (so they stay in the
+response's range).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Callable
-
 import numpy as np
 import pandas as pd
-import pytensor
-import pytensor.tensor as pt
 from scipy.special import ndtri
 
-from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable
+from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
+from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
+from glpp.results.predict_rows import (
+    TRAPEZOID_POINTS,
+    ClassRowMeans,
+    DesignRowMeans,
+    NormalRowMeans,
+    RowLinks,
+    fitted_index,
+    inverse_link,
+    normal_expectation,
+)
 
-__all__ = ["KINDS", "SCALES", "TRAPEZOID_POINTS", "normal_expectation", "predict"]
+__all__ = ["KINDS", "SCALES", "TRAPEZOID_POINTS", "inverse_link", "normal_expectation", "predict"]
 
 KINDS = ("conditional", "marginal")
 SCALES = ("response", "link")
-#: trapezoid points of a marginal prediction's integral over the latent part of eta
-TRAPEZOID_POINTS = 2001
-#: rows x points evaluated at once
-CHUNK = 2**22
 #: relative step of the central differences of the delta method
 DELTA_STEP = 1e-5
 
 
-@cache
-def _compiled_inverse(name: str) -> Callable[[np.ndarray], np.ndarray]:
-    from glpp.families.links import LINKS
-
-    eta = pt.dvector("eta")
-    return pytensor.function([eta], LINKS[name].inverse(eta), mode="FAST_COMPILE")
-
-
-def inverse_link(link, eta: np.ndarray) -> np.ndarray:
-    """``g^{-1}(eta)`` in numpy, compiled from the link's one (pytensor) definition."""
-    values = np.asarray(eta, dtype=float)
-    return _compiled_inverse(link.name)(values.ravel()).reshape(values.shape)
-
-
-def normal_expectation(function: Callable[[np.ndarray], np.ndarray], mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
-    """``E[function(mean_r + sd_r t)]``, ``t ~ N(0, 1)``, for each row, by the trapezoid rule.
-
-    :data:`TRAPEZOID_POINTS` points on ``[-(10 + sd_r), 10 + sd_r]``: the range holds the
-    mass of ``phi(t)`` and, for exponential means, of ``exp(sd t) phi(t)`` (centred at ``sd``).
-    """
-    mean, sd = np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
-    unit = np.linspace(-1.0, 1.0, TRAPEZOID_POINTS)
-    result = np.empty(mean.shape)
-    rows_per_chunk = max(1, CHUNK // TRAPEZOID_POINTS)
-    for start in range(0, mean.size, rows_per_chunk):
-        chunk = slice(start, start + rows_per_chunk)
-        half_width = 10.0 + sd[chunk]
-        t = half_width[:, None] * unit[None, :]
-        weights = np.exp(-0.5 * t**2) / np.sqrt(2.0 * np.pi) * (2.0 * half_width / (TRAPEZOID_POINTS - 1))[:, None]
-        weights[:, [0, -1]] *= 0.5
-        result[chunk] = np.sum(weights * function(mean[chunk, None] + sd[chunk, None] * t), axis=1)
-    return result
-
-
-def _eb_means(result, design) -> list[np.ndarray]:
-    """Each level's EB means of its latents (clusters x latents, fitted cluster order)."""
-    table = result.latent()
-    means = []
-    for level in design.levels:
-        at_level = table[table["level"] == level.name]
-        means.append(np.column_stack([at_level.loc[at_level["latent"] == name, "mean"].to_numpy() for name in level.latent_names]))
-    return means
-
-
-class _RowMeans:
+class _RowMeans(NormalRowMeans):
     """The response-scale mean of each row as a function of ``theta`` (EB means held fixed)."""
 
-    def __init__(self, model, rows: PredictionRows, eb_means: list[np.ndarray] | None):
-        self.layout, self.link, self.rows = model.layout, model.link, rows
+    def __init__(self, model, rows: PredictionRows, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
+        self.layout, self.rows = model.layout, rows
+        self.links = RowLinks(model.family, model.link, None)
         self.shift = np.zeros(len(rows.index))
+        self.known_variance = np.zeros(len(rows.index))
         self.integrated = [np.ones(len(rows.index), dtype=bool) for _ in rows.covariates]
-        for number, covariates in enumerate(rows.covariates):
-            if eb_means is None:
+        for number, (covariates, factor) in enumerate(zip(rows.covariates, self.layout.cholesky_factors(theta))):
+            if moments is None:
                 continue
             clusters = rows.clusters[number]
             known = clusters >= 0
             self.integrated[number] = ~known
-            self.shift[known] += np.sum(covariates[known] * eb_means[number][clusters[known]], axis=1)
+            mean, covariance = moments[number][0][clusters[known]], moments[number][1][clusters[known]]
+            row_loadings = covariates[known] @ factor  # on u: the EB effects are L u
+            self.shift[known] += np.sum(row_loadings * mean, axis=1)
+            self.known_variance[known] += np.einsum("ra,rab,rb->r", row_loadings, covariance, row_loadings)
+
+    def posterior_variance(self, theta: np.ndarray) -> np.ndarray:
+        """Each row's posterior variance of the latent part of ``eta`` from its fitted clusters."""
+        return self.known_variance
 
     @property
     def new_cluster(self) -> np.ndarray:
@@ -121,35 +98,72 @@ class _RowMeans:
             variance += np.where(integrated, np.sum((covariates @ factor) ** 2, axis=1), 0.0)
         return mean, np.sqrt(variance)
 
-    def response(self, theta: np.ndarray) -> np.ndarray:
-        mean, sd = self.eta_parts(theta)
-        values = inverse_link(self.link, mean)
-        spread = sd > 0
-        if np.any(spread):
-            values[spread] = normal_expectation(lambda eta: inverse_link(self.link, eta), mean[spread], sd[spread])
-        return values
-
-    def link_scale(self, theta: np.ndarray) -> np.ndarray:
-        mean, sd = self.eta_parts(theta)
-        spread = sd > 0
-        values = mean.copy()
-        if np.any(spread):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                values[spread] = self.link.forward(self.response(theta)[spread])
-        return values
-
 
 def _link_se(row_means: _RowMeans, theta: np.ndarray, covariance: np.ndarray) -> np.ndarray:
     """Delta-method SE of the link-scale predictions (central differences in theta)."""
-    jacobian = np.empty((len(row_means.rows.index), theta.size))
+    jacobian = None
     for k in range(theta.size):
         step = DELTA_STEP * max(1.0, abs(theta[k]))
         shifted = theta.copy()
         shifted[k] += step
         up = row_means.link_scale(shifted)
         shifted[k] -= 2 * step
-        jacobian[:, k] = (up - row_means.link_scale(shifted)) / (2 * step)
+        column = (up - row_means.link_scale(shifted)) / (2 * step)
+        if jacobian is None:
+            jacobian = np.empty((column.size, theta.size))
+        jacobian[:, k] = column
     return np.sqrt(np.maximum(np.einsum("ra,ab,rb->r", jacobian, covariance, jacobian), 0.0))
+
+
+def _row_means(result, data: pd.DataFrame | None, conditional: bool):
+    """The row means of the prediction, and the rows' labels."""
+    model = result.model
+    design = model.design
+    obstacle = new_data_obstacle(model.spec, design)
+    if data is not None and obstacle is not None:
+        raise SpecError(
+            f"predict(data=...) is not available for models with {obstacle} yet; "
+            "predict the fitted rows (data=None)"
+        )
+    if design.discrete is not None:
+        posterior = result.posterior.to_numpy() if conditional else None
+        return ClassRowMeans(model, posterior), fitted_index(model)
+    theta = model.layout.theta_from_named(result.params)
+    moments = result.latent_moments() if conditional else None
+    if obstacle is not None:
+        return DesignRowMeans(model, moments, theta), fitted_index(model)
+    rows = build_prediction_rows(model.spec, design, model.data, model.data if data is None else data, clusters=conditional)
+    return _RowMeans(model, rows, moments, theta), rows.index
+
+
+def _optimised_covariance(result, layout, theta: np.ndarray) -> np.ndarray:
+    """The covariance of ``theta``: the fit's, or (discrete-latent fits, whose parameters are
+    transformed one by one) the natural covariance over the transforms' derivatives."""
+    names = list(layout.natural_names)
+    if result.covariance_optimised is not None:
+        return result.covariance_optimised.loc[names, names].to_numpy()
+    steps = DELTA_STEP * np.maximum(1.0, np.abs(theta))
+    derivative = (layout.natural(theta + steps) - layout.natural(theta - steps)) / (2 * steps)
+    return result.covariance.loc[names, names].to_numpy() / np.outer(derivative, derivative)
+
+
+def _intervals(row_means, theta, covariance, link_values, scale: str, level: float, conditional: bool):
+    """Delta-method SEs and Wald intervals: on the link scale, mapped to the response scale.
+
+    Conditional predictions add the posterior variance of the latent part of ``eta``.
+    """
+    link_se = _link_se(row_means, theta, covariance)
+    if conditional:
+        link_se = np.sqrt(link_se**2 + row_means.posterior_variance(theta))
+    z = float(ndtri(0.5 + level / 2))
+    lower, upper = link_values - z * link_se, link_values + z * link_se
+    if scale == "link":
+        return link_se, lower, upper
+    links = row_means.links
+    step = DELTA_STEP * np.maximum(1.0, np.abs(link_values))
+    slope = (links.inverse(link_values + step) - links.inverse(link_values - step)) / (2 * step)
+    lower, upper = links.inverse(lower), links.inverse(upper)
+    return np.abs(slope) * link_se, np.minimum(lower, upper), np.maximum(lower, upper)
 
 
 def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditional", scale: str = "response", level: float = 0.95) -> pd.DataFrame:
@@ -166,26 +180,20 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame (or None: the fitted data), not {type(data).__name__}")
     check_predictable(model.spec, model.design, model.family)
-    conditional = kind == "conditional" and bool(model.design.levels)
-    rows = build_prediction_rows(model.spec, model.design, model.data, model.data if data is None else data, clusters=conditional)
-    row_means = _RowMeans(model, rows, _eb_means(result, model.design) if conditional else None)
+    if is_ordinal(model.design):
+        if data is not None:
+            raise SpecError("predict(data=...) is not available for ordinal responses yet; predict the fitted rows (data=None)")
+        return ordinal_predictions(result, kind, scale)
+    conditional = kind == "conditional" and (bool(model.design.levels) or model.design.discrete is not None)
+    row_means, index = _row_means(result, data, conditional)
     theta = model.layout.theta_from_named(result.params)
     link_values = row_means.link_scale(theta)
     prediction = link_values if scale == "link" else row_means.response(theta)
-    se = lower = upper = np.full(len(rows.index), np.nan)
-    if not conditional:
-        covariance = result.vcov("optimised").loc[list(model.layout.natural_names), list(model.layout.natural_names)].to_numpy()
-        link_se = _link_se(row_means, theta, covariance)
-        z = float(ndtri(0.5 + level / 2))
-        lower, upper = link_values - z * link_se, link_values + z * link_se
-        se = link_se
-        if scale == "response":
-            lower, upper = inverse_link(model.link, lower), inverse_link(model.link, upper)
-            step = DELTA_STEP * np.maximum(1.0, np.abs(link_values))
-            slope = (inverse_link(model.link, link_values + step) - inverse_link(model.link, link_values - step)) / (2 * step)
-            se = np.abs(slope) * link_se
-            lower, upper = np.minimum(lower, upper), np.maximum(lower, upper)
+    se = lower = upper = np.full(len(index), np.nan)
+    if not (conditional and isinstance(row_means, ClassRowMeans)):
+        covariance = _optimised_covariance(result, model.layout, theta)
+        se, lower, upper = _intervals(row_means, theta, covariance, link_values, scale, level, conditional)
     return pd.DataFrame(
         {"prediction": prediction, "se": se, "lower": lower, "upper": upper, "new_cluster": row_means.new_cluster & conditional},
-        index=rows.index,
+        index=index,
     )
