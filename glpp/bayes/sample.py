@@ -12,6 +12,7 @@ the ML estimate; exchangeable labels relabelled to it, :mod:`glpp.bayes.labels`)
 
 from __future__ import annotations
 
+import os
 import time
 
 import pandas as pd
@@ -27,7 +28,7 @@ from glpp.bayes.parameterization import check_parameterization, resolve_paramete
 from glpp.bayes.posterior import augment_datatree
 from glpp.errors import SpecError
 
-__all__ = ["NUTS_ARGUMENTS", "sample", "map_estimate"]
+__all__ = ["NUTS_ARGUMENTS", "sample", "default_cores", "map_estimate"]
 
 #: keyword arguments of :func:`sample` that configure the NUTS step (passed to :class:`pymc.NUTS`)
 NUTS_ARGUMENTS = (
@@ -60,7 +61,7 @@ def sample(
         See :func:`build_pymc_model`.
     draws, tune, chains, nuts_sampler, random_seed
         As in :func:`pymc.sample`; 4 chains by default (as PyMC recommends: R-hat compares
-        chains), run in parallel on PyMC's default ``cores`` (up to 4; ``cores=`` sets it).
+        chains), run in parallel on :func:`default_cores` processes (``cores=`` sets it).
     priors : dict, optional
         Overrides of the default priors (:mod:`glpp.bayes.priors`).
     nip : int, optional
@@ -76,9 +77,8 @@ def sample(
         mode's Hessian is not negative definite or ``nuts_sampler`` is not ``"pymc"``).
         Any other value is PyMC's ``init``.
     parameterization : {"auto", "centered", "noncentered"} or dict
-        The latent kind's latents, per level (a dict by level name) or for all levels:
-        ``"auto"`` centres a level whose clusters are informative about their latents
-        (:mod:`glpp.bayes.parameterization`, at the pilot fit that also chooses ``nip``).
+        The latent kind's latents, for all levels or a dict by level; ``"auto"`` centres a level
+        whose clusters are informative (:mod:`glpp.bayes.parameterization`, at the pilot fit).
     **kwargs
         NUTS settings (:data:`NUTS_ARGUMENTS`) and other arguments of :func:`pymc.sample`.
 
@@ -96,6 +96,7 @@ def sample(
         it, compilation included) and ``postprocessing_seconds``.
     """
     run = {"draws": draws, "tune": tune, "chains": chains, "random_seed": random_seed}
+    run["cores"] = kwargs.pop("cores", default_cores(chains))
     if model.design.discrete is not None:  # classes summed out exactly (glpp.bayes.discrete)
         return sample_discrete(model, kind, run, priors=priors, init=init, nuts_sampler=nuts_sampler, **kwargs)
     check_supported(model)
@@ -116,6 +117,13 @@ def sample(
     if choices:
         attrs["glpp_parameterization"] = ", ".join(f"{level}: {choice}" for level, choice in choices.items())
     return idata
+
+
+def default_cores(chains: int) -> int:
+    """Processes that run the chains: one per chain, up to 4 and the machine's CPUs
+    (``os.cpu_count()``; PyMC's own default counts half of them, taking the rest for
+    hyper-threads, and runs 4 chains one after another on a 2-CPU machine)."""
+    return max(1, min(chains, 4, os.cpu_count() or 1))
 
 
 def _pilot_choices(model, kind: str, nip: int | None, parameterization) -> tuple[int, dict[str, str]]:
