@@ -1,4 +1,5 @@
-"""The latent kind's parameterisation per level (glpp.bayes.parameterization).
+"""Bayesian defaults (issue 14): 4 chains on parallel processes, and the latent kind's
+parameterisation per level (glpp.bayes.parameterization).
 
 The rule's share (mean posterior variance of the standardised latents) is checked against
 independent numpy computations: a Newton search per toenail patient, and the closed form
@@ -7,6 +8,8 @@ independent numpy computations: a Newton search per toenail patient, and the clo
 
 from __future__ import annotations
 
+import inspect
+import os
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,7 @@ from glpp.bayes.parameterization import (
     choose_parameterization,
     posterior_variance_share,
 )
+from glpp.bayes.sample import default_cores
 from glpp.likelihood.two_level import COMPILE_MODE
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
@@ -129,3 +133,11 @@ def test_centred_and_noncentred_likelihoods_agree(toenail):
         observed = pm_model.observed_RVs[0]
         logps[choice] = pm_model.compile_fn(pm_model.logp(vars=[observed]), mode=COMPILE_MODE)(point)
     assert logps["centered"] == pytest.approx(logps["noncentered"], abs=1e-8)
+
+
+def test_four_chains_by_default_on_parallel_processes():
+    for function in (glpp.Model.sample, bayes.sample):
+        assert inspect.signature(function).parameters["chains"].default == 4, function
+    assert default_cores(4) == min(4, os.cpu_count() or 1)
+    assert default_cores(1) == 1
+    assert default_cores(8) <= 4
