@@ -234,7 +234,7 @@ def _report(label: str, idata, summary: pd.DataFrame) -> None:
 
 
 #: NUTS settings of the toenail comparison: none, the defaults of Model.sample (4 chains of
-#: 1000 draws after 1000 tuning steps; the latent kind's patients centred by the rule)
+#: 1000 draws after 1000 tuning steps; the latent kind's patients non-centred by the rule)
 TOENAIL_NUTS: dict = {}
 
 
@@ -259,7 +259,7 @@ def test_latent_and_marginal_posteriors_agree(toenail_posteriors):
     Carlo SEs (of the difference) of the other kind's."""
     summaries = _summaries(toenail_posteriors, list(TOENAIL_ML))
     latent, marginal = summaries["latent"], summaries["marginal"]
-    assert toenail_posteriors["latent"]["posterior"].attrs["glpp_parameterization"] == "patient: centered"
+    assert toenail_posteriors["latent"]["posterior"].attrs["glpp_parameterization"] == "patient: noncentered"
     for kind, idata in toenail_posteriors.items():
         assert idata["posterior"].sizes["chain"] == 4, kind
         _report(f"toenail {kind}", idata, summaries[kind])

@@ -16,15 +16,19 @@ Betancourt & Girolami 2015 for Hamiltonian Monte Carlo):
   (:func:`glpp.bayes.nip.pilot_fit`, the fit that also chooses the marginal kind's
   quadrature points). Roughly ``s_j = 1 / (1 + n_j * information per row * sd^2)``.
 - the level's share :func:`posterior_variance_share` is the mean of ``s_j`` over its
-  clusters and latents; **centred when it is below** :data:`CENTRED_BELOW_SHARE` (0.5:
-  the data carry more information about a typical cluster's latent than its
-  distribution does), non-centred otherwise.
+  clusters and latents; **centred when it is below** :data:`CENTRED_BELOW_SHARE`,
+  non-centred otherwise.
 
-Toenail's patients (7 visits, ``sd[patient]`` about 4) have share 0.26: centred; a level
-with 2 rows per cluster and a small SD has a share near 1: non-centred. Without a
-usable pilot fit the level is
-non-centred. ``parameterization="centered"`` or
-``"noncentered"`` (all levels) or a dict by level name overrides the rule.
+The threshold is 0.1, not the Gibbs sampler's 0.5: NUTS with a diagonal mass matrix
+copes with the posterior correlations of the non-centred form far better than with the
+funnel of the centred one, and measured on toenail's patients (7 visits, ``sd[patient]``
+about 4, share 0.26; 4 chains x 1000 draws, seed 1) the non-centred form gave a smallest
+bulk ESS of 767 (R-hat 1.0073) against 325 (R-hat 1.0064) centred. A level is centred
+only where its clusters pin their latents down (share 0.065 for the library's ``owls``
+nests and ``gamma`` clusters), non-centred where they do not (2 rows per cluster and a
+small SD: a share near 1). Without a usable pilot fit the level is non-centred.
+``parameterization="centered"`` or ``"noncentered"`` (all levels) or a dict by level
+name overrides the rule.
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ __all__ = [
 #: the choices of ``parameterization`` (``"auto"``: :func:`choose_parameterization`)
 PARAMETERIZATIONS = ("auto", "centered", "noncentered")
 #: a level is centred when the mean posterior variance of its standardised latents is below this
-CENTRED_BELOW_SHARE = 0.5
+#: (toenail, share 0.26: non-centred mixed better; see the module docstring)
+CENTRED_BELOW_SHARE = 0.1
 
 
 def posterior_variance_share(model, theta: np.ndarray) -> dict[str, float]:
@@ -94,7 +99,7 @@ def choose_parameterization(model, params: Mapping[str, float] | None) -> dict[s
     Examples
     --------
     >>> choose_parameterization(toenail, toenail.fit().params)
-    {'patient': 'centered'}
+    {'patient': 'noncentered'}
     """
     names = [level.name for level in model.design.levels]
     if params is None:
