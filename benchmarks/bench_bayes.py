@@ -89,7 +89,7 @@ def run_kind(model, kind: str, case: str, draws: int, tune: int, chains: int, se
     }
 
 
-def main(draws: int = 1000, tune: int = 1000, chains: int = 2, case: str = "toenail", seed: int = 2024) -> pd.DataFrame:
+def main(draws: int = 1000, tune: int = 1000, chains: int = 4, case: str = "toenail", seed: int = 2024) -> pd.DataFrame:
     formula, data, family = CASES[case]
     model = glpp.Model(formula, data=pd.read_csv(DATA / data), family=family)
     rows = {}

@@ -186,7 +186,7 @@ class Model:
         kind: str = "marginal",
         draws: int = 1000,
         tune: int = 1000,
-        chains: int = 2,
+        chains: int = 4,
         nuts_sampler: str = "pymc",
         random_seed=None,
         priors: dict | None = None,

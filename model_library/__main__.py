@@ -1,7 +1,8 @@
 """``python -m model_library NAME``: fit a library model and print its summary.
 
 ``--list`` lists the models; ``--bayes`` samples the posterior (NUTS on the marginal model,
-latents integrated out) instead and prints arviz's summary.
+latents integrated out; ``--kind latent``: every latent a PyMC variable) instead and prints
+arviz's summary, the largest R-hat, the smallest bulk ESS and the divergences.
 """
 
 from __future__ import annotations
@@ -36,11 +37,11 @@ def fit_and_print(name: str, nip: int | str) -> None:
 
 
 def sample_and_print(
-    name: str, *, draws: int, tune: int, chains: int, seed: int, nip: int | None = None
+    name: str, *, draws: int, tune: int, chains: int, seed: int, nip: int | None = None, kind: str = "marginal"
 ) -> int:
-    """Sample the marginal model by NUTS and print arviz's summary; 2 (with the reason on
-    stderr) where the model cannot be sampled. ``nip=None``: the points are chosen for the
-    data (:func:`glpp.bayes.choose_nip`)."""
+    """Sample the model of ``kind`` by NUTS and print arviz's summary and its diagnostics; 2 (with
+    the reason on stderr) where the model cannot be sampled. ``nip=None``: the points are chosen
+    for the data (:func:`glpp.bayes.choose_nip`)."""
     import arviz
     import glpp
     from glpp.bayes.build import check_supported
@@ -52,13 +53,18 @@ def sample_and_print(
         print(f"{name}: Bayesian sampling is not available for this model: {error}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    datatree = model.sample(
-        kind="marginal", draws=draws, tune=tune, chains=chains, random_seed=seed, nip=nip
-    )
+    datatree = model.sample(kind=kind, draws=draws, tune=tune, chains=chains, random_seed=seed, nip=nip)
     # the parameters under their ML names (not PyMC's internal Cholesky factors or the latents)
     names = [name for name in model.layout.natural_names if name in datatree.posterior.data_vars]
-    print(arviz.summary(datatree, var_names=names))
-    print(f"\n(sampled in {time.perf_counter() - started:.1f} s including compilation)")
+    summary = arviz.summary(datatree, var_names=names)
+    print(summary)
+    attrs = datatree.posterior.attrs
+    print(
+        f"\n{kind}: max R-hat {summary['r_hat'].astype(float).max():.4f}, min bulk ESS "
+        f"{summary['ess_bulk'].astype(float).min():.0f}, divergences "
+        f"{int(datatree['sample_stats']['diverging'].sum())}, {attrs.get('glpp_parameterization', '')}"
+    )
+    print(f"(sampled in {time.perf_counter() - started:.1f} s including compilation)")
     return 0
 
 
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bayes", action="store_true", help="sample the posterior by NUTS instead")
     parser.add_argument("--draws", type=int, default=1000, help="draws per chain (--bayes)")
     parser.add_argument("--tune", type=int, default=1000, help="tuning steps per chain (--bayes)")
-    parser.add_argument("--chains", type=int, default=2, help="chains (--bayes)")
+    parser.add_argument("--chains", type=int, default=4, help="chains (--bayes)")
+    parser.add_argument("--kind", choices=["marginal", "latent"], default="marginal", help="PyMC model (--bayes)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (--bayes)")
     arguments = parser.parse_args(argv)
     if arguments.list:
@@ -87,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         return sample_and_print(
             arguments.name, draws=arguments.draws, tune=arguments.tune, chains=arguments.chains,
             seed=arguments.seed, nip=None if arguments.nip in (None, "auto") else int(arguments.nip),
+            kind=arguments.kind,
         )
     nip = entry.nip if arguments.nip is None else arguments.nip
     fit_and_print(arguments.name, nip if nip == "auto" else int(nip))

@@ -233,14 +233,15 @@ def _report(label: str, idata, summary: pd.DataFrame) -> None:
     )
 
 
-#: NUTS settings of the toenail comparison: the defaults of Model.sample
-TOENAIL_NUTS = {"draws": 1000, "tune": 1000, "chains": 2}
+#: NUTS settings of the toenail comparison: none, the defaults of Model.sample (4 chains of
+#: 1000 draws after 1000 tuning steps; the latent kind's patients non-centred by the rule)
+TOENAIL_NUTS: dict = {}
 
 
 @pytest.fixture(scope="module")
 def toenail_posteriors(toenail):
     return {
-        kind: toenail.sample(kind=kind, **TOENAIL_NUTS, random_seed=11, progressbar=False)
+        kind: toenail.sample(kind=kind, **TOENAIL_NUTS, random_seed=1, progressbar=False)
         for kind in ("latent", "marginal")
     }
 
@@ -253,11 +254,14 @@ def _summaries(posteriors: dict, names: list[str]) -> dict:
 
 @pytest.mark.slow
 def test_latent_and_marginal_posteriors_agree(toenail_posteriors):
-    """Both kinds with the defaults: zero divergences, R-hat <= 1.01, and every posterior
-    mean within 3 Monte Carlo SEs (of the difference) of the other kind's."""
+    """Both kinds with the defaults (4 chains, seed 1; issue 14: 2 chains gave the latent kind
+    R-hat 1.012): zero divergences, R-hat <= 1.01, and every posterior mean within 3 Monte
+    Carlo SEs (of the difference) of the other kind's."""
     summaries = _summaries(toenail_posteriors, list(TOENAIL_ML))
     latent, marginal = summaries["latent"], summaries["marginal"]
+    assert toenail_posteriors["latent"]["posterior"].attrs["glpp_parameterization"] == "patient: noncentered"
     for kind, idata in toenail_posteriors.items():
+        assert idata["posterior"].sizes["chain"] == 4, kind
         _report(f"toenail {kind}", idata, summaries[kind])
         assert int(idata["sample_stats"]["diverging"].sum()) == 0, kind
         assert summaries[kind]["r_hat"].astype(float).max() <= 1.01, (kind, summaries[kind])

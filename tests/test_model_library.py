@@ -116,11 +116,15 @@ def test_library_model_reproduces_its_reference(name):
 
 
 @pytest.mark.slow
-def test_bayes_prints_the_posterior_of_the_ml_parameters(capsys):
-    """A short run: the summary lists the parameters under their ML names only."""
-    assert main(["sleepstudy", "--bayes", "--draws", "50", "--tune", "50", "--chains", "1"]) == 0
+@pytest.mark.parametrize("kind", ["marginal", "latent"])
+def test_bayes_prints_the_posterior_of_the_ml_parameters(kind, capsys):
+    """A short run: the summary lists the parameters under their ML names only, then the
+    diagnostics (the latent kind's parameterisation included)."""
+    assert main(["sleepstudy", "--bayes", "--draws", "50", "--tune", "50", "--chains", "2", "--kind", kind]) == 0
     output = capsys.readouterr().out
     summary = output[output.index("mean"):]
     for name in model_library.load("sleepstudy").layout.names():
         assert name in summary
     assert "cor_chol" not in summary and "b[" not in summary
+    assert f"{kind}: max R-hat" in summary and "divergences" in summary
+    assert ("subject: " in summary) == (kind == "latent")

@@ -5,11 +5,12 @@ from :mod:`glpp.bayes.priors`), assembled into the ML parameter vector ``theta``
 evaluate the likelihood through the graph of the ML path,
 :class:`glpp.likelihood.two_level.OneLevelGraph`:
 
-- ``kind="latent"``: every latent variable is a PyMC variable. By default
-  non-centred: ``z[level] ~ N(0, I)`` per cluster and the effects
-  ``b[level] = z L'`` (``L`` the Cholesky factor of the level's covariance)
-  are a deterministic; ``parameterization="centered"`` samples ``b[level]``
-  directly. Each row's linear predictor is the graph's fixed part plus its
+- ``kind="latent"``: every latent variable is a PyMC variable, per level
+  non-centred (``z[level] ~ N(0, I)`` per cluster and the effects
+  ``b[level] = z L'``, ``L`` the Cholesky factor of the level's covariance, a
+  deterministic) or centred (``b[level] ~ N(0, L L')`` sampled directly):
+  ``parameterization``, by default ``"noncentered"`` here and ``"auto"`` in
+  :func:`glpp.bayes.sample` (:mod:`glpp.bayes.parameterization`). Each row's linear predictor is the graph's fixed part plus its
   loadings times the cluster's ``z``; the responses are an observed
   :class:`pymc.CustomDist` whose log-density is the family's. With
   structural paths ``b`` are the disturbances ``zeta``, not the latents.
@@ -31,7 +32,8 @@ from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.replace import graph_replace
 
 from glpp.bayes.marginal import data_replacements, marginal_cluster_loglik
-from glpp.bayes.nip import default_nip
+from glpp.bayes.nip import default_nip, pilot_fit
+from glpp.bayes.parameterization import check_parameterization, resolve_parameterization
 from glpp.bayes.parameters import add_parameters, PyMCParameters
 from glpp.bayes.priors import resolve_priors
 from glpp.errors import SpecError
@@ -90,7 +92,7 @@ def build_pymc_model(
     *,
     priors: dict | None = None,
     nip: int | None = None,
-    parameterization: str = "noncentered",
+    parameterization: str | dict[str, str] = "noncentered",
 ) -> pm.Model:
     """The PyMC model of a glpp :class:`~glpp.Model`.
 
@@ -104,8 +106,11 @@ def build_pymc_model(
     nip : int, optional
         Quadrature points per latent dimension (marginal kind);
         :data:`DEFAULT_NIP` by default.
-    parameterization : {"noncentered", "centered"}
-        Of the latents (latent kind).
+    parameterization : {"noncentered", "centered", "auto"} or dict
+        Of the latents (latent kind): one choice for every level or a dict by level name;
+        ``"auto"`` chooses by :func:`glpp.bayes.parameterization.choose_parameterization` at
+        a pilot ML fit (:func:`glpp.bayes.nip.pilot_fit`). The choice made is the model's
+        attribute ``glpp_parameterization`` (a dict by level name).
 
     Examples
     --------
@@ -119,9 +124,10 @@ def build_pymc_model(
         from glpp.bayes.discrete import build_discrete_pymc_model
 
         return build_discrete_pymc_model(model, kind, priors=priors)
-    if parameterization not in ("noncentered", "centered"):
-        raise SpecError(f"unknown parameterization {parameterization!r}; use 'noncentered' or 'centered'")
     check_supported(model)
+    choices = check_parameterization(model, parameterization)
+    if kind == "latent" and "auto" in choices.values():
+        choices = resolve_parameterization(model, choices, pilot_fit(model))
     resolved = resolve_priors(model, priors)
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = add_parameters(model, pm_model, resolved)
@@ -129,9 +135,10 @@ def build_pymc_model(
             cluster_loglik = marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
             pm.Potential("marginal_loglik", cluster_loglik.sum())
         else:
-            _add_latent_likelihood(model, parameters, parameterization)
+            _add_latent_likelihood(model, parameters, choices[model.design.levels[0].name])
     pm_model.glpp_theta = parameters.theta  # used by sample() for the per-cluster log-likelihoods
     pm_model.glpp_kind = kind
+    pm_model.glpp_parameterization = choices if kind == "latent" else {}
     return pm_model
 
 
@@ -150,7 +157,10 @@ def _add_latent_likelihood(model, parameters: PyMCParameters, parameterization: 
     if parameterization == "noncentered":
         standard = pm.Normal(f"z[{level.name}]", 0.0, 1.0, dims=dims)
         pm.Deterministic(f"b[{level.name}]", standard @ factor.T, dims=dims)
-    else:
+    elif level.n_latents == 1:  # centred, one latent: a normal per cluster
+        effects = pm.Normal(f"b[{level.name}]", 0.0, factor[0, 0], dims=dims)
+        standard = effects / factor[0, 0]
+    else:  # centred
         effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
         standard = pt.linalg.solve_triangular(factor, effects.T, lower=True).T
     graph = OneLevelGraph(model.layout, model.family, model.link)

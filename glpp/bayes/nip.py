@@ -13,7 +13,7 @@ import warnings
 from glpp.bayes.marginal import marginal_objective
 from glpp.likelihood.quadrature import make_rule
 
-__all__ = ["DEFAULT_NIP", "default_nip", "choose_nip"]
+__all__ = ["DEFAULT_NIP", "default_nip", "pilot_fit", "choose_nip"]
 
 #: Gauss-Hermite points per latent dimension of the marginal kind (and of the
 #: per-cluster log-likelihoods stored after sampling) unless ``nip`` is given.
@@ -36,12 +36,27 @@ NIP_CANDIDATES_HIGHER = (3, 5, 7)
 NIP_TOLERANCE = 0.05
 
 
-def choose_nip(model) -> int:
+def pilot_fit(model):
+    """The pilot ML fit of :func:`sample`: at the smallest rule of :data:`NIP_CANDIDATES` (the
+    closed form for gaussian identity-link models); None when it fails. It chooses the marginal
+    kind's points (:func:`choose_nip`) and the latent kind's parameterisation
+    (:mod:`glpp.bayes.parameterization`)."""
+    level = model.design.levels[0]
+    nip = "auto" if model.family.is_linear_gaussian(model.link) else NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)[0]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return model.fit(nip=nip)
+    except Exception:  # noqa: BLE001 - any failure of the pilot fit: the callers' fallbacks
+        return None
+
+
+def choose_nip(model, fit=None) -> int:
     """Points per dimension for sampling the marginal kind, chosen for the data.
 
     1 for a gaussian identity-link model (adaptive quadrature with one point is
-    exact). Otherwise the model is fitted by ML with the smallest rule of
-    :data:`NIP_CANDIDATES` and, at that estimate, the rules are tried in turn: the
+    exact). Otherwise, at the estimate of ``fit`` (by default :func:`pilot_fit`, with the
+    smallest rule of :data:`NIP_CANDIDATES`), the rules are tried in turn: the
     first whose total log-likelihood is within :data:`NIP_TOLERANCE` of the next
     one's. A log-likelihood error that small varies over the posterior by a few
     hundredths, which moves posterior means by a few hundredths of a posterior SD
@@ -53,17 +68,17 @@ def choose_nip(model) -> int:
         return 1
     level = model.design.levels[0]
     candidates = NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)
+    fit = fit if fit is not None else pilot_fit(model)
+    if fit is None:
+        return DEFAULT_NIP
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            fit = model.fit(nip=candidates[0])
         theta = model.layout.theta_from_named(dict(fit.params))
         objective = marginal_objective(model, candidates[0])
         logliks = []
         for nip in candidates:
             objective.set_rule(make_rule(nip, level.n_latents, "product"))
             logliks.append(objective.loglik(theta)[0])
-    except Exception:  # noqa: BLE001 - any failure of the pilot fit: the fixed default
+    except Exception:  # noqa: BLE001 - any failure at the pilot estimate: the fixed default
         return DEFAULT_NIP
     for k in range(len(candidates) - 1):
         if abs(logliks[k] - logliks[k + 1]) < NIP_TOLERANCE:

@@ -12,6 +12,7 @@ the ML estimate; exchangeable labels relabelled to it, :mod:`glpp.bayes.labels`)
 
 from __future__ import annotations
 
+import os
 import time
 
 import pandas as pd
@@ -22,11 +23,12 @@ from pytensor.compile.mode import Mode
 from glpp.bayes.build import check_supported, build_pymc_model, compile_mode
 from glpp.bayes.discrete import sample_discrete
 from glpp.bayes.laplace import laplace_step, laplace_target_accept
-from glpp.bayes.nip import choose_nip
+from glpp.bayes.nip import choose_nip, pilot_fit
+from glpp.bayes.parameterization import check_parameterization, resolve_parameterization
 from glpp.bayes.posterior import augment_datatree
 from glpp.errors import SpecError
 
-__all__ = ["NUTS_ARGUMENTS", "sample", "map_estimate"]
+__all__ = ["NUTS_ARGUMENTS", "sample", "default_cores", "map_estimate"]
 
 #: keyword arguments of :func:`sample` that configure the NUTS step (passed to :class:`pymc.NUTS`)
 NUTS_ARGUMENTS = (
@@ -40,13 +42,14 @@ def sample(
     kind: str = "marginal",
     draws: int = 1000,
     tune: int = 1000,
-    chains: int = 2,
+    chains: int = 4,
     nuts_sampler: str = "pymc",
     random_seed=None,
     priors: dict | None = None,
     *,
     nip: int | None = None,
     init: str = "auto",
+    parameterization: str | dict[str, str] = "auto",
     **kwargs,
 ):
     """Sample the posterior by NUTS; return an arviz DataTree.
@@ -57,64 +60,81 @@ def sample(
     kind : {"marginal", "latent"}
         See :func:`build_pymc_model`.
     draws, tune, chains, nuts_sampler, random_seed
-        As in :func:`pymc.sample`.
+        As in :func:`pymc.sample`; 4 chains by default (as PyMC recommends: R-hat compares
+        chains), run in parallel on :func:`default_cores` processes (``cores=`` sets it).
     priors : dict, optional
         Overrides of the default priors (:mod:`glpp.bayes.priors`).
     nip : int, optional
-        Quadrature points per latent dimension of the marginal kind and of the stored
-        per-cluster log-likelihoods; chosen for the data by :func:`choose_nip` by default.
+        Points per latent dimension of the marginal kind and the stored per-cluster
+        log-likelihoods; by default :func:`choose_nip`.
     init : str or MLResult
-        A fit (``model.fit(method="map")`` or an ML fit): every chain starts at
-        its estimate (PyMC's ``adapt_diag``, no jitter). ``"auto"``: ``"laplace"`` for the marginal kind, PyMC's default
-        (``jitter+adapt_diag``) for the latent kind, whose hundreds of latents make a
-        dense mass matrix a poor choice. ``"laplace"``: BFGS to the posterior mode
-        (:func:`laplace_start`), each chain started at an independent draw from the
-        Laplace approximation there, a dense mass matrix that starts at the Laplace
-        covariance and is adapted during tuning, and ``target_accept`` of
-        :func:`laplace_target_accept` (0.65, or 0.9 with free loadings or paths) unless
-        given; PyMC's ``jitter+adapt_diag`` when the Hessian at the mode is not negative
-        definite, and PyMC's own start with ``nuts_sampler`` other than ``"pymc"``. Any
-        other value is PyMC's ``init``.
+        A fit (MAP or ML): every chain starts at its estimate (``adapt_diag``, no jitter).
+        ``"auto"``: ``"laplace"`` for the marginal kind, PyMC's ``jitter+adapt_diag`` for the
+        latent kind (hundreds of latents: no dense mass matrix). ``"laplace"``: chains
+        started at draws of the Laplace approximation at the posterior mode, a dense mass
+        matrix started at its covariance, ``target_accept`` of :func:`laplace_target_accept`
+        unless given (:func:`glpp.bayes.laplace.laplace_step`; PyMC's default where the
+        mode's Hessian is not negative definite or ``nuts_sampler`` is not ``"pymc"``).
+        Any other value is PyMC's ``init``.
+    parameterization : {"auto", "centered", "noncentered"} or dict
+        The latent kind's latents, for all levels or a dict by level; ``"auto"`` centres a level
+        whose clusters are informative (:mod:`glpp.bayes.parameterization`, at the pilot fit).
     **kwargs
-        NUTS settings (:data:`NUTS_ARGUMENTS`, e.g. ``target_accept``) and other
-        arguments of :func:`pymc.sample`.
+        NUTS settings (:data:`NUTS_ARGUMENTS`) and other arguments of :func:`pymc.sample`.
 
     Returns
     -------
     DataTree
-        Groups ``posterior`` (parameters under their ML names; ``b[<level>]``, the
-        latent effects per cluster, for both kinds: for the marginal kind drawn
-        afterwards from each cluster's conditional posterior given each draw),
-        ``sample_stats``, ``observed_data`` and ``log_likelihood``: the marginal
-        log-likelihood of each top-level cluster (adaptive quadrature, ``nip``
-        points), so that ``arviz.loo`` is leave-one-cluster-out. The posterior's
-        attributes record ``glpp_kind``, ``glpp_nip``, ``glpp_init``,
-        ``sampling_time`` (PyMC's NUTS time), ``initialisation_seconds`` (the Laplace
-        step), ``sampling_seconds`` (all of it, compilation included) and
-        ``postprocessing_seconds``.
+        Groups ``posterior`` (parameters under their ML names; ``b[<level>]``, the latent
+        effects per cluster: for the marginal kind drawn afterwards from each cluster's
+        conditional posterior given each draw), ``sample_stats``, ``observed_data`` and
+        ``log_likelihood``: each top-level cluster's marginal log-likelihood (adaptive
+        quadrature, ``nip`` points; ``arviz.loo`` is leave-one-cluster-out). The posterior's
+        attributes record ``glpp_kind``, ``glpp_nip``, ``glpp_init``, ``glpp_parameterization``
+        (the latent kind: ``"level: choice"`` per level), ``sampling_time`` (PyMC's NUTS
+        time), ``initialisation_seconds`` (the Laplace step), ``sampling_seconds`` (all of
+        it, compilation included) and ``postprocessing_seconds``.
     """
     run = {"draws": draws, "tune": tune, "chains": chains, "random_seed": random_seed}
+    run["cores"] = kwargs.pop("cores", default_cores(chains))
     if model.design.discrete is not None:  # classes summed out exactly (glpp.bayes.discrete)
         return sample_discrete(model, kind, run, priors=priors, init=init, nuts_sampler=nuts_sampler, **kwargs)
     check_supported(model)
-    nip = nip or choose_nip(model)
-    pm_model = build_pymc_model(model, kind, priors=priors, nip=nip)
+    nip, choices = _pilot_choices(model, kind, nip, parameterization)
+    pm_model = build_pymc_model(model, kind, priors=priors, nip=nip, parameterization=choices)
     if not isinstance(init, str):  # a fit (MAP or ML): every chain starts at its estimate
         kwargs.setdefault("initvals", _start_at(pm_model, init))
         init = "adapt_diag"
-    started = time.perf_counter()
-    mode = compile_mode()
+    started, mode = time.perf_counter(), compile_mode()
     kwargs.setdefault("compile_kwargs", {"mode": mode})
-    if init == "auto":
-        init = "laplace" if kind == "marginal" else "auto"
+    init = ("laplace" if kind == "marginal" else "auto") if init == "auto" else init
     with pm_model:
         idata, init, initialisation_seconds = _run_nuts(model, pm_model, init, nuts_sampler, run, mode, kwargs)
     sampling_seconds = time.perf_counter() - started
     idata = augment_datatree(model, pm_model, idata, kind, nip, random_seed, sampling_seconds)
     attrs = idata["posterior"].attrs
-    attrs["glpp_init"] = init
-    attrs["initialisation_seconds"] = initialisation_seconds
+    attrs.update(glpp_init=init, initialisation_seconds=initialisation_seconds)
+    if choices:
+        attrs["glpp_parameterization"] = ", ".join(f"{level}: {choice}" for level, choice in choices.items())
     return idata
+
+
+def default_cores(chains: int) -> int:
+    """Processes that run the chains: one per chain, up to 4 and the machine's CPUs
+    (``os.cpu_count()``; PyMC's own default counts half of them, taking the rest for
+    hyper-threads, and runs 4 chains one after another on a 2-CPU machine)."""
+    return max(1, min(chains, 4, os.cpu_count() or 1))
+
+
+def _pilot_choices(model, kind: str, nip: int | None, parameterization) -> tuple[int, dict[str, str]]:
+    """``nip`` (:func:`choose_nip` unless given) and the latent kind's parameterisation by level
+    (:func:`resolve_parameterization`), from one pilot fit (:func:`pilot_fit`) when either needs it."""
+    choices = check_parameterization(model, parameterization)
+    needs_nip = nip is None and not model.family.is_linear_gaussian(model.link)
+    needs_choice = kind == "latent" and "auto" in choices.values()
+    pilot = pilot_fit(model) if needs_nip or needs_choice else None
+    nip = nip or choose_nip(model, pilot)
+    return nip, resolve_parameterization(model, choices, pilot) if kind == "latent" else {}
 
 
 def _start_at(pm_model, fit) -> dict[str, float]:
