@@ -205,7 +205,7 @@ def _load_or_compile(key: tuple, build: Callable[[], GraphSpecs], backend: Backe
 
 
 def cached_functions(
-    key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = ()
+    key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = (), jax_first: bool = True
 ) -> dict[str, Callable]:
     """Compiled functions of one graph, from the disk cache when present.
 
@@ -224,6 +224,10 @@ def cached_functions(
         Only called when the cache has no entry.
     excluding : tuple of str
         pytensor rewrites to leave out (e.g. ``"inv_to_solve"``).
+    jax_first : bool
+        Whether ``"auto"`` may use JAX for a structure without cached C modules. Graphs
+        evaluated at many shapes (several latent levels, whose point counts change
+        independently) are compiled to C: XLA compiles one program per shape.
 
     Returns
     -------
@@ -236,7 +240,7 @@ def cached_functions(
         return _load_or_compile(key, build, resolve_mode(setting, excluding))
     c_backend = resolve_mode("c", excluding)
     c_path = _entry_path(key, c_backend.mode_key)
-    if c_path is None or c_path.exists() or not jax_available():
+    if not jax_first or c_path is None or c_path.exists() or not jax_available():
         return _load_or_compile(key, build, c_backend)
     specs = build()
     try:
@@ -288,7 +292,9 @@ def _switching_to_c(
     return {name: wrapped(name) for name in functions}
 
 
-def lazy_cached_function(key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = ()) -> Callable:
+def lazy_cached_function(
+    key: tuple, build: Callable[[], GraphSpecs], excluding: tuple[str, ...] = (), jax_first: bool = True
+) -> Callable:
     """One function of :func:`cached_functions`, compiled (or loaded) on its first call.
 
     For functions only some fits need (empirical Bayes moments): ``build``
@@ -298,7 +304,7 @@ def lazy_cached_function(key: tuple, build: Callable[[], GraphSpecs], excluding:
 
     def function(*arguments):
         if not compiled:
-            (only,) = cached_functions(key, build, excluding).values()
+            (only,) = cached_functions(key, build, excluding, jax_first).values()
             compiled.append(only)
         return compiled[0](*arguments)
 

@@ -488,9 +488,11 @@ def compile_multilevel(layout: ParameterLayout, family: Family, link: Link) -> M
         graph = _Graph(layout, family, link)
         return {"posterior_moments": (inputs_of(graph), graph.posterior_moments())}
 
-    functions = cached_functions(key, build)
+    # C even on a first fit: the point counts of the levels change independently (nip="auto",
+    # EB moments), and JAX would compile one program per combination (glpp.likelihood.backend)
+    functions = cached_functions(key, build, jax_first=False)
     # compiled on first use: only EB predictions need it
-    posterior_moments = lazy_cached_function(key + ("moments",), build_moments)
+    posterior_moments = lazy_cached_function(key + ("moments",), build_moments, jax_first=False)
 
     return MultilevelFunctions(
         functions["joint_terms"],
