@@ -113,7 +113,7 @@ def _entry_path(key: tuple, mode: str) -> Path | None:
 def _quiet_blas():
     """Compile without pytensor's advice to install a BLAS: the likelihood's matrix products
     are tiny (design x coefficients) and correct without one, so the advice is noise here
-    (``benchmarks/results.md``, "BLAS"). The JAX backend's note that it drops shape
+    (``docs/performance.md``, "BLAS"). The JAX backend's note that it drops shape
     assertions is noise too: the shapes come from glpp's own design arrays."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS installation")
