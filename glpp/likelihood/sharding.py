@@ -15,6 +15,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from glpp.likelihood.backend import compiled_by_jax
+
 __all__ = ["split_over_devices", "call_on_devices"]
 
 
@@ -47,7 +49,7 @@ def call_on_devices(function: Callable, arguments: Sequence, devices: Sequence |
         If ``function`` was not compiled by the JAX backend.
     """
     compiled = getattr(function, "function", None)
-    if compiled is None or type(compiled.maker.linker).__name__ != "JAXLinker":
+    if compiled is None or not compiled_by_jax(compiled):
         raise TypeError("call_on_devices needs a function compiled by the JAX backend (glpp.set_backend('jax'))")
     compiled.trust_input = True  # keep the placed arrays as they are (pytensor would copy them to numpy)
     try:
