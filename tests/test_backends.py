@@ -111,6 +111,7 @@ def test_auto_links_cached_c_modules_and_otherwise_uses_jax_and_queues_c(tmp_pat
     monkeypatch.setattr(compile_cache, "_link", lambda *a, _link=compile_cache._link: linked.append(1) or _link(*a))
     assert function(np.array([1.0, 2.0]))[0] == 9.0
     assert linked, "the JAX function did not switch to the cached C version"
+    assert not backend.compiled_by_jax(function)  # callers stop padding rules for JAX
     function = compile_cache.cached_functions(key, _build)["f"]
     assert type(function.maker.linker).__name__ != "JAXLinker"
     assert function(np.array([1.0, 2.0]))[0] == 9.0

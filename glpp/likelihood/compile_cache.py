@@ -265,6 +265,12 @@ def _switching_to_c(
     state: dict[str, dict[str, Callable]] = {}
     traced: set[str] = set()
     last_look = [time.monotonic()]
+    wrappers: dict[str, Callable] = {}
+
+    def switch() -> None:
+        state["c"] = compile_c()
+        for name, wrapper in wrappers.items():  # compiled_by_jax now answers False
+            wrapper.maker = state["c"][name].maker
 
     def wrapped(name: str) -> Callable:
         function = functions[name]
@@ -273,7 +279,7 @@ def _switching_to_c(
             if "c" not in state and time.monotonic() - last_look[0] > C_READY_INTERVAL:
                 last_look[0] = time.monotonic()
                 if c_ready():
-                    state["c"] = compile_c()
+                    switch()
             if "c" in state:
                 return state["c"][name](*arguments)
             if name in traced:
@@ -281,12 +287,13 @@ def _switching_to_c(
             try:
                 result = function(*arguments)
             except Exception:  # noqa: BLE001 - retried in C, which raises a genuine error again
-                state["c"] = compile_c()
+                switch()
                 return state["c"][name](*arguments)
             traced.add(name)
             return result
 
         call.maker = function.maker
+        wrappers[name] = call
         return call
 
     return {name: wrapped(name) for name in functions}
