@@ -3,6 +3,8 @@ auto backend's choice (cached C modules, else JAX with the C version queued for 
 
 from __future__ import annotations
 
+import subprocess
+import types
 from pathlib import Path
 
 import numpy as np
@@ -89,7 +91,9 @@ def test_auto_links_cached_c_modules_and_otherwise_uses_jax_and_queues_c(tmp_pat
     monkeypatch.setenv("GLPP_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("GLPP_BACKGROUND_COMPILE", "on")
     started = []
-    monkeypatch.setattr(background.subprocess, "Popen", lambda command, **kwargs: started.append(command))
+    # the queue's own view of subprocess only: pytensor's C compile needs the real Popen
+    fake = types.SimpleNamespace(Popen=lambda command, **kwargs: started.append(command), DEVNULL=subprocess.DEVNULL)
+    monkeypatch.setattr(background, "subprocess", fake)
     glpp.set_backend("auto")
     key = ("backend test", 3)
 
