@@ -1,0 +1,71 @@
+"""Latent classes, latent class regression and mixtures."""
+
+from __future__ import annotations
+
+from model_library.entry import LibraryModel
+from model_library.truth import TRUTH
+from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION
+
+__all__ = ["ENTRIES"]
+
+LCA_ITEMS = " + ".join(f"i{j}" for j in range(1, 25))
+
+ENTRIES: tuple[LibraryModel, ...] = (
+    LibraryModel(
+        "verbagg_lca2",
+        "Verbal aggression: two latent classes",
+        "P(items of unit i) = sum_c pi_c prod_m p_mc^y_im (1 - p_mc)^(1 - y_im),"
+        "  logit p_mc = nu[Cc:m]",
+        VERBAGG_DESCRIPTION + "A latent class model of the answers in wide form (one row per "
+        "person): each class has its own probability of \"yes\" on every item and the items "
+        "are independent within a class. Fitted from several random starts.",
+        "latent_class",
+        "verbagg_wide.csv",
+        f"C ~~ classes(2); C =~ {LCA_ITEMS}",
+        "binomial",
+        reference="verbagg_lca2",
+        reference_file="latent_classes.json",
+    ),
+    LibraryModel(
+        "verbagg_lca3",
+        "Verbal aggression: three latent classes",
+        "P(items of unit i) = sum_c pi_c prod_m p_mc^y_im (1 - p_mc)^(1 - y_im),"
+        "  logit p_mc = nu[Cc:m]",
+        VERBAGG_DESCRIPTION + "The latent class model with three classes. flexmix's best of "
+        "its random starts stops slightly below the maximum that glpp finds.",
+        "latent_class",
+        "verbagg_wide.csv",
+        f"C ~~ classes(3); C =~ {LCA_ITEMS}",
+        "binomial",
+        reference="verbagg_lca3",
+        reference_file="latent_classes.json",
+    ),
+    LibraryModel(
+        "cace",
+        "Complier average causal effect: compliance a latent class in the control arm, known when treated",
+        "y_i = b0 + b1 x_i + a_C + d z_i [C_i = 1] + e_i;  P(C_i = 1) = pi, C_i observed where z_i = 1",
+        "Imbens & Rubin's (1997) complier average causal effect on simulated data "
+        "(model_library/simulate.py): a trial with one-sided noncompliance, where compliance C is "
+        "observed in the treated arm (column compliance) and a latent class in the control arm. "
+        "The effect of treatment z in compliers is beta[C1:z]; classes with known members keep "
+        "their labels, so class 1 is the compliers.",
+        "latent_class",
+        "cace.csv",
+        "y ~ x + C + C1:z\nC ~~ classes(2, known = compliance)",
+        truth=TRUTH["cace"],
+    ),
+    LibraryModel(
+        "growth_mixture",
+        "Growth mixture: two classes of linear trajectories with a random intercept within class",
+        "y_tj = a_C + b_C t + u_j + e_tj;  u_j ~ N(0, sd[id]^2);  P(C_j = c) = pi_c",
+        "A growth mixture model (Muthen & Shedden 1999) on simulated data "
+        "(model_library/simulate.py): each subject belongs to one of two latent classes with its "
+        "own intercept and slope over time, and subjects vary around their class's trajectory by "
+        "a normal random intercept. Discrete and continuous latents in one model: the "
+        "likelihood sums over classes of adaptive Gauss-Hermite integrals.",
+        "latent_class",
+        "growth_mixture.csv",
+        "y ~ C + C:time + (1 | id)\nC@id ~~ classes(2)",
+        truth=TRUTH["growth_mixture"],
+    ),
+)
