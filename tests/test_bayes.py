@@ -16,19 +16,14 @@ import xarray as xr
 from scipy import stats
 
 import glpp
+from tests.lme4_estimates import lme4_estimates
 from glpp import bayes
 from glpp.likelihood.two_level import COMPILE_MODE
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
 TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
-#: ML estimates of the toenail logit (lme4, nAGQ=30): beta..., sd[patient]
-TOENAIL_ML = {
-    "beta[(Intercept)]": -1.6189,
-    "beta[treatment]": -0.1609,
-    "beta[month]": -0.3911,
-    "beta[trt_month]": -0.1368,
-    "sd[patient]": 4.008,
-}
+#: lme4's toenail estimates (nAGQ = 30, tests/reference/reference.json)
+TOENAIL_ML = lme4_estimates("toenail_logit")
 #: log-density agreement of two evaluations of the same graph (float64 sums of ~2000 terms)
 LOGP_TOLERANCE = 1e-8
 #: MAP vs ML: the priors are weak but not flat and the marginal kind uses 15 points

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 import glpp
+from tests.lme4_estimates import lme4_estimates
 from glpp import bayes
 from glpp.bayes.parameterization import (
     CENTRED_BELOW_SHARE,
@@ -29,14 +30,8 @@ from glpp.likelihood.two_level import COMPILE_MODE
 
 DATA = Path(__file__).resolve().parents[1] / "model_library" / "data"
 TOENAIL = "outcome ~ treatment + month + trt_month + (1 | patient)"
-#: ML estimates of the toenail logit (lme4, nAGQ=30), as in tests/test_bayes.py
-TOENAIL_ML = {
-    "beta[(Intercept)]": -1.6189,
-    "beta[treatment]": -0.1609,
-    "beta[month]": -0.3911,
-    "beta[trt_month]": -0.1368,
-    "sd[patient]": 4.008,
-}
+#: lme4's toenail estimates (nAGQ = 30, tests/reference/reference.json)
+TOENAIL_ML = lme4_estimates("toenail_logit")
 #: share agreement: both sides converge their modes to ~1e-9, the curvature is then exact
 SHARE_TOLERANCE = 1e-6
 
