@@ -2,7 +2,9 @@
 
 A regression with random effects (or none) is predicted on any data frame, as here; the
 other models (factors, structural paths, wide data, a family per item or row, discrete
-latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas.
+latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas;
+ordinal responses (category probabilities, :mod:`glpp.results.predict_ordinal`) and choice
+families (choice probabilities, :mod:`glpp.results.predict_choice`) on their fitted rows too.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
 with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level.
@@ -20,9 +22,9 @@ with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level
   ``t`` (exponentially accurate for analytic inverse links; ~1e-10 for a logit with latent SD 8).
   On the link scale the marginal prediction is ``g(E[y_r])``.
 
-Standard errors are by the delta method: the derivative of the link-scale prediction in
-the optimised parameters (central differences) with the fit's covariance of those
-(``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
+Standard errors are by the delta method (:mod:`glpp.results.predict_delta`, shared by every
+kind of prediction): the derivative of the link-scale prediction in the optimised parameters
+(central differences) with the fit's covariance of those (``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
 estimates in that derivative, and the posterior variance of the latent part of ``eta_r``
 (``z_r' Cov(zeta | y_j) z_r``, from :meth:`MLResult.latent_moments`) is added: the SE
 carries the fixed part's and the latents' uncertainty (Skrondal & Rabe-Hesketh 2009,
@@ -40,6 +42,7 @@ import pandas as pd
 
 from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
+from glpp.results.predict_choice import choice_predictions
 from glpp.results.predict_delta import delta_intervals, optimised_covariance
 from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
 from glpp.results.predict_rows import (
@@ -132,6 +135,13 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame (or None: the fitted data), not {type(data).__name__}")
     check_predictable(model.spec, model.design, model.family)
+    if model.design.choice_start is not None:
+        if data is not None:
+            raise SpecError(
+                "predict(data=...) is not available for choice families yet; predict the fitted choice sets "
+                "(data=None)"
+            )
+        return choice_predictions(result, kind, scale, level)
     if is_ordinal(model.design):
         if data is not None:
             raise SpecError("predict(data=...) is not available for ordinal responses yet; predict the fitted rows (data=None)")
