@@ -224,3 +224,42 @@ def test_ranking_predicts_the_probability_of_being_ranked_first(ranking_fit, ran
         eb_sd = ranking_fit.latent().set_index("cluster")["sd"].loc[ranking_data["g"]].to_numpy()
         posterior = eb_sd[:, None, None] ** 2
     np.testing.assert_allclose(predicted["se"], reference.standard_errors(kind, posterior), rtol=SE_RTOL)
+
+
+def _simulate_three_level(n_regions: int = 10, persons: int = 4, sets: int = 4, seed: int = 31) -> pd.DataFrame:
+    """Choice sets within persons within regions, a random coefficient of ``alt2`` at both levels."""
+    rng = np.random.default_rng(seed)
+    region = np.repeat(np.arange(n_regions), persons * sets)
+    person = np.repeat(np.arange(n_regions * persons), sets)
+    effect = 0.6 * rng.normal(size=n_regions)[region] + 0.9 * rng.normal(size=n_regions * persons)[person]
+    price = rng.normal(size=(region.size, 3))
+    eta = -0.8 * price + np.array([0.0, 0.3, -0.2]) + np.c_[np.zeros(region.size), effect, np.zeros(region.size)]
+    choice = (eta + rng.gumbel(size=eta.shape)).argmax(axis=1)
+    alt = np.tile(np.arange(1, 4), region.size)
+    return pd.DataFrame({
+        "region": np.repeat(region, 3), "person": np.repeat(person, 3), "situation": np.repeat(np.arange(region.size), 3),
+        "chosen": (np.repeat(choice, 3) == alt - 1).astype(int), "alt2": (alt == 2).astype(float),
+        "alt3": (alt == 3).astype(float), "price": price.ravel(),
+    })
+
+
+@pytest.mark.slow
+def test_three_level_choice_probabilities_integrate_both_levels():
+    """Random coefficients of ``alt2`` over persons and regions: the marginal softmax integrates
+    their sum (normal, variance the sum of both), the conditional one adds both EB means."""
+    data = _simulate_three_level()
+    fit = glpp.Model("chosen ~ 0 + alt2 + alt3 + price + (0 + alt2 | region/person)", data, family="multinomial",
+                     choice_set="situation").fit(nip=5)
+    p = fit.params
+    eta = (p["beta[alt2]"] * data["alt2"] + p["beta[alt3]"] * data["alt3"] + p["beta[price]"] * data["price"]).to_numpy()
+    variance = np.array([[p["sd[alt2|region:person]"] ** 2 + p["sd[alt2|region]"] ** 2]])
+    effects, weights = _gauss_hermite_effects(variance)
+    sets = data["situation"].to_numpy()
+    marginal = _softmax_by_set(eta[:, None] + data[["alt2"]].to_numpy() @ effects.T, sets) @ weights
+    np.testing.assert_allclose(fit.predict(kind="marginal")["prediction"], marginal, rtol=PREDICTION_RTOL)
+    latent = fit.latent()
+    person = latent[latent["level"] == "region:person"].set_index("cluster")["mean"]
+    region = latent[latent["level"] == "region"].set_index("cluster")["mean"]
+    effect = person.loc[list(zip(data["region"], data["person"]))].to_numpy() + region.loc[data["region"]].to_numpy()
+    conditional = _softmax_by_set(eta + data["alt2"].to_numpy() * effect, sets)
+    np.testing.assert_allclose(fit.predict()["prediction"], conditional, rtol=PREDICTION_RTOL)
