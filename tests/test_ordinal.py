@@ -111,6 +111,55 @@ def test_category_probabilities_conditional_and_marginal():
         fit.predict(wine.head())
 
 
+#: delta-method SEs of two central-difference Jacobians (glpp's, on the logit scale, and numpy's)
+DELTA_RTOL = 1e-4
+
+
+def test_category_probability_standard_errors_by_an_independent_delta_method():
+    """wine: the probabilities as numpy functions of the optimised parameters (the betas, log sd,
+    the first threshold and the log gaps between thresholds), their Jacobian by central differences
+    with ``fit.vcov("optimised")``; conditional ones hold the EB means fixed and add the squared
+    derivative in the judge's effect times its EB variance (``fit.latent()``'s SD). The intervals
+    are Wald intervals of the logit mapped back: inside [0, 1] and around the prediction."""
+    fit = clmm_fit("wine_ordinal_logit")
+    wine = pd.read_csv(DATA / "wine.csv")
+    p = fit.params
+    tau = np.array([p[f"tau[{k}|{k + 1}]"] for k in range(1, 5)])
+    theta = np.r_[p["beta[warm]"], p["beta[contact]"], np.log(p["sd[judge]"]), tau[0], np.log(np.diff(tau))]
+    x = wine[["warm", "contact"]].to_numpy(dtype=float)
+    latent = fit.latent().set_index("cluster")
+    eb, eb_sd = (latent[column].loc[wine["judge"]].to_numpy() for column in ("mean", "sd"))
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+
+    def probabilities(values: np.ndarray, kind: str, effect_shift: float = 0.0) -> np.ndarray:
+        thresholds = np.cumsum(np.r_[values[3], np.exp(values[4:])])
+        fixed = x @ values[:2] + effect_shift
+        effect, weight = (eb[:, None], np.ones(1)) if kind == "conditional" else (
+            np.exp(values[2]) * nodes[None, :], weights / np.sqrt(2 * np.pi))
+        cumulative = np.stack([special.expit(t - fixed[:, None] - effect) @ weight for t in thresholds], axis=1)
+        return np.diff(np.column_stack([np.zeros(len(wine)), cumulative, np.ones(len(wine))]), axis=1)
+
+    covariance = fit.vcov("optimised").to_numpy()
+    assert list(fit.vcov("optimised").index) == ["beta[warm]", "beta[contact]", "sd[judge]", *[f"tau[{k}|{k + 1}]" for k in range(1, 5)]]
+    step, z = 1e-5, stats.norm.ppf(0.95)
+    for kind in ("marginal", "conditional"):
+        jacobian = np.stack([(probabilities(theta + step * e, kind) - probabilities(theta - step * e, kind)) / (2 * step)
+                             for e in np.eye(theta.size)], axis=-1)  # rows x categories x parameters
+        variance = np.einsum("rka,ab,rkb->rk", jacobian, covariance, jacobian)
+        if kind == "conditional":
+            slope = (probabilities(theta, kind, step) - probabilities(theta, kind, -step)) / (2 * step)
+            variance += slope**2 * eb_sd[:, None] ** 2
+        predicted = fit.predict(kind=kind, level=0.9)
+        probability = predicted["prediction"].to_numpy().reshape(-1, 5)
+        np.testing.assert_allclose(probability, probabilities(theta, kind), atol=1e-9)
+        np.testing.assert_allclose(predicted["se"].to_numpy().reshape(-1, 5), np.sqrt(variance), rtol=DELTA_RTOL)
+        logit_se = np.sqrt(variance) / (probability * (1 - probability))
+        lower, upper = (predicted[end].to_numpy().reshape(-1, 5) for end in ("lower", "upper"))
+        np.testing.assert_allclose(lower, special.expit(special.logit(probability) - z * logit_se), rtol=DELTA_RTOL)
+        np.testing.assert_allclose(upper, special.expit(special.logit(probability) + z * logit_se), rtol=DELTA_RTOL)
+        assert np.all((0 <= lower) & (lower < probability) & (probability < upper) & (upper <= 1))
+
+
 # ---------------------------------------------------------------- graded response model
 GRM_LOADINGS = np.array([1.0, 0.8, 1.3, 0.7, 1.5, 1.1])
 GRM_THRESHOLDS = [[-1.0, 0.8], [-0.5, 1.2], [-1.5, 0.0], [-1.2, 0.1, 1.4], [-0.8, 0.5, 1.9], [-2.0, -0.6, 0.9]]

@@ -298,6 +298,13 @@ class Design:
     choice_start : ndarray of int or None, shape (n_rows,)
         Choice families (:mod:`glpp.design.choice`): 1 on the first row of each
         choice set (the rows of a set are contiguous), else 0.
+    choice_rows : ndarray of int or None, shape (n_rows,)
+        Choice families: each row's position in the model's data (the alternative it is; a
+        ranking's alternative appears once in each stage that still holds it).
+    choice_situation : ndarray of int or None, shape (n_rows,)
+        Choice families: each row's choice situation, numbered by first appearance of its
+        ``choice_set`` value (for rankings shared by the ranking's stages, which are contiguous
+        sets, first stage first).
     """
 
     response: np.ndarray
@@ -328,6 +335,8 @@ class Design:
     discrete: DiscreteDesign | None = None
     auxiliary: AuxiliaryDesign | None = None
     choice_start: np.ndarray | None = None
+    choice_rows: np.ndarray | None = None
+    choice_situation: np.ndarray | None = None
 
     @property
     def n_rows(self) -> int:

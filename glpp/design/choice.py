@@ -76,20 +76,23 @@ def build_choice_design(
     used = sorted(_used_columns(spec, regression, data) | {choice_set})
     incomplete_sets = data.loc[data[used].isna().any(axis=1), choice_set].unique()
     keep = ~data[choice_set].isin(incomplete_sets).to_numpy()
-    data = data.loc[keep].reset_index(drop=True)
-    if len(data) == 0:
+    kept = np.flatnonzero(keep)
+    if kept.size == 0:
         raise DataError("no choice sets left after dropping those with missing values in the used columns")
-    values = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(data[response].iloc[kept], errors="coerce").to_numpy(dtype=float)
     if np.any(np.isnan(values)):
         raise DataError(f"response {response!r} must be numeric (1 for the chosen alternative, or ranks)")
-    rows, chosen, set_number = expand_sets(values, data[choice_set].to_numpy(), response)
-    expanded = data.iloc[rows].reset_index(drop=True)
+    codes = data[choice_set].to_numpy()[kept]
+    rows, chosen, set_number = expand_sets(values, codes, response)
+    expanded = data.iloc[kept[rows]].reset_index(drop=True)
     expanded[response] = chosen
     design = build_long_design(spec, expanded, family, std_lv=std_lv)
     choice_start = np.concatenate([[1], (np.diff(set_number) != 0).astype(np.int64)])
     _check_levels(design, choice_start, choice_set, expanded[choice_set].to_numpy())
     _check_varies_within_sets(design, choice_start)
-    return replace(design, choice_start=choice_start, n_dropped=int((~keep).sum()))
+    situation = pd.factorize(codes)[0][rows]
+    return replace(design, choice_start=choice_start, n_dropped=int((~keep).sum()), choice_rows=kept[rows],
+                   choice_situation=situation)
 
 
 def _set_spread(values: np.ndarray, choice_start: np.ndarray) -> np.ndarray:

@@ -57,23 +57,25 @@ def check_predictable(spec: Spec, design: Design, family) -> None:
 
     Available: every model whose response mean is the inverse link of the linear predictor, with
     normal latents of any structure (:mod:`glpp.results.predict_rows`), a discrete latent
-    (latent classes, mass points) or none, and ordinal responses with normal latents
-    (category probabilities, :mod:`glpp.results.predict_ordinal`). Not yet: choice families
-    (multinomial, rankings), growth mixtures and ordinal responses with a discrete latent.
+    (latent classes, mass points) or none; ordinal responses with normal latents (category
+    probabilities, :mod:`glpp.results.predict_ordinal`); choice families with normal latents
+    (choice probabilities, :mod:`glpp.results.predict_choice`). Not yet: growth mixtures, and
+    ordinal responses or choice families with a discrete latent.
     """
     auxiliary = design.auxiliary
     discrete = design.discrete
     ordinal = auxiliary is not None and auxiliary.threshold_lower is not None
     reasons = [
         (ordinal and discrete is not None, "ordinal responses and a discrete latent"),
-        (family.couples_rows, f"the choice family {family.name!r}"),
+        (family.couples_rows and discrete is not None, f"the choice family {family.name!r} and a discrete latent"),
         (discrete is not None and discrete.random_covariate is not None, "a growth mixture (classes with a random effect)"),
     ]
     for refused, what in reasons:
         if refused:
             raise SpecError(
                 f"predict() is not available for models with {what} yet; it predicts models whose mean is the "
-                "inverse link of the linear predictor (random effects, factors, latent classes, GLMs)"
+                "inverse link of the linear predictor (random effects, factors, latent classes, GLMs), ordinal "
+                "responses and choice families with normal latents"
             )
 
 

@@ -310,8 +310,9 @@ class MLResult:
             Rows to predict (the response is not needed); default: the fitted data. Rows with
             a missing value in a used column are left out (the index says which rows remain).
             New data are available for regressions with random effects (or none); models with
-            factors, structural paths, wide (measurement) data, a family per item or row, or a
-            discrete latent are predicted on their fitted rows only (a ``SpecError`` says so).
+            factors, structural paths, wide (measurement) data, a family per item or row, a
+            discrete latent, ordinal responses or a choice family are predicted on their fitted
+            rows only (a ``SpecError`` says so).
         kind : {"conditional", "marginal"}
             ``"conditional"``: the latents at their clusters' EB means (:meth:`latent`); a row
             whose cluster at a level was not in the fit has that level's latents integrated
@@ -321,7 +322,8 @@ class MLResult:
         scale : {"response", "link"}
             The mean (for binomial responses the probability per trial), or the linear
             predictor (for integrated or mixed predictions ``g`` of the mean). With a family per
-            item or row, each row's own link.
+            item or row, each row's own link. Ordinal and choice predictions are probabilities
+            (``"response"`` only).
         level : float
             Coverage of the intervals.
 
@@ -334,11 +336,20 @@ class MLResult:
             predicted row, indexed like ``data``; on wide data one row per (unit, item), with a
             MultiIndex (the data's index, ``item``). See :mod:`glpp.results.predict`.
 
+            Ordinal responses: one row per fitted row and category (MultiIndex level
+            ``category``), the category probabilities (:mod:`glpp.results.predict_ordinal`).
+            Choice families: one row per fitted row (alternative), indexed like the data; for
+            ``family="multinomial"`` the probability that the alternative is chosen in its
+            set, for ``family="ranking"`` the probability that it is ranked first in its
+            ranking (:mod:`glpp.results.predict_choice`). Probabilities' intervals are Wald
+            intervals of their logit, mapped back into [0, 1].
+
         Raises
         ------
         SpecError
-            Ordinal responses, choice families (multinomial, rankings) and growth mixtures,
-            whose predictions are not available yet; new data for the models above.
+            Growth mixtures, and ordinal responses or choice families with a discrete latent,
+            whose predictions are not available yet; new data for the models above; ``scale="link"``
+            for ordinal and choice predictions.
 
         Examples
         --------

@@ -2,7 +2,9 @@
 
 A regression with random effects (or none) is predicted on any data frame, as here; the
 other models (factors, structural paths, wide data, a family per item or row, discrete
-latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas.
+latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas;
+ordinal responses (category probabilities, :mod:`glpp.results.predict_ordinal`) and choice
+families (choice probabilities, :mod:`glpp.results.predict_choice`) on their fitted rows too.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
 with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level.
@@ -20,9 +22,9 @@ with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level
   ``t`` (exponentially accurate for analytic inverse links; ~1e-10 for a logit with latent SD 8).
   On the link scale the marginal prediction is ``g(E[y_r])``.
 
-Standard errors are by the delta method: the derivative of the link-scale prediction in
-the optimised parameters (central differences) with the fit's covariance of those
-(``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
+Standard errors are by the delta method (:mod:`glpp.results.predict_delta`, shared by every
+kind of prediction): the derivative of the link-scale prediction in the optimised parameters
+(central differences) with the fit's covariance of those (``fit.vcov("optimised")``). For conditional predictions the EB means are held at their
 estimates in that derivative, and the posterior variance of the latent part of ``eta_r``
 (``z_r' Cov(zeta | y_j) z_r``, from :meth:`MLResult.latent_moments`) is added: the SE
 carries the fixed part's and the latents' uncertainty (Skrondal & Rabe-Hesketh 2009,
@@ -37,10 +39,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtri
 
 from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
+from glpp.results.predict_choice import choice_predictions
+from glpp.results.predict_delta import delta_intervals, optimised_covariance
 from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
 from glpp.results.predict_rows import (
     TRAPEZOID_POINTS,
@@ -57,8 +60,6 @@ __all__ = ["KINDS", "SCALES", "TRAPEZOID_POINTS", "inverse_link", "normal_expect
 
 KINDS = ("conditional", "marginal")
 SCALES = ("response", "link")
-#: relative step of the central differences of the delta method
-DELTA_STEP = 1e-5
 
 
 class _RowMeans(NormalRowMeans):
@@ -99,22 +100,6 @@ class _RowMeans(NormalRowMeans):
         return mean, np.sqrt(variance)
 
 
-def _link_se(row_means: _RowMeans, theta: np.ndarray, covariance: np.ndarray) -> np.ndarray:
-    """Delta-method SE of the link-scale predictions (central differences in theta)."""
-    jacobian = None
-    for k in range(theta.size):
-        step = DELTA_STEP * max(1.0, abs(theta[k]))
-        shifted = theta.copy()
-        shifted[k] += step
-        up = row_means.link_scale(shifted)
-        shifted[k] -= 2 * step
-        column = (up - row_means.link_scale(shifted)) / (2 * step)
-        if jacobian is None:
-            jacobian = np.empty((column.size, theta.size))
-        jacobian[:, k] = column
-    return np.sqrt(np.maximum(np.einsum("ra,ab,rb->r", jacobian, covariance, jacobian), 0.0))
-
-
 def _row_means(result, data: pd.DataFrame | None, conditional: bool):
     """The row means of the prediction, and the rows' labels."""
     model = result.model
@@ -136,36 +121,6 @@ def _row_means(result, data: pd.DataFrame | None, conditional: bool):
     return _RowMeans(model, rows, moments, theta), rows.index
 
 
-def _optimised_covariance(result, layout, theta: np.ndarray) -> np.ndarray:
-    """The covariance of ``theta``: the fit's, or (discrete-latent fits, whose parameters are
-    transformed one by one) the natural covariance over the transforms' derivatives."""
-    names = list(layout.natural_names)
-    if result.covariance_optimised is not None:
-        return result.covariance_optimised.loc[names, names].to_numpy()
-    steps = DELTA_STEP * np.maximum(1.0, np.abs(theta))
-    derivative = (layout.natural(theta + steps) - layout.natural(theta - steps)) / (2 * steps)
-    return result.covariance.loc[names, names].to_numpy() / np.outer(derivative, derivative)
-
-
-def _intervals(row_means, theta, covariance, link_values, scale: str, level: float, conditional: bool):
-    """Delta-method SEs and Wald intervals: on the link scale, mapped to the response scale.
-
-    Conditional predictions add the posterior variance of the latent part of ``eta``.
-    """
-    link_se = _link_se(row_means, theta, covariance)
-    if conditional:
-        link_se = np.sqrt(link_se**2 + row_means.posterior_variance(theta))
-    z = float(ndtri(0.5 + level / 2))
-    lower, upper = link_values - z * link_se, link_values + z * link_se
-    if scale == "link":
-        return link_se, lower, upper
-    links = row_means.links
-    step = DELTA_STEP * np.maximum(1.0, np.abs(link_values))
-    slope = (links.inverse(link_values + step) - links.inverse(link_values - step)) / (2 * step)
-    lower, upper = links.inverse(lower), links.inverse(upper)
-    return np.abs(slope) * link_se, np.minimum(lower, upper), np.maximum(lower, upper)
-
-
 def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditional", scale: str = "response", level: float = 0.95) -> pd.DataFrame:
     """Predictions of ``result``'s model (see the module docstring and :meth:`MLResult.predict`)."""
     if kind not in KINDS:
@@ -180,10 +135,17 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame (or None: the fitted data), not {type(data).__name__}")
     check_predictable(model.spec, model.design, model.family)
+    if model.design.choice_start is not None:
+        if data is not None:
+            raise SpecError(
+                "predict(data=...) is not available for choice families yet; predict the fitted choice sets "
+                "(data=None)"
+            )
+        return choice_predictions(result, kind, scale, level)
     if is_ordinal(model.design):
         if data is not None:
             raise SpecError("predict(data=...) is not available for ordinal responses yet; predict the fitted rows (data=None)")
-        return ordinal_predictions(result, kind, scale)
+        return ordinal_predictions(result, kind, scale, level)
     conditional = kind == "conditional" and (bool(model.design.levels) or model.design.discrete is not None)
     row_means, index = _row_means(result, data, conditional)
     theta = model.layout.theta_from_named(result.params)
@@ -191,8 +153,8 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     prediction = link_values if scale == "link" else row_means.response(theta)
     se = lower = upper = np.full(len(index), np.nan)
     if not (conditional and isinstance(row_means, ClassRowMeans)):
-        covariance = _optimised_covariance(result, model.layout, theta)
-        se, lower, upper = _intervals(row_means, theta, covariance, link_values, scale, level, conditional)
+        covariance = optimised_covariance(result, model.layout, theta)
+        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, conditional)
     return pd.DataFrame(
         {"prediction": prediction, "se": se, "lower": lower, "upper": upper, "new_cluster": row_means.new_cluster & conditional},
         index=index,

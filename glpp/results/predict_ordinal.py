@@ -13,8 +13,15 @@ category ``k`` is the difference of consecutive cumulative probabilities.
 The result has one row per predicted row and category: a MultiIndex of the fitted rows'
 labels (:func:`glpp.results.predict_rows.fitted_index`) and ``category`` (the response's
 observed values, sorted), with column ``prediction`` (the probability; a row's
-probabilities sum to 1) and ``se``, ``lower``, ``upper`` (NaN: no delta method yet) and
-``new_cluster``.
+probabilities sum to 1), ``se``, ``lower``, ``upper`` and ``new_cluster``.
+
+Standard errors are by the delta method of :mod:`glpp.results.predict_delta`: the derivative
+of each probability's logit in the optimised parameters (central differences) with
+``fit.vcov("optimised")``. Conditional predictions hold the EB means at their estimates there
+and add the posterior variance of the latent part of ``eta_r`` (as :mod:`glpp.results.predict`
+does for other families) times the squared derivative of the probability's logit in
+``eta_r``. Intervals are Wald intervals on the logit scale mapped back, so they lie in
+[0, 1]; the SE is the logit's SE times ``p (1 - p)``.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ import numpy as np
 import pandas as pd
 
 from glpp.errors import SpecError
-from glpp.results.predict_rows import DesignRowMeans, fitted_index, inverse_link, normal_expectation
+from glpp.families.links import LINKS
+from glpp.results.predict_delta import DELTA_STEP, delta_intervals, optimised_covariance
+from glpp.results.predict_rows import DesignRowMeans, RowLinks, fitted_index, inverse_link, normal_expectation
 
-__all__ = ["is_ordinal", "ordinal_predictions"]
+__all__ = ["OrdinalProbabilities", "is_ordinal", "ordinal_predictions"]
 
 
 def is_ordinal(design) -> bool:
@@ -52,43 +61,88 @@ def _row_scale(layout, auxiliary, theta: np.ndarray) -> np.ndarray | float:
     return np.exp(auxiliary.dispersion_covariates @ theta[layout.kind_slice("dispersion")])
 
 
-def ordinal_predictions(result, kind: str, scale: str) -> pd.DataFrame:
+class OrdinalProbabilities:
+    """The category probabilities of the ordinal rows as a function of ``theta`` (module docstring).
+
+    The predictions are laid out flat: for each threshold set, its rows (``self.rows``) repeated
+    for each of its categories (``self.categories``, the labels).
+
+    Parameters
+    ----------
+    model : Model
+    moments : list of (ndarray, ndarray) or None
+        The EB moments of conditional predictions (:class:`DesignRowMeans`); ``None``: marginal.
+    theta : ndarray
+        The estimate (the EB means are held at it).
+    """
+
+    def __init__(self, model, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
+        self.layout, self.auxiliary, self.link = model.layout, model.design.auxiliary, model.link
+        self.row_means = DesignRowMeans(model, moments, theta)
+        self.links = RowLinks(model.family, LINKS["logit"], None)
+        self.set_rows = [np.flatnonzero(self.auxiliary.threshold_set_index == number)
+                         for number in range(len(self.auxiliary.threshold_sets))]
+        sets = list(zip(self.auxiliary.threshold_sets, self.set_rows))
+        self.rows = np.concatenate([np.tile(rows, len(threshold_set.categories)) for threshold_set, rows in sets])
+        self.categories = np.concatenate(
+            [np.repeat(np.asarray(threshold_set.categories, dtype=object), rows.size) for threshold_set, rows in sets]
+        )
+
+    def response(self, theta: np.ndarray, eta_shift: float | np.ndarray = 0.0) -> np.ndarray:
+        """The probabilities (flat); ``eta_shift`` is added to every row's linear predictor."""
+        layout, auxiliary = self.layout, self.auxiliary
+        mean, sd = self.row_means.eta_parts(theta)
+        mean = mean + eta_shift
+        row_scale = np.broadcast_to(_row_scale(layout, auxiliary, theta), mean.shape)
+        pieces = []
+        for threshold_set, rows in zip(auxiliary.threshold_sets, self.set_rows):
+            spread = sd[rows] / row_scale[rows]
+            cumulative = [np.zeros(rows.size)]
+            for category in range(threshold_set.n_thresholds):
+                gap = (_row_thresholds(layout, auxiliary, theta, rows, category) - mean[rows]) / row_scale[rows]
+                values = inverse_link(self.link, gap)
+                if np.any(spread > 0):
+                    values[spread > 0] = normal_expectation(
+                        lambda x: inverse_link(self.link, x), gap[spread > 0], spread[spread > 0]
+                    )
+                cumulative.append(values)
+            cumulative.append(np.ones(rows.size))
+            pieces.append(np.diff(np.column_stack(cumulative), axis=1).T.ravel())
+        return np.concatenate(pieces)
+
+    def link_scale(self, theta: np.ndarray) -> np.ndarray:
+        """The probabilities' logits."""
+        return self.links.forward(self.response(theta))
+
+    def posterior_variance(self, theta: np.ndarray) -> np.ndarray:
+        """The latents' posterior variance of ``eta`` times the squared slope of the logit in ``eta``."""
+        eta, _ = self.row_means.eta_parts(theta)
+        step = DELTA_STEP * np.maximum(1.0, np.abs(eta))
+        up, down = self.response(theta, step), self.response(theta, -step)
+        slope = (self.links.forward(up) - self.links.forward(down)) / (2 * step[self.rows])
+        return slope**2 * self.row_means.posterior_variance(theta)[self.rows]
+
+
+def ordinal_predictions(result, kind: str, scale: str, level: float) -> pd.DataFrame:
     """Category probabilities of ``result``'s ordinal rows (module docstring for the layout)."""
     model = result.model
-    design, layout, link = model.design, model.layout, model.link
-    auxiliary = design.auxiliary
+    design, layout = model.design, model.layout
     if scale != "response":
         raise SpecError("ordinal predictions are category probabilities: use scale='response'")
-    if np.any(auxiliary.threshold_set_index < 0):
+    if np.any(design.auxiliary.threshold_set_index < 0):
         raise SpecError("predict() is not available yet for ordinal items mixed with other families")
     theta = layout.theta_from_named(result.params)
     conditional = kind == "conditional" and bool(design.levels)
-    row_means = DesignRowMeans(model, result.latent_moments() if conditional else None, theta)
-    mean, sd = row_means.eta_parts(theta)
-    row_scale = np.broadcast_to(_row_scale(layout, auxiliary, theta), mean.shape)
-    index = fitted_index(model)
-    frames = []
-    for number, threshold_set in enumerate(auxiliary.threshold_sets):
-        rows = np.flatnonzero(auxiliary.threshold_set_index == number)
-        cumulative = [np.zeros(rows.size)]
-        for category in range(threshold_set.n_thresholds):
-            gap = (_row_thresholds(layout, auxiliary, theta, rows, category) - mean[rows]) / row_scale[rows]
-            spread = sd[rows] / row_scale[rows]
-            values = inverse_link(link, gap)
-            if np.any(spread > 0):
-                values[spread > 0] = normal_expectation(lambda x: inverse_link(link, x), gap[spread > 0], spread[spread > 0])
-            cumulative.append(values)
-        cumulative.append(np.ones(rows.size))
-        probabilities = np.diff(np.column_stack(cumulative), axis=1)
-        for position, label in enumerate(threshold_set.categories):
-            frames.append(pd.DataFrame({"row": rows, "category": label, "prediction": probabilities[:, position]}))
-    table = pd.concat(frames, ignore_index=True).sort_values(["row", "category"], kind="stable")
-    labels = index[table["row"].to_numpy()]
-    arrays = [labels.get_level_values(k) for k in range(labels.nlevels)] + [table["category"].to_numpy()]
-    names = list(labels.names) + ["category"]
-    nan = np.full(len(table), np.nan)
+    probabilities = OrdinalProbabilities(model, result.latent_moments() if conditional else None, theta)
+    prediction = probabilities.response(theta)
+    covariance = optimised_covariance(result, layout, theta)
+    link_values = probabilities.links.forward(prediction)
+    se, lower, upper = delta_intervals(probabilities, theta, covariance, link_values, scale, level, conditional)
+    order = np.lexsort((np.arange(prediction.size), probabilities.rows))  # by row, then category
+    labels = fitted_index(model)[probabilities.rows[order]]
+    arrays = [labels.get_level_values(k) for k in range(labels.nlevels)] + [probabilities.categories[order]]
     return pd.DataFrame(
-        {"prediction": table["prediction"].to_numpy(), "se": nan, "lower": nan, "upper": nan,
-         "new_cluster": np.zeros(len(table), dtype=bool)},
-        index=pd.MultiIndex.from_arrays(arrays, names=names),
+        {"prediction": prediction[order], "se": se[order], "lower": lower[order], "upper": upper[order],
+         "new_cluster": np.zeros(prediction.size, dtype=bool)},
+        index=pd.MultiIndex.from_arrays(arrays, names=list(labels.names) + ["category"]),
     )

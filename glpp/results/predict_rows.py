@@ -21,8 +21,9 @@ the fitted rows (``data=None``), read from the fitted design:
   membership model). On the link scale both are ``g`` of the mixture's mean.
 
 Each row's mean is the inverse of its own link (:class:`RowLinks`); families whose
-mean is not (ordinal, multinomial, rankings) are refused by
-:func:`glpp.design.prediction.check_predictable`.
+mean is not are predicted by their own modules from the same row graph
+(:func:`row_parts_function`): ordinal responses by :mod:`glpp.results.predict_ordinal`,
+multinomial choices and rankings by :mod:`glpp.results.predict_choice`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from glpp.families import MixedFamily
 
 __all__ = [
     "ClassRowMeans", "DesignRowMeans", "NormalRowMeans", "RowLinks", "TRAPEZOID_POINTS", "fitted_index",
-    "inverse_link", "normal_expectation",
+    "inverse_link", "normal_expectation", "row_arguments", "row_parts_function",
 ]
 
 #: trapezoid points of a marginal prediction's integral over the latent part of eta
@@ -169,7 +170,7 @@ def fitted_index(model) -> pd.Index:
 _ROW_FUNCTIONS: dict[tuple, Callable] = {}
 
 
-def _row_parts_function(layout, family, link) -> Callable:
+def row_parts_function(layout, family, link) -> Callable:
     """Compiled ``(theta, *rows) -> (fixed part of eta, loadings on zeta of each level)``, one per structure.
 
     The loadings on the disturbances ``zeta = L u`` (covariates times factor loadings, through
@@ -193,8 +194,8 @@ def _compile_row_parts(layout, family, link) -> Callable:
     return pytensor.function(inputs, [rows.fixed_eta, *loadings], mode="FAST_COMPILE", on_unused_input="ignore")
 
 
-def _row_arguments(design) -> list[np.ndarray]:
-    """The row inputs of :func:`_row_parts_function`, in order."""
+def row_arguments(design) -> list[np.ndarray]:
+    """The row inputs of :func:`row_parts_function`, in order."""
     from glpp.likelihood.predictor import optional_row_arrays
 
     arguments = [design.fixed, design.offset, *(level.covariates for level in design.levels)]
@@ -222,8 +223,8 @@ class DesignRowMeans(NormalRowMeans):
         design = model.design
         self.layout = model.layout
         self.factors = self.layout.cholesky_factors(theta)
-        self.function = _row_parts_function(model.layout, model.family, model.link)
-        self.arguments = _row_arguments(design)
+        self.function = row_parts_function(model.layout, model.family, model.link)
+        self.arguments = row_arguments(design)
         self.clusters = [level.cluster_index for level in design.levels]
         self.moments = moments
         self.links = RowLinks(model.family, model.link, design.family_index)
