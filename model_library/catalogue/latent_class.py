@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from model_library.entry import LibraryModel
 from model_library.truth import TRUTH
-from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION
+from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION, VERBAGG_ITEMS
 
 __all__ = ["ENTRIES"]
-
-LCA_ITEMS = " + ".join(f"i{j}" for j in range(1, 25))
 
 ENTRIES: tuple[LibraryModel, ...] = (
     LibraryModel(
@@ -21,7 +19,7 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "are independent within a class. Fitted from several random starts.",
         "latent_class",
         "verbagg_wide.csv",
-        f"C ~~ classes(2); C =~ {LCA_ITEMS}",
+        f"C ~~ classes(2); C =~ {VERBAGG_ITEMS}",
         "binomial",
         reference="verbagg_lca2",
         reference_file="latent_classes.json",
@@ -35,7 +33,7 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "its random starts stops slightly below the maximum that glpp finds.",
         "latent_class",
         "verbagg_wide.csv",
-        f"C ~~ classes(3); C =~ {LCA_ITEMS}",
+        f"C ~~ classes(3); C =~ {VERBAGG_ITEMS}",
         "binomial",
         reference="verbagg_lca3",
         reference_file="latent_classes.json",
