@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,11 +27,14 @@ LOGLIK_TOLERANCE = 0.01
 #: entries whose model string, options and ``nip`` no other test fits against the reference (the
 #: others are fitted with the same string in test_glmm_reference, test_multilevel, test_factor,
 #: test_ordinal, test_dispersion, test_discrete and families/test_negbinomial)
-NOT_FITTED_ELSEWHERE = ["verbagg_lltm", "fourlevel_binary", "verbagg_2pl", "verbagg_dif"]
+NOT_FITTED_ELSEWHERE = ["verbagg_lltm", "fourlevel_binary", "verbagg_2pl", "verbagg_dif", "toenail_npml"]
 #: estimates against the reference's: both are maxima of the same likelihood, apart by the
-#: reference's stopping rule (lme4's, BFGS at gradient 1e-6) and by glpp's 15 adaptive
-#: quadrature points against the reference's own rule
+#: reference's stopping rule (lme4's, flexmix's EM at 1e-10, BFGS at gradient 1e-6) and by
+#: glpp's 15 adaptive quadrature points against the reference's own rule
 ESTIMATE_TOLERANCE = 1e-3
+#: NPML mass-point locations and sizes: flexmix's EM stops with the escaped point at a finite
+#: intercept, which moves the other points a little (variance components, STYLE.md)
+MASS_POINT_TOLERANCE = 1e-2
 
 
 def reference_estimates(name: str) -> dict[str, float]:
@@ -146,15 +150,32 @@ def test_library_model_reproduces_its_reference(name, library_fit):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["verbagg_2pl", "verbagg_dif"])
+@pytest.mark.parametrize("name", ["verbagg_2pl", "verbagg_dif", "toenail_npml"])
 def test_library_model_has_the_estimates_of_its_reference(name, library_fit):
     """The 2PL's every intercept and loading, the DIF model's item effects, male, male:do and
-    sd[id]."""
+    sd[id], the NPML model's common slopes."""
     estimates = reference_estimates(name)
     assert len(estimates) >= 3
     params = library_fit(name).params
     for parameter, value in estimates.items():
         assert params[parameter] == pytest.approx(value, abs=ESTIMATE_TOLERANCE), parameter
+
+
+@pytest.mark.slow
+def test_npml_library_model_has_the_mass_points_of_flexmix(library_fit):
+    """Sizes and intercepts (b0 + location) of the points, largest first; the point that runs
+    off is escaped in glpp and flexmix's smallest intercept."""
+    fit = library_fit("toenail_npml")
+    reference = model_library.reference_case("toenail_npml")
+    points = fit.points
+    assert len(points) == reference["n_points"]
+    np.testing.assert_allclose(points["probability"], reference["prior"], atol=MASS_POINT_TOLERANCE)
+    escaped = (points["escaped"] == "-inf").to_numpy()
+    assert escaped.sum() == 1
+    intercepts = np.asarray(reference["intercepts"])
+    assert np.argmin(intercepts) == np.flatnonzero(escaped)[0]
+    finite = fit.params["beta[(Intercept)]"] + points["location"].to_numpy()[~escaped]
+    np.testing.assert_allclose(finite, intercepts[~escaped], atol=MASS_POINT_TOLERANCE)
 
 
 @pytest.mark.slow

@@ -39,6 +39,29 @@ ENTRIES: tuple[LibraryModel, ...] = (
         reference_file="latent_classes.json",
     ),
     LibraryModel(
+        "toenail_npml",
+        "Onychomycosis trial: logistic regression with a nonparametric (NPML) random intercept",
+        "logit P(outcome_ij = 1) = b0 + b1 treatment_j + b2 month_ij + b3 treatment_j month_ij"
+        " + u_j;  u_j = a_c with probability pi_c (c = 1..4),  sum_c pi_c a_c = 0",
+        "The toenail trial of the glmm entries (De Backer et al. 1998): patients examined at up "
+        "to seven visits for moderate or severe onycholysis. The patients' normal random "
+        "intercept is replaced by a discrete distribution of four mass points with free "
+        "locations and masses (nonparametric maximum likelihood, Aitkin 1999; the latent's mean "
+        "is fixed at zero). Four is where masspoints(\"auto\") stops, the Gateaux derivative "
+        "being nowhere positive; one point runs off to minus infinity (the patients who never "
+        "had the outcome), reported in fit.points[\"escaped\"]. flexmix fits the same likelihood "
+        "as a mixture over patients of logistic regressions with their own intercepts and "
+        "common slopes, and its EM follows that point to a large negative intercept. With a "
+        "point at minus infinity the zero mean leaves b0 and the locations without standard "
+        "errors: the slopes, the sizes pi_c and the finite points' b0 + a_c are the estimates.",
+        "latent_class",
+        "toenail.csv",
+        "outcome ~ treatment * month + (1 | patient)\npatient ~~ masspoints(4)",
+        "binomial",
+        reference="toenail_npml",
+        reference_file="npml.json",
+    ),
+    LibraryModel(
         "cace",
         "Complier average causal effect: compliance a latent class in the control arm, known when treated",
         "y_i = b0 + b1 x_i + a_C + d z_i [C_i = 1] + e_i;  P(C_i = 1) = pi, C_i observed where z_i = 1",
