@@ -1,11 +1,14 @@
 """The model library: every entry has its data (listed with source, licence and rows), a
-description with its equation, and a reference (an R fit or simulated truth) whose parameter
-count it matches; the command line lists, fits and refuses what it cannot sample.
+description with its equation, and a reference (an R fit, an independent numpy fit or
+simulated truth) whose parameter count it matches; the command line lists, fits and refuses
+what it cannot sample.
 
 The numbers themselves are checked where each model type is tested (test_glmm_reference,
 test_multilevel, test_factor, test_ordinal, test_discrete, ...); here the library's own model
 strings are tied to those references. ``test_library_model_reproduces_its_reference``
-(slow) fits the entries that no other test fits with the same string, options and rule.
+(slow) fits the entries that no other test fits with the same string, options and rule, and
+checks the key estimates of those whose reference is written for the library (irt.json,
+irt_2pl.json, npml.json).
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ LOGLIK_TOLERANCE = 0.01
 #: entries whose model string, options and ``nip`` no other test fits against the reference (the
 #: others are fitted with the same string in test_glmm_reference, test_multilevel, test_factor,
 #: test_ordinal, test_dispersion, test_discrete and families/test_negbinomial)
-NOT_FITTED_ELSEWHERE = ["verbagg_lltm", "fourlevel_binary", "verbagg_2pl", "verbagg_dif", "toenail_npml"]
+NOT_FITTED_ELSEWHERE = [
+    "verbagg_lltm", "fourlevel_binary", "verbagg_2pl", "verbagg_dif", "toenail_npml",
+]
 #: estimates against the reference's: both are maxima of the same likelihood, apart by the
 #: reference's stopping rule (lme4's, flexmix's EM at 1e-10, BFGS at gradient 1e-6) and by
 #: glpp's 15 adaptive quadrature points against the reference's own rule
@@ -42,10 +47,10 @@ def reference_estimates(name: str) -> dict[str, float]:
     case = model_library.reference_case(name)
     if "est" in case:  # the 2PL's numpy reference names them as glpp does
         return case["est"]
-    fixef = {
-        re.sub(r"^factor\((\w+)\)(\w+)$", r"C(\1)[\2]", term): value for term, value in case["fixef"].items()
-    }
-    estimates = {f"beta[{term}]": value for term, value in fixef.items()}
+    estimates = {}
+    for term, value in case["fixef"].items():
+        glpp_term = re.sub(r"^factor\((\w+)\)(\w+)$", r"C(\1)[\2]", term)  # factor(item)1: C(item)[1]
+        estimates[f"beta[{glpp_term}]"] = value
     for component, sd in case.get("sdcor", {}).items():  # lme4's "id:(Intercept):NA"
         estimates[f"sd[{component.split(':')[0]}]"] = sd
     return estimates
