@@ -63,9 +63,11 @@ def reference_section(name: str) -> str:
         )
     case = model_library.reference_case(name)
     version = f" {case['package_version']}" if "package_version" in case else ""
+    language = case.get("language", "R")  # a reference not fitted in R names its language
     return (
-        f"The same model in R ({case['package']}{version}; reference case `{entry.reference}` of "
-        f"`tests/reference/{entry.reference_file}`):\n\n```r\n{case['call']}\n```\n"
+        f"The same model in {language} ({case['package']}{version}; reference case "
+        f"`{entry.reference}` of `tests/reference/{entry.reference_file}`):\n\n"
+        f"```{language.lower()}\n{case['call']}\n```\n"
     )
 
 

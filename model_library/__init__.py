@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     import glpp
 
 DATA = Path(__file__).resolve().parent / "data"
-#: the reference fits (JSON written by the R scripts beside them); present in a source checkout
+#: the reference fits (JSON written by the R scripts beside them, or by an independent Python
+#: script where no R package fits the model); present in a source checkout
 REFERENCE = Path(__file__).resolve().parents[1] / "tests" / "reference"
 
 __all__ = [
@@ -62,8 +63,9 @@ def _reference_file(file: str) -> dict[str, Any]:
 
 
 def reference_case(name: str) -> dict[str, Any] | None:
-    """The R reference fit of a library model (package, call, ``loglik``, ``df``, estimates),
-    or None for a model on simulated data checked against its truth."""
+    """The reference fit of a library model (package, call, ``loglik``, ``df``, estimates; its
+    ``language`` is R unless the case names another), or None for a model on simulated data
+    checked against its truth."""
     entry = _entry(name)
     if entry.reference is None:
         return None
@@ -71,8 +73,8 @@ def reference_case(name: str) -> dict[str, Any] | None:
 
 
 def reference_label(name: str, *, call: bool = False) -> str:
-    """What a library model reproduces: the R package and reference case (``"lme4
-    toenail_logit"``; with ``call=True`` the R call instead of the case), or ``"simulated
+    """What a library model reproduces: the package and reference case (``"lme4:
+    toenail_logit"``; with ``call=True`` the call instead of the case), or ``"simulated
     truth"``."""
     entry = _entry(name)
     if entry.reference is None:

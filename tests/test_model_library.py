@@ -1,17 +1,21 @@
 """The model library: every entry has its data (listed with source, licence and rows), a
-description with its equation, and a reference (an R fit or simulated truth) whose parameter
-count it matches; the command line lists, fits and refuses what it cannot sample.
+description with its equation, and a reference (an R fit, an independent numpy fit or
+simulated truth) whose parameter count it matches; the command line lists, fits and refuses
+what it cannot sample.
 
 The numbers themselves are checked where each model type is tested (test_glmm_reference,
 test_multilevel, test_factor, test_ordinal, test_discrete, ...); here the library's own model
 strings are tied to those references. ``test_library_model_reproduces_its_reference``
-(slow) fits the entries that no other test fits with the same string, options and rule.
+(slow) fits the entries that no other test fits with the same string, options and rule, and
+checks the key estimates of those whose reference is written for the library (irt.json,
+irt_2pl.json, npml.json).
 """
 
 from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -26,7 +30,43 @@ LOGLIK_TOLERANCE = 0.01
 #: entries whose model string, options and ``nip`` no other test fits against the reference (the
 #: others are fitted with the same string in test_glmm_reference, test_multilevel, test_factor,
 #: test_ordinal, test_dispersion, test_discrete and families/test_negbinomial)
-NOT_FITTED_ELSEWHERE = ["verbagg_lltm", "fourlevel_binary"]
+NOT_FITTED_ELSEWHERE = [
+    "verbagg_lltm", "fourlevel_binary", "verbagg_2pl", "verbagg_dif", "toenail_npml",
+]
+#: estimates against the reference's: both are maxima of the same likelihood, apart by the
+#: reference's stopping rule (lme4's, flexmix's EM at 1e-10, BFGS at gradient 1e-6) and by
+#: glpp's 15 adaptive quadrature points against the reference's own rule
+ESTIMATE_TOLERANCE = 1e-3
+#: NPML mass-point locations and sizes: flexmix's EM stops with the escaped point at a finite
+#: intercept, which moves the other points a little (variance components, STYLE.md)
+MASS_POINT_TOLERANCE = 1e-2
+
+
+def reference_estimates(name: str) -> dict[str, float]:
+    """The key estimates of an entry's reference, under glpp's parameter names."""
+    case = model_library.reference_case(name)
+    if "est" in case:  # the 2PL's numpy reference names them as glpp does
+        return case["est"]
+    estimates = {}
+    for term, value in case["fixef"].items():
+        glpp_term = re.sub(r"^factor\((\w+)\)(\w+)$", r"C(\1)[\2]", term)  # factor(item)1: C(item)[1]
+        estimates[f"beta[{glpp_term}]"] = value
+    for component, sd in case.get("sdcor", {}).items():  # lme4's "id:(Intercept):NA"
+        estimates[f"sd[{component.split(':')[0]}]"] = sd
+    return estimates
+
+
+@pytest.fixture(scope="module")
+def library_fit():
+    """Fit a library model by its entry's rule, once per module."""
+    fits = {}
+
+    def fit(name: str):
+        if name not in fits:
+            fits[name] = model_library.load(name).fit(nip=model_library.MODELS[name].nip)
+        return fits[name]
+
+    return fit
 
 
 def expected_loglik(name: str) -> float:
@@ -108,11 +148,39 @@ def test_bayes_refuses_models_sampling_does_not_support(name, reason, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NOT_FITTED_ELSEWHERE)
-def test_library_model_reproduces_its_reference(name):
-    entry = model_library.MODELS[name]
-    fit = model_library.load(name).fit(nip=entry.nip)
+def test_library_model_reproduces_its_reference(name, library_fit):
+    fit = library_fit(name)
     assert fit.n_params == model_library.reference_case(name)["df"]
     assert fit.loglik == pytest.approx(expected_loglik(name), abs=LOGLIK_TOLERANCE)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["verbagg_2pl", "verbagg_dif", "toenail_npml"])
+def test_library_model_has_the_estimates_of_its_reference(name, library_fit):
+    """The 2PL's every intercept and loading, the DIF model's item effects, male, male:do and
+    sd[id], the NPML model's common slopes."""
+    estimates = reference_estimates(name)
+    assert len(estimates) >= 3
+    params = library_fit(name).params
+    for parameter, value in estimates.items():
+        assert params[parameter] == pytest.approx(value, abs=ESTIMATE_TOLERANCE), parameter
+
+
+@pytest.mark.slow
+def test_npml_library_model_has_the_mass_points_of_flexmix(library_fit):
+    """Sizes and intercepts (b0 + location) of the points, largest first; the point that runs
+    off is escaped in glpp and flexmix's smallest intercept."""
+    fit = library_fit("toenail_npml")
+    reference = model_library.reference_case("toenail_npml")
+    points = fit.points
+    assert len(points) == reference["n_points"]
+    np.testing.assert_allclose(points["probability"], reference["prior"], atol=MASS_POINT_TOLERANCE)
+    escaped = (points["escaped"] == "-inf").to_numpy()
+    assert escaped.sum() == 1
+    intercepts = np.asarray(reference["intercepts"])
+    assert np.argmin(intercepts) == np.flatnonzero(escaped)[0]
+    finite = fit.params["beta[(Intercept)]"] + points["location"].to_numpy()[~escaped]
+    np.testing.assert_allclose(finite, intercepts[~escaped], atol=MASS_POINT_TOLERANCE)
 
 
 @pytest.mark.slow

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from model_library.entry import LibraryModel
-from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION
+from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION, VERBAGG_ITEMS
 
 __all__ = ["ENTRIES"]
 
@@ -36,5 +36,42 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "binomial",
         nip=15,
         reference="verbagg_lltm_logit",
+    ),
+    LibraryModel(
+        "verbagg_2pl",
+        "Verbal aggression: two-parameter logistic (2PL) model on wide data",
+        "logit P(y_ij = 1) = nu_i + lambda_i F_j,  F_j ~ N(0, 1)  (item i, person j)",
+        VERBAGG_DESCRIPTION + "The 2PL: every item has its own easiness nu_i and its own "
+        "discrimination lambda_i, the loading of a standard-normal ability F, fitted as a "
+        "one-factor model with a binomial family on the answers in wide form (one row per "
+        "person; the Rasch model is the 2PL with all loadings equal). No R package here fits "
+        "it by quadrature; the reference is an independent numpy/scipy maximisation of the "
+        "same likelihood with 101 Gauss-Hermite points (tests/reference/make_2pl.py).",
+        "irt",
+        "verbagg_wide.csv",
+        f"F =~ {VERBAGG_ITEMS}",
+        "binomial",
+        options={"std_lv": True},
+        nip=15,
+        reference="verbagg_2pl",
+        reference_file="irt_2pl.json",
+    ),
+    LibraryModel(
+        "verbagg_dif",
+        "Verbal aggression: Rasch model with uniform differential item functioning (DIF)",
+        "logit P(r2_ij = 1) = b_i + g male_j + d male_j do_i + u_j,  u_j ~ N(0, sd[id]^2)"
+        "  (item i, person j)",
+        VERBAGG_DESCRIPTION + "Uniform DIF of the \"do\" items by sex (De Boeck et al. 2011, "
+        "J. Stat. Softw. 39(12)), a GLMM on long data: male shifts every item (a difference in "
+        "ability between men and women, not DIF) and male:do shifts the \"do\" items only, so "
+        "beta[male:do] is the difference in log-odds of a \"yes\" between men and women of the "
+        "same verbal aggression on the \"do\" items, over and above the \"want\" items.",
+        "irt",
+        "verbagg.csv",
+        "r2 ~ 0 + C(item) + male + male:do + (1 | id)",
+        "binomial",
+        nip=15,
+        reference="verbagg_dif",
+        reference_file="irt.json",
     ),
 )

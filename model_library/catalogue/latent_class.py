@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from model_library.entry import LibraryModel
 from model_library.truth import TRUTH
-from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION
+from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION, VERBAGG_ITEMS
 
 __all__ = ["ENTRIES"]
-
-LCA_ITEMS = " + ".join(f"i{j}" for j in range(1, 25))
 
 ENTRIES: tuple[LibraryModel, ...] = (
     LibraryModel(
@@ -21,7 +19,7 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "are independent within a class. Fitted from several random starts.",
         "latent_class",
         "verbagg_wide.csv",
-        f"C ~~ classes(2); C =~ {LCA_ITEMS}",
+        f"C ~~ classes(2); C =~ {VERBAGG_ITEMS}",
         "binomial",
         reference="verbagg_lca2",
         reference_file="latent_classes.json",
@@ -35,10 +33,33 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "its random starts stops slightly below the maximum that glpp finds.",
         "latent_class",
         "verbagg_wide.csv",
-        f"C ~~ classes(3); C =~ {LCA_ITEMS}",
+        f"C ~~ classes(3); C =~ {VERBAGG_ITEMS}",
         "binomial",
         reference="verbagg_lca3",
         reference_file="latent_classes.json",
+    ),
+    LibraryModel(
+        "toenail_npml",
+        "Onychomycosis trial: logistic regression with a nonparametric (NPML) random intercept",
+        "logit P(outcome_ij = 1) = b0 + b1 treatment_j + b2 month_ij + b3 treatment_j month_ij"
+        " + u_j;  u_j = a_c with probability pi_c (c = 1..4),  sum_c pi_c a_c = 0",
+        "The toenail trial of the glmm entries (De Backer et al. 1998): patients examined at up "
+        "to seven visits for moderate or severe onycholysis. The patients' normal random "
+        "intercept is replaced by a discrete distribution of four mass points with free "
+        "locations and masses (nonparametric maximum likelihood, Aitkin 1999; the latent's mean "
+        "is fixed at zero). Four is where masspoints(\"auto\") stops, the Gateaux derivative "
+        "being nowhere positive; one point runs off to minus infinity (the patients who never "
+        "had the outcome), reported in fit.points[\"escaped\"]. flexmix fits the same likelihood "
+        "as a mixture over patients of logistic regressions with their own intercepts and "
+        "common slopes, and its EM follows that point to a large negative intercept. With a "
+        "point at minus infinity the zero mean leaves b0 and the locations without standard "
+        "errors: the slopes, the sizes pi_c and the finite points' b0 + a_c are the estimates.",
+        "latent_class",
+        "toenail.csv",
+        "outcome ~ treatment * month + (1 | patient)\npatient ~~ masspoints(4)",
+        "binomial",
+        reference="toenail_npml",
+        reference_file="npml.json",
     ),
     LibraryModel(
         "cace",
