@@ -1,0 +1,160 @@
+"""Predictions on new data of ordinal regressions and dispersion regressions, against numpy.
+
+Marginal category probabilities are checked against 60-point Gauss-Hermite integrals of the
+cumulative link over the random intercept, conditional ones against the cumulative link at
+the fit's EB means (a new cluster: the marginal ones), SEs against an independent delta
+method, and new rows equal to fitted ones against the fitted-row predictions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import expit, logit
+
+import glpp
+import model_library
+
+#: glpp's trapezoid rule against 60-point Gauss-Hermite of the same integral
+INTEGRAL_TOLERANCE = 1e-8
+#: the same formulas evaluated by two code paths
+EXACT_TOLERANCE = 1e-10
+#: central differences of two delta methods (glpp's in the optimised parameters, ours in the natural ones)
+DELTA_RTOL = 1e-4
+NODES, WEIGHTS = np.polynomial.hermite_e.hermegauss(60)
+
+
+def _cumulative_marginal(gap: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    """``E[expit(gap - spread t)]``, ``t ~ N(0, 1)``, elementwise (Gauss-Hermite)."""
+    values = expit(gap[..., None] - spread[..., None] * NODES)
+    return values @ WEIGHTS / np.sqrt(2 * np.pi)
+
+
+def _probabilities(cumulative: np.ndarray) -> np.ndarray:
+    """Rows x categories from rows x thresholds of cumulative probabilities."""
+    n_rows = cumulative.shape[0]
+    return np.diff(np.column_stack([np.zeros(n_rows), cumulative, np.ones(n_rows)]), axis=1)
+
+
+@pytest.fixture(scope="module")
+def wine_fit():
+    return model_library.load("wine").fit(nip=model_library.MODELS["wine"].nip)
+
+
+@pytest.fixture(scope="module")
+def wine_new() -> pd.DataFrame:
+    """Rows of a fitted judge (1, 3) and of a judge not in the fit (99)."""
+    return pd.DataFrame({"warm": [0, 1, 1], "contact": [1, 0, 1], "judge": [1, 99, 3]}, index=[10, 11, 12])
+
+
+def _wine_probabilities(params: pd.Series, new: pd.DataFrame, shift: np.ndarray, spread: np.ndarray) -> np.ndarray:
+    eta = params["beta[warm]"] * new["warm"].to_numpy() + params["beta[contact]"] * new["contact"].to_numpy() + shift
+    tau = params[[name for name in params.index if name.startswith("tau[")]].to_numpy()
+    gap = tau[None, :] - eta[:, None]
+    cumulative = np.where(spread[:, None] > 0, _cumulative_marginal(gap, np.broadcast_to(spread[:, None], gap.shape)), expit(gap))
+    return _probabilities(cumulative)
+
+
+def test_ordinal_new_rows_marginal_and_conditional(wine_fit, wine_new):
+    params = wine_fit.params
+    sd = np.full(3, params["sd[judge]"])
+    marginal = wine_fit.predict(wine_new, kind="marginal")
+    assert list(marginal.index.names) == [None, "category"] and len(marginal) == 15
+    expected = _wine_probabilities(params, wine_new, np.zeros(3), sd)
+    np.testing.assert_allclose(marginal["prediction"].to_numpy().reshape(3, 5), expected, atol=INTEGRAL_TOLERANCE)
+    assert not marginal["new_cluster"].any()
+
+    conditional = wine_fit.predict(wine_new)
+    eb = wine_fit.latent().set_index("cluster")["mean"]
+    known = wine_new["judge"].isin(eb.index).to_numpy()
+    shift = np.where(known, eb.reindex(wine_new["judge"]).fillna(0.0).to_numpy(), 0.0)
+    expected = _wine_probabilities(params, wine_new, shift, np.where(known, 0.0, sd))
+    np.testing.assert_allclose(conditional["prediction"].to_numpy().reshape(3, 5), expected, atol=INTEGRAL_TOLERANCE)
+    assert list(conditional["new_cluster"].to_numpy().reshape(3, 5)[:, 0]) == [False, True, False]
+    np.testing.assert_allclose(conditional.loc[11, "se"], marginal.loc[11, "se"], rtol=EXACT_TOLERANCE)
+
+
+def test_ordinal_marginal_standard_errors_by_an_independent_delta_method(wine_fit, wine_new):
+    """The logit of each probability differentiated in the natural parameters, with ``fit.vcov()``."""
+    params = wine_fit.params
+    names = list(params.index)
+
+    def logits(values: np.ndarray) -> np.ndarray:
+        natural = pd.Series(values, index=names)
+        return logit(_wine_probabilities(natural, wine_new, np.zeros(3), np.full(3, natural["sd[judge]"]))).ravel()
+
+    theta = params.to_numpy()
+    step = 1e-5 * np.maximum(1.0, np.abs(theta))
+    jacobian = np.column_stack([(logits(theta + h * unit) - logits(theta - h * unit)) / (2 * h) for h, unit in zip(step, np.eye(theta.size))])
+    logit_se = np.sqrt(np.einsum("ra,ab,rb->r", jacobian, wine_fit.vcov().loc[names, names].to_numpy(), jacobian))
+    predicted = wine_fit.predict(wine_new, kind="marginal")
+    probability = predicted["prediction"].to_numpy()
+    np.testing.assert_allclose(predicted["se"], probability * (1 - probability) * logit_se, rtol=DELTA_RTOL)
+
+
+def test_ordinal_fitted_rows_as_new_data_predict_as_the_fitted_rows(wine_fit):
+    data = wine_fit.model.data
+    for kind in ("conditional", "marginal"):
+        fitted, new = wine_fit.predict(kind=kind), wine_fit.predict(data, kind=kind)
+        np.testing.assert_allclose(new["prediction"], fitted["prediction"], rtol=EXACT_TOLERANCE, atol=1e-14)
+        np.testing.assert_allclose(new["se"], fitted["se"], rtol=1e-7)
+        assert list(new.index) == list(fitted.index)
+
+
+def _simulate_scaled_ordinal(n_clusters: int = 40, per_cluster: int = 8, seed: int = 5) -> pd.DataFrame:
+    """Three ordered categories with threshold covariate ``z`` and a scale regression on ``w``."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_clusters), per_cluster)
+    n = g.size
+    x, z, w = rng.normal(size=n), rng.normal(size=n), rng.integers(0, 2, size=n).astype(float)
+    latent = 0.8 * rng.normal(size=n_clusters)[g] + 0.7 * x + np.exp(0.4 * w) * rng.logistic(size=n)
+    thresholds = np.column_stack([-0.5 + 0.3 * z, 1.0 - 0.2 * z])
+    y = 1 + np.sum(latent[:, None] > thresholds, axis=1)
+    return pd.DataFrame({"y": y, "x": x, "z": z, "w": w, "g": g})
+
+
+@pytest.fixture(scope="module")
+def scaled_fit():
+    data = _simulate_scaled_ordinal()
+    return glpp.Model("y ~ x + (1 | g)", data, family="ordinal", thresholds="~ z", dispersion="~ w").fit(nip=7)
+
+
+def test_scaled_ordinal_new_rows_code_threshold_and_scale_covariates(scaled_fit):
+    p = scaled_fit.params
+    new = pd.DataFrame({"x": [0.5, -1.0, 0.0], "z": [1.0, 0.0, -2.0], "w": [1.0, 0.0, 1.0], "g": [0, 7, 500]})
+    x, z, w = (new[column].to_numpy() for column in ("x", "z", "w"))
+    scale = np.exp(p["log_scale[w]"] * w)
+    tau = np.column_stack([p["tau[1|2]"] + p["tau[1|2~z]"] * z, p["tau[2|3]"] + p["tau[2|3~z]"] * z])
+    eta = p["beta[x]"] * x
+    gap = (tau - eta[:, None]) / scale[:, None]
+    spread = np.broadcast_to((p["sd[g]"] / scale)[:, None], gap.shape)
+    marginal = scaled_fit.predict(new, kind="marginal")
+    expected = _probabilities(_cumulative_marginal(gap, spread))
+    np.testing.assert_allclose(marginal["prediction"].to_numpy().reshape(3, 3), expected, atol=INTEGRAL_TOLERANCE)
+
+    conditional = scaled_fit.predict(new)
+    eb = scaled_fit.latent().set_index("cluster")["mean"]
+    shift = np.array([eb.loc[0], eb.loc[7], 0.0])
+    cumulative = expit((tau - (eta + shift)[:, None]) / scale[:, None])
+    cumulative[2] = _cumulative_marginal(gap[2], spread[2])  # cluster 500 is new: integrated out
+    np.testing.assert_allclose(conditional["prediction"].to_numpy().reshape(3, 3), _probabilities(cumulative), atol=INTEGRAL_TOLERANCE)
+    assert list(conditional["new_cluster"].to_numpy().reshape(3, 3)[:, 0]) == [False, False, True]
+    data = scaled_fit.model.data
+    np.testing.assert_allclose(scaled_fit.predict(data)["se"], scaled_fit.predict()["se"], rtol=1e-7)
+    with pytest.raises(glpp.DataError, match=r"column 'w' used in dispersion='~ w'"):
+        scaled_fit.predict(new.drop(columns="w"))
+
+
+def test_gaussian_dispersion_regression_predicts_new_rows_without_the_dispersion_columns():
+    """The mean of a gaussian response does not involve its SD: new rows need no ``male`` column."""
+    fit = model_library.load("exam_heteroscedastic").fit()
+    new = pd.DataFrame({"standLRT": [-1.0, 0.0, 2.0], "school": [1, 2, 10**6]})
+    p = fit.params
+    fixed = p["beta[(Intercept)]"] + p["beta[standLRT]"] * new["standLRT"].to_numpy()
+    np.testing.assert_allclose(fit.predict(new, kind="marginal")["prediction"], fixed, rtol=EXACT_TOLERANCE)
+    eb = fit.latent().set_index("cluster")["mean"]
+    expected = fixed + np.array([eb.loc[1], eb.loc[2], 0.0])
+    conditional = fit.predict(new)
+    np.testing.assert_allclose(conditional["prediction"], expected, rtol=EXACT_TOLERANCE)
+    assert list(conditional["new_cluster"]) == [False, False, True]
