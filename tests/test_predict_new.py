@@ -8,6 +8,8 @@ method, and new rows equal to fitted ones against the fitted-row predictions.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -158,3 +160,54 @@ def test_gaussian_dispersion_regression_predicts_new_rows_without_the_dispersion
     conditional = fit.predict(new)
     np.testing.assert_allclose(conditional["prediction"], expected, rtol=EXACT_TOLERANCE)
     assert list(conditional["new_cluster"]) == [False, False, True]
+
+
+@pytest.fixture(scope="module")
+def cace_fit():
+    return model_library.load("cace").fit(starts=4)
+
+
+def test_class_regression_new_rows_mix_the_classes_by_their_sizes(cace_fit):
+    """``y ~ x + C + C1:z``: class c's mean ``x b + a_c + d z [c = 1]`` mixed by ``expit(class[C1])``;
+    the classes vary over the rows, so every new row is a new unit (conditional = marginal)."""
+    p = cace_fit.params
+    new = pd.DataFrame({"x": [-1.0, 0.5, 2.0], "z": [0, 1, 1]}, index=["a", "b", "c"])
+    x, z = new["x"].to_numpy(), new["z"].to_numpy()
+    by_class = np.column_stack([p["beta[x]"] * x + p["beta[C1]"] + p["beta[C1:z]"] * z, p["beta[x]"] * x + p["beta[C2]"]])
+    size = expit(p["class[C1]"])
+    marginal = cace_fit.predict(new, kind="marginal")
+    np.testing.assert_allclose(marginal["prediction"], by_class @ [size, 1 - size], rtol=EXACT_TOLERANCE)
+    assert list(marginal.index) == ["a", "b", "c"] and np.all(marginal["se"] > 0)
+    conditional = cace_fit.predict(new)
+    assert conditional["new_cluster"].all()
+    np.testing.assert_allclose(conditional[["prediction", "se"]], marginal[["prediction", "se"]], rtol=EXACT_TOLERANCE)
+    with pytest.raises(glpp.DataError, match=r"column 'z' used in class term"):
+        cace_fit.predict(new.drop(columns="z"))
+
+
+def test_mass_point_new_rows_mix_by_posterior_or_masses(toenail_npml):
+    """``(1 | patient)`` with ``patient ~~ masspoints(3)``: each point's ``expit(x'b + location)``
+    mixed by a fitted patient's posterior, or by the masses for a new patient (and marginally)."""
+    fit = toenail_npml
+    new = pd.DataFrame({"treatment": [1, 0, 1], "month": [3.0, 6.0, 12.0], "patient": [1, 10**6, 3]})
+    beta = fit.params[["beta[(Intercept)]", "beta[treatment]", "beta[month]", "beta[treatment:month]"]].to_numpy()
+    x = np.column_stack([np.ones(3), new.treatment, new.month, new.treatment * new.month])
+    by_point = expit((x @ beta)[:, None] + fit.points["location"].to_numpy()[None, :])
+    masses = fit.points["probability"].to_numpy()
+    marginal = fit.predict(new, kind="marginal")
+    np.testing.assert_allclose(marginal["prediction"], by_point @ masses, rtol=EXACT_TOLERANCE)
+    posterior = fit.posterior.to_numpy()[pd.Index(fit.posterior.index).get_indexer([1, 3])]
+    expected = np.array([posterior[0] @ by_point[0], by_point[1] @ masses, posterior[1] @ by_point[2]])
+    conditional = fit.predict(new)
+    np.testing.assert_allclose(conditional["prediction"], expected, rtol=EXACT_TOLERANCE)
+    assert list(conditional["new_cluster"]) == [False, True, False]
+    assert np.isnan(conditional["se"].iloc[[0, 2]]).all()
+    assert conditional["se"].iloc[1] == pytest.approx(marginal["se"].iloc[1], rel=EXACT_TOLERANCE)
+
+
+@pytest.fixture(scope="module")
+def toenail_npml():
+    toenail = pd.read_csv(Path(model_library.__file__).parent / "data" / "toenail.csv")
+    return glpp.Model(
+        "outcome ~ treatment * month + (1 | patient); patient ~~ masspoints(3)", toenail, family="binomial"
+    ).fit(starts=4)

@@ -99,7 +99,7 @@ def new_data_obstacle(spec: Spec, design: Design) -> str | None:
         (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
         (bool(design.paths), "structural paths"),
         (design.family_index is not None, "a family per row or item"),
-        (design.discrete is not None, "discrete latents"),
+        (design.discrete is not None and design.discrete.item_names != (), "latent classes of a measurement model"),
         (len(spec.regressions) != 1, "more than one regression"),
     ]
     return next((what for refused, what in reasons if refused), None)

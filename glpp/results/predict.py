@@ -44,6 +44,7 @@ import pandas as pd
 from glpp.design.prediction import build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
 from glpp.results.predict_choice import choice_predictions
+from glpp.results.predict_classes import NewClassRowMeans
 from glpp.results.predict_new import NewRowMeans
 from glpp.results.predict_delta import delta_intervals, optimised_covariance
 from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
@@ -69,6 +70,9 @@ def _row_means(result, data: pd.DataFrame | None, conditional: bool):
     obstacle = new_data_obstacle(model.spec, design)
     if design.discrete is not None:
         posterior = result.posterior.to_numpy() if conditional else None
+        if data is not None:
+            row_means = NewClassRowMeans(model, data, posterior)
+            return row_means, row_means.index
         return ClassRowMeans(model, posterior), fitted_index(model)
     theta = model.layout.theta_from_named(result.params)
     moments = result.latent_moments() if conditional else None
@@ -113,9 +117,13 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     link_values = row_means.link_scale(theta)
     prediction = link_values if scale == "link" else row_means.response(theta)
     se = lower = upper = np.full(len(index), np.nan)
-    if not (conditional and isinstance(row_means, ClassRowMeans)):
+    mixed = isinstance(row_means, ClassRowMeans)
+    # a discrete latent's posterior mixtures have no SE; new units' (class sizes) have the marginal ones
+    if not (conditional and mixed) or isinstance(row_means, NewClassRowMeans):
         covariance = optimised_covariance(result, model.layout, theta)
-        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, conditional)
+        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, conditional and not mixed)
+        if conditional and mixed:
+            se, lower, upper = (np.where(row_means.new_cluster, values, np.nan) for values in (se, lower, upper))
     return pd.DataFrame(
         {"prediction": prediction, "se": se, "lower": lower, "upper": upper, "new_cluster": row_means.new_cluster & conditional},
         index=index,
