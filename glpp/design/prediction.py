@@ -91,8 +91,9 @@ def new_data_obstacle(spec: Spec, design: Design) -> str | None:
     """What keeps ``predict(data=...)`` from coding new rows (``None``: nothing).
 
     New data are coded for one regression on long data with random effects (or none), ordinal
-    responses and dispersion regressions included; the other models are predicted on their
-    fitted rows only.
+    responses, dispersion regressions and a discrete latent (latent classes in the regression,
+    mass points) included; the other models (factors, structural paths, wide data, a family per
+    row or item, latent classes of a measurement model) are predicted on their fitted rows only.
     """
     reasons = [
         (bool(design.item_names), "measurement models on wide data"),
