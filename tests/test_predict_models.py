@@ -99,8 +99,25 @@ def test_wide_conditional_standard_errors(wide_fit, wide):
     np.testing.assert_allclose(predicted, expected, rtol=1e-5)
 
 
-def test_new_data_for_a_factor_model_is_refused(wide_fit, wide):
-    with pytest.raises(glpp.SpecError, match=r"predict\(data=...\) is not available for models with measurement models on wide data"):
+def test_new_units_of_a_factor_model_predict_marginally(wide_fit, wide):
+    """New units (covariate ``x`` only): each item's mean integrated over the factor, as for fitted
+    units' marginal predictions (closed forms and 60-point Gauss-Hermite); conditional = marginal."""
+    new = pd.DataFrame({"x": [-1.5, 0.0, 2.0]}, index=[101, 102, 103])
+    fixed, loadings = _wide_linear_parts(wide_fit, new)
+    sd = wide_fit.params["sd[F]"]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    logit_mean = expit(fixed[:, 2, None] + loadings[2] * sd * nodes[None, :]) @ weights / np.sqrt(2 * np.pi)
+    expected = np.column_stack([fixed[:, 0], ndtr(fixed[:, 1] / np.sqrt(1 + (loadings[1] * sd) ** 2)), logit_mean, fixed[:, 3]])
+    marginal = wide_fit.predict(new, kind="marginal")
+    assert list(marginal.index.get_level_values(0)[::4]) == [101, 102, 103] and marginal.index.names[1] == "item"
+    np.testing.assert_allclose(marginal["prediction"].to_numpy().reshape(-1, 4), expected, atol=INTEGRAL_TOLERANCE)
+    fitted = wide_fit.predict(kind="marginal")
+    again = wide_fit.predict(wide.head(2), kind="marginal")
+    np.testing.assert_allclose(again[["prediction", "se"]], fitted[["prediction", "se"]].iloc[:8], rtol=EXACT_TOLERANCE)
+    conditional = wide_fit.predict(new)
+    assert conditional["new_cluster"].all()
+    np.testing.assert_allclose(conditional[["prediction", "se"]], marginal[["prediction", "se"]], rtol=EXACT_TOLERANCE)
+    with pytest.raises(glpp.SpecError, match=r"the new rows hold item responses \(y1, y2, y3, y4\)"):
         wide_fit.predict(wide.head(3))
 
 

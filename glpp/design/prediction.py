@@ -92,17 +92,25 @@ def new_data_obstacle(spec: Spec, design: Design) -> str | None:
 
     New data are coded for one regression on long data with random effects (or none), ordinal
     responses, dispersion regressions and a discrete latent (latent classes in the regression,
-    mass points) included; the other models (factors, structural paths, wide data, a family per
-    row or item, latent classes of a measurement model) are predicted on their fitted rows only.
+    mass points) included, and for new units of a measurement model on wide data
+    (:mod:`glpp.results.predict_units`). The other models (``F@id =~ item`` factors and
+    structural paths on long data, a family per row, ordinal items, factors above the unit,
+    latent classes of a measurement model) are predicted on their fitted rows only.
     """
-    reasons = [
-        (bool(design.item_names), "measurement models on wide data"),
-        (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
-        (bool(design.paths), "structural paths"),
-        (design.family_index is not None, "a family per row or item"),
-        (design.discrete is not None and design.discrete.item_names != (), "latent classes of a measurement model"),
-        (len(spec.regressions) != 1, "more than one regression"),
-    ]
+    ordinal = design.auxiliary is not None and design.auxiliary.threshold_lower is not None
+    if design.item_names:
+        reasons = [
+            (design.discrete is not None, "latent classes of a measurement model"),
+            (ordinal, "ordinal items of a measurement model"),
+            (len(design.levels) > 1, "factors at a level above the unit"),
+        ]
+    else:
+        reasons = [
+            (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
+            (bool(design.paths), "structural paths"),
+            (design.family_index is not None, "a family per row"),
+            (len(spec.regressions) != 1, "more than one regression"),
+        ]
     return next((what for refused, what in reasons if refused), None)
 
 

@@ -46,6 +46,7 @@ from glpp.errors import SpecError
 from glpp.results.predict_choice import choice_predictions
 from glpp.results.predict_classes import NewClassRowMeans
 from glpp.results.predict_new import NewRowMeans
+from glpp.results.predict_units import NewUnitRowMeans
 from glpp.results.predict_delta import delta_intervals, optimised_covariance
 from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
 from glpp.results.predict_rows import (
@@ -75,8 +76,11 @@ def _row_means(result, data: pd.DataFrame | None, conditional: bool):
             return row_means, row_means.index
         return ClassRowMeans(model, posterior), fitted_index(model)
     theta = model.layout.theta_from_named(result.params)
+    if data is not None and design.item_names:
+        row_means = NewUnitRowMeans(model, data, theta, conditional)
+        return row_means, row_means.index
     moments = result.latent_moments() if conditional else None
-    if obstacle is not None:
+    if obstacle is not None or design.item_names:
         return DesignRowMeans(model, moments, theta), fitted_index(model)
     rows = build_prediction_rows(model.spec, design, model.data, model.data if data is None else data, clusters=conditional)
     return NewRowMeans(model, rows, moments, theta), rows.index
@@ -121,7 +125,8 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     # a discrete latent's posterior mixtures have no SE; new units' (class sizes) have the marginal ones
     if not (conditional and mixed) or isinstance(row_means, NewClassRowMeans):
         covariance = optimised_covariance(result, model.layout, theta)
-        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, conditional and not mixed)
+        with_posterior = conditional and not mixed and not isinstance(row_means, NewUnitRowMeans)
+        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, with_posterior)
         if conditional and mixed:
             se, lower, upper = (np.where(row_means.new_cluster, values, np.nan) for values in (se, lower, upper))
     return pd.DataFrame(
