@@ -151,3 +151,24 @@ def test_a_family_per_row_is_predicted_with_each_rows_link(long_pairs):
     eb = fit.latent().set_index("cluster")["mean"]
     eta = fixed + loading * eb.loc[long_pairs["id"]].to_numpy()
     np.testing.assert_allclose(fit.predict()["prediction"], np.where(gaussian, eta, ndtr(eta)), rtol=EXACT_TOLERANCE)
+
+
+def test_new_units_of_a_mimic_model_integrate_the_factor_around_its_regression():
+    """``F ~ v``: a new unit's factor is normal with mean ``gamma v`` and the residual SD, so a
+    gaussian item's mean is ``nu + lambda gamma v`` and a logit item's the Gauss-Hermite integral."""
+    rng = np.random.default_rng(3)
+    n = 300
+    v = rng.normal(size=n)
+    factor = 0.8 * v + rng.normal(size=n)
+    data = pd.DataFrame({"y1": factor + 0.5 * rng.normal(size=n), "y2": 1.0 + 0.7 * factor + 0.5 * rng.normal(size=n),
+                         "y3": (rng.random(n) < expit(-0.2 + 1.1 * factor)).astype(float), "v": v})
+    fit = glpp.Model("F =~ y1 + y2 + y3\nF ~ v", data, family={"y1": "gaussian", "y2": "gaussian", "y3": "binomial"}).fit(nip=NIP)
+    p = fit.params
+    new = pd.DataFrame({"v": [-1.0, 0.5, 2.5]})
+    mean = p["path[F~v]"] * new["v"].to_numpy()
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    factor_values = mean[:, None] + p["sd[F]"] * nodes[None, :]
+    logit_mean = expit(p["nu[y3]"] + p["lambda[F,y3]"] * factor_values) @ weights / np.sqrt(2 * np.pi)
+    expected = np.column_stack([p["nu[y1]"] + mean, p["nu[y2]"] + p["lambda[F,y2]"] * mean, logit_mean])
+    predicted = fit.predict(new, kind="marginal")["prediction"].to_numpy().reshape(-1, 3)
+    np.testing.assert_allclose(predicted, expected, atol=INTEGRAL_TOLERANCE)
