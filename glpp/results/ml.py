@@ -312,8 +312,11 @@ class MLResult:
             New data are available for one regression on long data: with random effects (or
             none), ordinal responses (threshold and scale covariates coded from the new rows), a
             dispersion regression, latent classes in the regression (``y ~ x + C + C1:z``) or
-            NPML mass points. Models with factors, structural paths, wide (measurement) data, a
-            family per item or row, or a choice family are predicted on their fitted rows only
+            NPML mass points; and new units of a measurement model on wide data (one row per
+            unit with the covariates it uses; each item's mean integrated over the factors,
+            :mod:`glpp.results.predict_units`). ``F@id =~ item`` factors and structural paths on
+            long data, a family per row, ordinal items, factors above the unit, latent classes
+            of a measurement model and choice families are predicted on their fitted rows only
             (a ``SpecError`` says so).
         kind : {"conditional", "marginal"}
             ``"conditional"``: the latents at their clusters' EB means (:meth:`latent`); a row
@@ -322,7 +325,8 @@ class MLResult:
             posterior class probabilities (a new unit's rows, and new rows of classes that vary
             over the rows: by the class sizes). ``"marginal"``: the latents integrated out,
             ``E[y] = E[g^{-1}(eta)]`` (discrete latents: mixed by the class sizes at the rows'
-            membership covariates).
+            membership covariates). New units of a measurement model: conditional = marginal
+            (no responses; new rows with item responses are refused for ``"conditional"``).
         scale : {"response", "link"}
             The mean (for binomial responses the probability per trial), or the linear
             predictor (for integrated or mixed predictions ``g`` of the mean). With a family per

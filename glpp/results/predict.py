@@ -3,8 +3,9 @@
 A regression on long data with random effects (or none) is predicted on any data frame, as
 here (:mod:`glpp.results.predict_new`), ordinal responses (category probabilities,
 :mod:`glpp.results.predict_ordinal`), dispersion regressions and discrete latents
-(:mod:`glpp.results.predict_classes`) included; the other models (factors, structural paths,
-wide data, a family per item or row) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas, and choice families
+(:mod:`glpp.results.predict_classes`) included, and new units of a measurement model on wide
+data (:mod:`glpp.results.predict_units`); the other models (``F@id =~ item`` factors and
+structural paths on long data, a family per row) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas, and choice families
 (choice probabilities, :mod:`glpp.results.predict_choice`) on their fitted rows too.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
