@@ -28,7 +28,7 @@ from glpp.design.columns import check_columns, evaluate, expression_columns, for
 from glpp.errors import DataError, SpecError
 from glpp.ir import Regression, Spec
 
-__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable", "new_data_obstacle"]
+__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable", "cluster_positions", "new_data_obstacle"]
 
 
 @dataclass(frozen=True)
@@ -164,7 +164,7 @@ def _matrix(rhs: str, fitted: pd.DataFrame, data: pd.DataFrame, term: str) -> tu
     return np.asarray(matrix, dtype=float), names
 
 
-def _cluster_positions(data: pd.DataFrame, group: tuple[str, ...], labels: list) -> np.ndarray:
+def cluster_positions(data: pd.DataFrame, group: tuple[str, ...], labels: list) -> np.ndarray:
     """Each row's position among the fitted clusters' ``labels`` (``-1`` for a cluster not fitted)."""
     keys = pd.MultiIndex.from_frame(data[list(group)]) if len(group) > 1 else pd.Index(data[group[0]])
     fitted = pd.MultiIndex.from_tuples(labels) if len(group) > 1 else pd.Index(labels)
@@ -212,7 +212,7 @@ def build_prediction_rows(
         if tuple(name for _, block_names in blocks for name in block_names) != level.latent_names:
             raise SpecError(f"cannot rebuild the latents of level {level.name!r} for prediction")
         covariates.append(np.concatenate([block for block, _ in blocks], axis=1))
-        positions.append(_cluster_positions(rows, terms[0].group, level.cluster_labels) if clusters else None)
+        positions.append(cluster_positions(rows, terms[0].group, level.cluster_labels) if clusters else None)
     auxiliary = _ordinal_auxiliary(spec, design.auxiliary, fitted, rows) if ordinal else None
     return PredictionRows(rows.index, fixed, offset, covariates, positions, auxiliary)
 

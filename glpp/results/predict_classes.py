@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from glpp.design.class_regression import _class_columns, class_regression_statement
+from glpp.design.class_regression import code_class_columns, class_regression_statement
 from glpp.design.columns import check_columns, formula_columns
-from glpp.design.prediction import _cluster_positions, build_prediction_rows
+from glpp.design.prediction import cluster_positions, build_prediction_rows
 from glpp.errors import DataError
 from glpp.results.predict_rows import ClassRowMeans
 
@@ -80,7 +80,7 @@ class NewClassRowMeans(ClassRowMeans):
         ]
         if discrete.class_columns is not None:
             statement = class_regression_statement(distribution)
-            columns, names, _ = _class_columns(spec, distribution, frame, statement)
+            columns, names, _ = code_class_columns(spec, distribution, frame, statement)
             if names != discrete.class_column_names:
                 raise DataError(f"{statement}: the new rows code the class terms as {list(names)}, the fit as "
                                 f"{list(discrete.class_column_names)}; give rows whose columns code as the fitted ones")
@@ -90,7 +90,7 @@ class NewClassRowMeans(ClassRowMeans):
         elif discrete.kind == "masspoints":
             units = rows.clusters[0]
         elif unit_group is not None:
-            units = _cluster_positions(frame, unit_group, discrete.unit_labels)
+            units = cluster_positions(frame, unit_group, discrete.unit_labels)
         else:
             units = np.full(n_rows, -1, dtype=np.int64)  # classes over the rows: every new row is a new unit
         self.fitted_posterior, self.units, self.n_rows, self.index = posterior, units, n_rows, rows.index
