@@ -1,9 +1,11 @@
-"""Predictions on new data of ordinal regressions and dispersion regressions, against numpy.
+"""Predictions on new data of ordinal regressions, dispersion regressions and discrete latents, against numpy.
 
 Marginal category probabilities are checked against 60-point Gauss-Hermite integrals of the
 cumulative link over the random intercept, conditional ones against the cumulative link at
 the fit's EB means (a new cluster: the marginal ones), SEs against an independent delta
-method, and new rows equal to fitted ones against the fitted-row predictions.
+method, and new rows equal to fitted ones against the fitted-row predictions. Discrete
+latents: the class (point) means mixed by the class sizes or masses (marginal, new units)
+or by a fitted unit's posterior. New units of measurement models: tests/test_predict_models.py.
 """
 
 from __future__ import annotations
@@ -211,3 +213,29 @@ def toenail_npml():
     return glpp.Model(
         "outcome ~ treatment * month + (1 | patient); patient ~~ masspoints(3)", toenail, family="binomial"
     ).fit(starts=4)
+
+
+def test_classes_of_a_grouping_use_a_fitted_units_posterior_and_new_units_membership_model():
+    """``y ~ x + C`` with ``C@id ~~ classes(2)`` and ``C ~ v``: a fitted id's rows mixed by its
+    posterior, a new id's by ``expit(class[C1] + class[C1:v] v)`` at its own ``v``."""
+    rng = np.random.default_rng(8)
+    n_ids, per_id = 80, 4
+    ids = np.repeat(np.arange(n_ids), per_id)
+    v = rng.normal(size=n_ids)
+    first = rng.random(n_ids) < expit(0.3 + 0.8 * v)
+    x = rng.normal(size=ids.size)
+    y = np.where(first[ids], 2.0, -1.0) + 0.5 * x + 0.7 * rng.normal(size=ids.size)
+    data = pd.DataFrame({"y": y, "x": x, "v": v[ids], "id": ids})
+    fit = glpp.Model("y ~ x + C\nC@id ~~ classes(2)\nC ~ v", data).fit(starts=4)
+    p = fit.params
+    new = pd.DataFrame({"x": [0.5, -1.0], "v": [v[3], 1.2], "id": [3, 999]})
+    by_class = np.column_stack([p["beta[C1]"] + p["beta[x]"] * new["x"], p["beta[C2]"] + p["beta[x]"] * new["x"]])
+    size = expit(p["class[C1]"] + p["class[C1:v]"] * new["v"].to_numpy())
+    sizes = np.column_stack([size, 1 - size])
+    marginal = fit.predict(new, kind="marginal")
+    np.testing.assert_allclose(marginal["prediction"], np.sum(sizes * by_class, axis=1), rtol=EXACT_TOLERANCE)
+    posterior = fit.posterior.to_numpy()[pd.Index(fit.posterior.index).get_indexer([3])[0]]
+    conditional = fit.predict(new)
+    expected = [posterior @ by_class[0], sizes[1] @ by_class[1]]
+    np.testing.assert_allclose(conditional["prediction"], expected, rtol=EXACT_TOLERANCE)
+    assert list(conditional["new_cluster"]) == [False, True]
