@@ -99,8 +99,25 @@ def test_wide_conditional_standard_errors(wide_fit, wide):
     np.testing.assert_allclose(predicted, expected, rtol=1e-5)
 
 
-def test_new_data_for_a_factor_model_is_refused(wide_fit, wide):
-    with pytest.raises(glpp.SpecError, match=r"predict\(data=...\) is not available for models with measurement models on wide data"):
+def test_new_units_of_a_factor_model_predict_marginally(wide_fit, wide):
+    """New units (covariate ``x`` only): each item's mean integrated over the factor, as for fitted
+    units' marginal predictions (closed forms and 60-point Gauss-Hermite); conditional = marginal."""
+    new = pd.DataFrame({"x": [-1.5, 0.0, 2.0]}, index=[101, 102, 103])
+    fixed, loadings = _wide_linear_parts(wide_fit, new)
+    sd = wide_fit.params["sd[F]"]
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    logit_mean = expit(fixed[:, 2, None] + loadings[2] * sd * nodes[None, :]) @ weights / np.sqrt(2 * np.pi)
+    expected = np.column_stack([fixed[:, 0], ndtr(fixed[:, 1] / np.sqrt(1 + (loadings[1] * sd) ** 2)), logit_mean, fixed[:, 3]])
+    marginal = wide_fit.predict(new, kind="marginal")
+    assert list(marginal.index.get_level_values(0)[::4]) == [101, 102, 103] and marginal.index.names[1] == "item"
+    np.testing.assert_allclose(marginal["prediction"].to_numpy().reshape(-1, 4), expected, atol=INTEGRAL_TOLERANCE)
+    fitted = wide_fit.predict(kind="marginal")
+    again = wide_fit.predict(wide.head(2), kind="marginal")
+    np.testing.assert_allclose(again[["prediction", "se"]], fitted[["prediction", "se"]].iloc[:8], rtol=EXACT_TOLERANCE)
+    conditional = wide_fit.predict(new)
+    assert conditional["new_cluster"].all()
+    np.testing.assert_allclose(conditional[["prediction", "se"]], marginal[["prediction", "se"]], rtol=EXACT_TOLERANCE)
+    with pytest.raises(glpp.SpecError, match=r"the new rows hold item responses \(y1, y2, y3, y4\)"):
         wide_fit.predict(wide.head(3))
 
 
@@ -134,3 +151,24 @@ def test_a_family_per_row_is_predicted_with_each_rows_link(long_pairs):
     eb = fit.latent().set_index("cluster")["mean"]
     eta = fixed + loading * eb.loc[long_pairs["id"]].to_numpy()
     np.testing.assert_allclose(fit.predict()["prediction"], np.where(gaussian, eta, ndtr(eta)), rtol=EXACT_TOLERANCE)
+
+
+def test_new_units_of_a_mimic_model_integrate_the_factor_around_its_regression():
+    """``F ~ v``: a new unit's factor is normal with mean ``gamma v`` and the residual SD, so a
+    gaussian item's mean is ``nu + lambda gamma v`` and a logit item's the Gauss-Hermite integral."""
+    rng = np.random.default_rng(3)
+    n = 300
+    v = rng.normal(size=n)
+    factor = 0.8 * v + rng.normal(size=n)
+    data = pd.DataFrame({"y1": factor + 0.5 * rng.normal(size=n), "y2": 1.0 + 0.7 * factor + 0.5 * rng.normal(size=n),
+                         "y3": (rng.random(n) < expit(-0.2 + 1.1 * factor)).astype(float), "v": v})
+    fit = glpp.Model("F =~ y1 + y2 + y3\nF ~ v", data, family={"y1": "gaussian", "y2": "gaussian", "y3": "binomial"}).fit(nip=NIP)
+    p = fit.params
+    new = pd.DataFrame({"v": [-1.0, 0.5, 2.5]})
+    mean = p["path[F~v]"] * new["v"].to_numpy()
+    nodes, weights = np.polynomial.hermite_e.hermegauss(60)
+    factor_values = mean[:, None] + p["sd[F]"] * nodes[None, :]
+    logit_mean = expit(p["nu[y3]"] + p["lambda[F,y3]"] * factor_values) @ weights / np.sqrt(2 * np.pi)
+    expected = np.column_stack([p["nu[y1]"] + mean, p["nu[y2]"] + p["lambda[F,y2]"] * mean, logit_mean])
+    predicted = fit.predict(new, kind="marginal")["prediction"].to_numpy().reshape(-1, 3)
+    np.testing.assert_allclose(predicted, expected, atol=INTEGRAL_TOLERANCE)

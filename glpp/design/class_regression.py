@@ -30,7 +30,7 @@ from glpp.design.long import complete_rows
 from glpp.errors import DataError, SpecError
 from glpp.ir import LatentDistribution, Spec
 
-__all__ = ["build_class_regression_design", "class_regression_statement", "known_classes"]
+__all__ = ["build_class_regression_design", "class_regression_statement", "code_class_columns", "known_classes"]
 
 
 def class_regression_statement(distribution: LatentDistribution) -> str:
@@ -71,7 +71,7 @@ def build_class_regression_design(spec: Spec, design: Design, distribution: Late
         raise SpecError(f"{statement}: class terms (y ~ C + C:x) need classes() and one regression on long data")
     complete, _ = complete_rows(spec, spec.regressions[0], data)
     unit_index, unit_labels, random = _units(design, distribution, complete, statement)
-    columns, names, mask = _class_columns(spec, distribution, complete, statement)
+    columns, names, mask = code_class_columns(spec, distribution, complete, statement)
     fixed_columns = _fixed_columns(design, names, mask, statement)
     known = known_classes(distribution, complete, unit_index, len(unit_labels), statement)
     membership, membership_names = _membership(spec, distribution, complete, unit_index, len(unit_labels))
@@ -111,7 +111,7 @@ def _units(design: Design, distribution: LatentDistribution, complete: pd.DataFr
     return random_level.cluster_index, list(random_level.cluster_labels), (covariate, name)
 
 
-def _class_columns(spec: Spec, distribution: LatentDistribution, complete: pd.DataFrame, statement: str):
+def code_class_columns(spec: Spec, distribution: LatentDistribution, complete: pd.DataFrame, statement: str):
     """The class columns, their names and which classes have a coefficient of each."""
     n_classes = distribution.n_points
     blocks, names, masks = [], [], []

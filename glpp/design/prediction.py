@@ -6,7 +6,10 @@ column gets the fitted levels' dummies whatever levels the new rows hold) and
 maps each row's clusters to the fitted clusters (``-1``: a cluster the fit
 has not seen). Unlike :func:`glpp.design.build_design` it checks nothing that
 only matters for estimation (two clusters per grouping, ranks, the response:
-prediction needs no response), so one new row is enough.
+prediction needs no response), so one new row is enough. Ordinal responses also
+get their threshold covariates (``thresholds=``) and scale covariates (``dispersion=``)
+coded from the new rows (:attr:`PredictionRows.auxiliary`); the other families' means do
+not depend on a dispersion regression, so its columns are not needed.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from formulaic import model_matrix
 from formulaic.errors import DataMismatchWarning
 
 from glpp.design.arrays import Design
+from glpp.design.auxiliary import AuxiliaryDesign
 from glpp.design.columns import check_columns, evaluate, expression_columns, formula_columns
 from glpp.errors import DataError, SpecError
 from glpp.ir import Regression, Spec
 
-__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable", "new_data_obstacle"]
+__all__ = ["PredictionRows", "build_prediction_rows", "check_predictable", "cluster_positions", "new_data_obstacle"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ class PredictionRows:
     clusters : list of ndarray of int or None
         Per latent level, each row's cluster in the fit's ``cluster_labels`` (``-1``: not in the
         fit); ``None`` when the clusters were not asked for (marginal predictions).
+    auxiliary : AuxiliaryDesign or None
+        Ordinal responses: the fit's threshold sets, every row in the (one) set, with the
+        rows' threshold and scale covariates; ``None`` for other families.
     """
 
     index: pd.Index
@@ -50,6 +57,7 @@ class PredictionRows:
     offset: np.ndarray
     covariates: list[np.ndarray]
     clusters: list[np.ndarray | None]
+    auxiliary: AuxiliaryDesign | None = None
 
 
 def check_predictable(spec: Spec, design: Design, family) -> None:
@@ -82,24 +90,45 @@ def check_predictable(spec: Spec, design: Design, family) -> None:
 def new_data_obstacle(spec: Spec, design: Design) -> str | None:
     """What keeps ``predict(data=...)`` from coding new rows (``None``: nothing).
 
-    New data are coded for one regression on long data with random effects (or none); the
-    other models are predicted on their fitted rows only.
+    New data are coded for one regression on long data with random effects (or none), ordinal
+    responses, dispersion regressions and a discrete latent (latent classes in the regression,
+    mass points) included, and for new units of a measurement model on wide data
+    (:mod:`glpp.results.predict_units`). The other models (``F@id =~ item`` factors and
+    structural paths on long data, a family per row, ordinal items, factors above the unit,
+    latent classes of a measurement model) are predicted on their fitted rows only.
     """
-    reasons = [
-        (bool(design.item_names), "measurement models on wide data"),
-        (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
-        (bool(design.paths), "structural paths"),
-        (design.auxiliary is not None, "thresholds (ordinal) or a dispersion regression"),
-        (design.family_index is not None, "a family per row or item"),
-        (design.discrete is not None, "discrete latents"),
-        (len(spec.regressions) != 1, "more than one regression"),
-    ]
+    ordinal = design.auxiliary is not None and design.auxiliary.threshold_lower is not None
+    if design.item_names:
+        reasons = [
+            (design.discrete is not None, "latent classes of a measurement model"),
+            (ordinal, "ordinal items of a measurement model"),
+            (len(design.levels) > 1, "factors at a level above the unit"),
+        ]
+    else:
+        reasons = [
+            (bool(design.loadings) or any(level.factors for level in design.levels), "factors ('F@id =~ item')"),
+            (bool(design.paths), "structural paths"),
+            (design.family_index is not None, "a family per row"),
+            (len(spec.regressions) != 1, "more than one regression"),
+        ]
     return next((what for refused, what in reasons if refused), None)
 
 
-def _required_columns(regression: Regression, with_response: bool, with_groups: bool) -> dict[str, set[str]]:
+def _auxiliary_terms(spec: Spec, ordinal: bool) -> dict[str, str]:
+    """The ``thresholds=`` and ``dispersion=`` formulas an ordinal prediction codes, by term."""
+    if not ordinal:
+        return {}
+    formulas = {"thresholds": spec.thresholds, "dispersion": spec.dispersion}
+    return {f"{keyword}='~ {rhs}'": rhs for keyword, rhs in formulas.items() if rhs is not None}
+
+
+def _required_columns(
+    regression: Regression, with_response: bool, with_groups: bool, auxiliary: dict[str, str]
+) -> dict[str, set[str]]:
     """The columns each term of the prediction needs, by term (for messages)."""
     terms = {f"fixed part {regression.fixed!r}": formula_columns(regression.fixed, "fixed part")}
+    for term, rhs in auxiliary.items():
+        terms[term] = formula_columns(rhs, term)
     for expression in regression.offsets:
         terms[f"offset({expression})"] = expression_columns(expression, f"offset({expression})")
     for term in regression.random:
@@ -135,7 +164,7 @@ def _matrix(rhs: str, fitted: pd.DataFrame, data: pd.DataFrame, term: str) -> tu
     return np.asarray(matrix, dtype=float), names
 
 
-def _cluster_positions(data: pd.DataFrame, group: tuple[str, ...], labels: list) -> np.ndarray:
+def cluster_positions(data: pd.DataFrame, group: tuple[str, ...], labels: list) -> np.ndarray:
     """Each row's position among the fitted clusters' ``labels`` (``-1`` for a cluster not fitted)."""
     keys = pd.MultiIndex.from_frame(data[list(group)]) if len(group) > 1 else pd.Index(data[group[0]])
     fitted = pd.MultiIndex.from_tuples(labels) if len(group) > 1 else pd.Index(labels)
@@ -167,8 +196,10 @@ def build_prediction_rows(
         A column is missing, or a categorical value was not in the fitted data.
     """
     regression = spec.regressions[0]
-    fitted = _complete(fitted_data, _required_columns(regression, with_response=True, with_groups=True))
-    rows = _complete(data, _required_columns(regression, with_response=False, with_groups=clusters))
+    ordinal = design.auxiliary is not None and design.auxiliary.threshold_lower is not None
+    auxiliary_terms = _auxiliary_terms(spec, ordinal)
+    fitted = _complete(fitted_data, _required_columns(regression, True, True, auxiliary_terms))
+    rows = _complete(data, _required_columns(regression, False, clusters, auxiliary_terms))
     fixed, names = _matrix(regression.fixed, fitted, rows, f"fixed part {regression.fixed!r}")
     fixed = fixed[:, [names.index(name) for name in design.fixed_names]]
     offset = np.zeros(len(rows))
@@ -181,5 +212,28 @@ def build_prediction_rows(
         if tuple(name for _, block_names in blocks for name in block_names) != level.latent_names:
             raise SpecError(f"cannot rebuild the latents of level {level.name!r} for prediction")
         covariates.append(np.concatenate([block for block, _ in blocks], axis=1))
-        positions.append(_cluster_positions(rows, terms[0].group, level.cluster_labels) if clusters else None)
-    return PredictionRows(rows.index, fixed, offset, covariates, positions)
+        positions.append(cluster_positions(rows, terms[0].group, level.cluster_labels) if clusters else None)
+    auxiliary = _ordinal_auxiliary(spec, design.auxiliary, fitted, rows) if ordinal else None
+    return PredictionRows(rows.index, fixed, offset, covariates, positions, auxiliary)
+
+
+def _ordinal_auxiliary(spec: Spec, fitted_auxiliary: AuxiliaryDesign, fitted: pd.DataFrame, rows: pd.DataFrame) -> AuxiliaryDesign:
+    """The fit's threshold sets with ``rows``' threshold and scale covariates, coded as in the fit."""
+    fields = {}
+    if spec.thresholds is not None:
+        term = f"thresholds='~ {spec.thresholds}'"
+        matrix, names = _matrix(spec.thresholds, fitted, rows, term)
+        fields["threshold_covariates"] = matrix[:, [names.index(name) for name in fitted_auxiliary.threshold_covariate_names]]
+    if spec.dispersion is not None:
+        term = f"dispersion='~ {spec.dispersion}'"
+        matrix, names = _matrix(spec.dispersion, fitted, rows, term)
+        # parameter names are log_scale[<column>]: one response set on long data
+        columns = [name[name.index("[") + 1 : -1] for name in fitted_auxiliary.dispersion_names]
+        fields["dispersion_covariates"] = matrix[:, [names.index(column) for column in columns]]
+    return AuxiliaryDesign(
+        threshold_sets=fitted_auxiliary.threshold_sets,
+        threshold_set_index=np.zeros(len(rows), dtype=np.int64),
+        threshold_covariate_names=fitted_auxiliary.threshold_covariate_names,
+        dispersion_names=fitted_auxiliary.dispersion_names,
+        **fields,
+    )

@@ -309,16 +309,24 @@ class MLResult:
         data : DataFrame, optional
             Rows to predict (the response is not needed); default: the fitted data. Rows with
             a missing value in a used column are left out (the index says which rows remain).
-            New data are available for regressions with random effects (or none); models with
-            factors, structural paths, wide (measurement) data, a family per item or row, a
-            discrete latent, ordinal responses or a choice family are predicted on their fitted
-            rows only (a ``SpecError`` says so).
+            New data are available for one regression on long data: with random effects (or
+            none), ordinal responses (threshold and scale covariates coded from the new rows), a
+            dispersion regression, latent classes in the regression (``y ~ x + C + C1:z``) or
+            NPML mass points; and new units of a measurement model on wide data (one row per
+            unit with the covariates it uses; each item's mean integrated over the factors,
+            :mod:`glpp.results.predict_units`). ``F@id =~ item`` factors and structural paths on
+            long data, a family per row, ordinal items, factors above the unit, latent classes
+            of a measurement model and choice families are predicted on their fitted rows only
+            (a ``SpecError`` says so).
         kind : {"conditional", "marginal"}
             ``"conditional"``: the latents at their clusters' EB means (:meth:`latent`); a row
             whose cluster at a level was not in the fit has that level's latents integrated
             out (column ``new_cluster``). Discrete latents: the classes mixed by each unit's
-            posterior class probabilities. ``"marginal"``: the latents integrated out,
-            ``E[y] = E[g^{-1}(eta)]`` (discrete latents: mixed by the class sizes).
+            posterior class probabilities (a new unit's rows, and new rows of classes that vary
+            over the rows: by the class sizes). ``"marginal"``: the latents integrated out,
+            ``E[y] = E[g^{-1}(eta)]`` (discrete latents: mixed by the class sizes at the rows'
+            membership covariates). New units of a measurement model: conditional = marginal
+            (no responses; new rows with item responses are refused for ``"conditional"``).
         scale : {"response", "link"}
             The mean (for binomial responses the probability per trial), or the linear
             predictor (for integrated or mixed predictions ``g`` of the mean). With a family per
@@ -332,11 +340,11 @@ class MLResult:
         DataFrame
             ``prediction``, ``se``, ``lower``, ``upper`` (delta method, Wald on the link scale;
             conditional ones add the EB posterior variance of the latents; NaN for the
-            conditional predictions of a discrete latent) and ``new_cluster``. One row per
+            posterior mixtures of a discrete latent's fitted units) and ``new_cluster``. One row per
             predicted row, indexed like ``data``; on wide data one row per (unit, item), with a
             MultiIndex (the data's index, ``item``). See :mod:`glpp.results.predict`.
 
-            Ordinal responses: one row per fitted row and category (MultiIndex level
+            Ordinal responses: one row per predicted row and category (MultiIndex level
             ``category``), the category probabilities (:mod:`glpp.results.predict_ordinal`).
             Choice families: one row per fitted row (alternative), indexed like the data; for
             ``family="multinomial"`` the probability that the alternative is chosen in its
@@ -348,8 +356,8 @@ class MLResult:
         ------
         SpecError
             Growth mixtures, and ordinal responses or choice families with a discrete latent,
-            whose predictions are not available yet; new data for the models above; ``scale="link"``
-            for ordinal and choice predictions.
+            whose predictions are not available yet; new data for the models predicted on their
+            fitted rows only (above); ``scale="link"`` for ordinal and choice predictions.
 
         Examples
         --------

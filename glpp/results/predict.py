@@ -1,10 +1,12 @@
 """Predictions of a fitted model: conditional on the latents' EB means, or marginal.
 
-A regression with random effects (or none) is predicted on any data frame, as here; the
-other models (factors, structural paths, wide data, a family per item or row, discrete
-latents) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas;
-ordinal responses (category probabilities, :mod:`glpp.results.predict_ordinal`) and choice
-families (choice probabilities, :mod:`glpp.results.predict_choice`) on their fitted rows too.
+A regression on long data with random effects (or none) is predicted on any data frame, as
+here (:mod:`glpp.results.predict_new`), ordinal responses (category probabilities,
+:mod:`glpp.results.predict_ordinal`), dispersion regressions and discrete latents
+(:mod:`glpp.results.predict_classes`) included, and new units of a measurement model on wide
+data (:mod:`glpp.results.predict_units`); the other models (``F@id =~ item`` factors and
+structural paths on long data, a family per row) on their fitted rows, by :mod:`glpp.results.predict_rows` with the same formulas, and choice families
+(choice probabilities, :mod:`glpp.results.predict_choice`) on their fitted rows too.
 
 Row ``r`` has linear predictor ``eta_r = x_r' beta + offset_r + sum_l z_r^(l)' zeta^(l)``
 with the latents ``zeta^(l) ~ N(0, Sigma_l)`` of the row's cluster at each level.
@@ -40,17 +42,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from glpp.design.prediction import PredictionRows, build_prediction_rows, check_predictable, new_data_obstacle
+from glpp.design.prediction import build_prediction_rows, check_predictable, new_data_obstacle
 from glpp.errors import SpecError
 from glpp.results.predict_choice import choice_predictions
+from glpp.results.predict_classes import NewClassRowMeans
+from glpp.results.predict_new import NewRowMeans
+from glpp.results.predict_units import NewUnitRowMeans
 from glpp.results.predict_delta import delta_intervals, optimised_covariance
 from glpp.results.predict_ordinal import is_ordinal, ordinal_predictions
 from glpp.results.predict_rows import (
     TRAPEZOID_POINTS,
     ClassRowMeans,
     DesignRowMeans,
-    NormalRowMeans,
-    RowLinks,
     fitted_index,
     inverse_link,
     normal_expectation,
@@ -62,63 +65,26 @@ KINDS = ("conditional", "marginal")
 SCALES = ("response", "link")
 
 
-class _RowMeans(NormalRowMeans):
-    """The response-scale mean of each row as a function of ``theta`` (EB means held fixed)."""
-
-    def __init__(self, model, rows: PredictionRows, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
-        self.layout, self.rows = model.layout, rows
-        self.links = RowLinks(model.family, model.link, None)
-        self.shift = np.zeros(len(rows.index))
-        self.known_variance = np.zeros(len(rows.index))
-        self.integrated = [np.ones(len(rows.index), dtype=bool) for _ in rows.covariates]
-        for number, (covariates, factor) in enumerate(zip(rows.covariates, self.layout.cholesky_factors(theta))):
-            if moments is None:
-                continue
-            clusters = rows.clusters[number]
-            known = clusters >= 0
-            self.integrated[number] = ~known
-            mean, covariance = moments[number][0][clusters[known]], moments[number][1][clusters[known]]
-            row_loadings = covariates[known] @ factor  # on u: the EB effects are L u
-            self.shift[known] += np.sum(row_loadings * mean, axis=1)
-            self.known_variance[known] += np.einsum("ra,rab,rb->r", row_loadings, covariance, row_loadings)
-
-    def posterior_variance(self, theta: np.ndarray) -> np.ndarray:
-        """Each row's posterior variance of the latent part of ``eta`` from its fitted clusters."""
-        return self.known_variance
-
-    @property
-    def new_cluster(self) -> np.ndarray:
-        return np.any(self.integrated, axis=0) if self.integrated else np.zeros(len(self.rows.index), dtype=bool)
-
-    def eta_parts(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The mean and SD of each row's linear predictor over the integrated latents."""
-        rows = self.rows
-        mean = rows.fixed @ theta[: self.layout.n_fixed] + rows.offset + self.shift
-        variance = np.zeros_like(mean)
-        for covariates, integrated, factor in zip(rows.covariates, self.integrated, self.layout.cholesky_factors(theta)):
-            variance += np.where(integrated, np.sum((covariates @ factor) ** 2, axis=1), 0.0)
-        return mean, np.sqrt(variance)
-
-
 def _row_means(result, data: pd.DataFrame | None, conditional: bool):
     """The row means of the prediction, and the rows' labels."""
     model = result.model
     design = model.design
     obstacle = new_data_obstacle(model.spec, design)
-    if data is not None and obstacle is not None:
-        raise SpecError(
-            f"predict(data=...) is not available for models with {obstacle} yet; "
-            "predict the fitted rows (data=None)"
-        )
     if design.discrete is not None:
         posterior = result.posterior.to_numpy() if conditional else None
+        if data is not None:
+            row_means = NewClassRowMeans(model, data, posterior)
+            return row_means, row_means.index
         return ClassRowMeans(model, posterior), fitted_index(model)
     theta = model.layout.theta_from_named(result.params)
+    if data is not None and design.item_names:
+        row_means = NewUnitRowMeans(model, data, theta, conditional)
+        return row_means, row_means.index
     moments = result.latent_moments() if conditional else None
-    if obstacle is not None:
+    if obstacle is not None or design.item_names:
         return DesignRowMeans(model, moments, theta), fitted_index(model)
     rows = build_prediction_rows(model.spec, design, model.data, model.data if data is None else data, clusters=conditional)
-    return _RowMeans(model, rows, moments, theta), rows.index
+    return NewRowMeans(model, rows, moments, theta), rows.index
 
 
 def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditional", scale: str = "response", level: float = 0.95) -> pd.DataFrame:
@@ -135,6 +101,12 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
     if data is not None and not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame (or None: the fitted data), not {type(data).__name__}")
     check_predictable(model.spec, model.design, model.family)
+    obstacle = new_data_obstacle(model.spec, model.design)
+    if data is not None and obstacle is not None:
+        raise SpecError(
+            f"predict(data=...) is not available for models with {obstacle} yet; "
+            "predict the fitted rows (data=None)"
+        )
     if model.design.choice_start is not None:
         if data is not None:
             raise SpecError(
@@ -143,18 +115,21 @@ def predict(result, data: pd.DataFrame | None = None, *, kind: str = "conditiona
             )
         return choice_predictions(result, kind, scale, level)
     if is_ordinal(model.design):
-        if data is not None:
-            raise SpecError("predict(data=...) is not available for ordinal responses yet; predict the fitted rows (data=None)")
-        return ordinal_predictions(result, kind, scale, level)
+        return ordinal_predictions(result, data, kind, scale, level)
     conditional = kind == "conditional" and (bool(model.design.levels) or model.design.discrete is not None)
     row_means, index = _row_means(result, data, conditional)
     theta = model.layout.theta_from_named(result.params)
     link_values = row_means.link_scale(theta)
     prediction = link_values if scale == "link" else row_means.response(theta)
     se = lower = upper = np.full(len(index), np.nan)
-    if not (conditional and isinstance(row_means, ClassRowMeans)):
+    mixed = isinstance(row_means, ClassRowMeans)
+    # a discrete latent's posterior mixtures have no SE; new units' (class sizes) have the marginal ones
+    if not (conditional and mixed) or isinstance(row_means, NewClassRowMeans):
         covariance = optimised_covariance(result, model.layout, theta)
-        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, conditional)
+        with_posterior = conditional and not mixed and not isinstance(row_means, NewUnitRowMeans)
+        se, lower, upper = delta_intervals(row_means, theta, covariance, link_values, scale, level, with_posterior)
+        if conditional and mixed:
+            se, lower, upper = (np.where(row_means.new_cluster, values, np.nan) for values in (se, lower, upper))
     return pd.DataFrame(
         {"prediction": prediction, "se": se, "lower": lower, "upper": upper, "new_cluster": row_means.new_cluster & conditional},
         index=index,

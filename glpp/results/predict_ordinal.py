@@ -10,10 +10,17 @@ cumulative probability: ``E[F((tau_rk - m_r - v_r t) / s_r)]``, the one-dimensio
 integral of :func:`glpp.results.predict_rows.normal_expectation`. The probability of
 category ``k`` is the difference of consecutive cumulative probabilities.
 
-The result has one row per predicted row and category: a MultiIndex of the fitted rows'
-labels (:func:`glpp.results.predict_rows.fitted_index`) and ``category`` (the response's
-observed values, sorted), with column ``prediction`` (the probability; a row's
-probabilities sum to 1), ``se``, ``lower``, ``upper`` and ``new_cluster``.
+The rows are the fitted ones (their linear predictors from the fitted design,
+:class:`glpp.results.predict_rows.DesignRowMeans`) or, for a regression on long data, new
+rows coded as the fitted ones were (:func:`glpp.design.prediction.build_prediction_rows`,
+threshold and scale covariates included; :class:`glpp.results.predict_new.NewRowMeans`): a
+new row whose cluster was in the fit has its EB mean in conditional predictions, one whose
+cluster was not has that level integrated out (``new_cluster``).
+
+The result has one row per predicted row and category: a MultiIndex of the rows' labels
+(:func:`glpp.results.predict_rows.fitted_index`, or the new data's index) and ``category``
+(the response's observed values, sorted), with column ``prediction`` (the probability; a
+row's probabilities sum to 1), ``se``, ``lower``, ``upper`` and ``new_cluster``.
 
 Standard errors are by the delta method of :mod:`glpp.results.predict_delta`: the derivative
 of each probability's logit in the optimised parameters (central differences) with
@@ -29,8 +36,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from glpp.design.auxiliary import AuxiliaryDesign
+from glpp.design.prediction import build_prediction_rows
 from glpp.errors import SpecError
 from glpp.families.links import LINKS
+from glpp.results.predict_new import NewRowMeans
 from glpp.results.predict_delta import DELTA_STEP, delta_intervals, optimised_covariance
 from glpp.results.predict_rows import DesignRowMeans, RowLinks, fitted_index, inverse_link, normal_expectation
 
@@ -70,15 +80,16 @@ class OrdinalProbabilities:
     Parameters
     ----------
     model : Model
-    moments : list of (ndarray, ndarray) or None
-        The EB moments of conditional predictions (:class:`DesignRowMeans`); ``None``: marginal.
-    theta : ndarray
-        The estimate (the EB means are held at it).
+    row_means : DesignRowMeans or NewRowMeans
+        The rows' linear predictors: ``eta_parts`` (mean and SD over the integrated latents) and
+        ``posterior_variance`` (conditional predictions).
+    auxiliary : AuxiliaryDesign
+        The rows' threshold sets and threshold and scale covariates.
     """
 
-    def __init__(self, model, moments: list[tuple[np.ndarray, np.ndarray]] | None, theta: np.ndarray):
-        self.layout, self.auxiliary, self.link = model.layout, model.design.auxiliary, model.link
-        self.row_means = DesignRowMeans(model, moments, theta)
+    def __init__(self, model, row_means: DesignRowMeans | NewRowMeans, auxiliary: AuxiliaryDesign):
+        self.layout, self.auxiliary, self.link = model.layout, auxiliary, model.link
+        self.row_means = row_means
         self.links = RowLinks(model.family, LINKS["logit"], None)
         self.set_rows = [np.flatnonzero(self.auxiliary.threshold_set_index == number)
                          for number in range(len(self.auxiliary.threshold_sets))]
@@ -123,8 +134,9 @@ class OrdinalProbabilities:
         return slope**2 * self.row_means.posterior_variance(theta)[self.rows]
 
 
-def ordinal_predictions(result, kind: str, scale: str, level: float) -> pd.DataFrame:
-    """Category probabilities of ``result``'s ordinal rows (module docstring for the layout)."""
+def ordinal_predictions(result, data: pd.DataFrame | None, kind: str, scale: str, level: float) -> pd.DataFrame:
+    """Category probabilities of ``result``'s fitted ordinal rows (``data=None``) or of ``data``'s rows
+    (module docstring for the layout)."""
     model = result.model
     design, layout = model.design, model.layout
     if scale != "response":
@@ -133,16 +145,24 @@ def ordinal_predictions(result, kind: str, scale: str, level: float) -> pd.DataF
         raise SpecError("predict() is not available yet for ordinal items mixed with other families")
     theta = layout.theta_from_named(result.params)
     conditional = kind == "conditional" and bool(design.levels)
-    probabilities = OrdinalProbabilities(model, result.latent_moments() if conditional else None, theta)
+    moments = result.latent_moments() if conditional else None
+    if data is None:
+        row_means, auxiliary, labels = DesignRowMeans(model, moments, theta), design.auxiliary, fitted_index(model)
+        new_cluster = np.zeros(design.n_rows, dtype=bool)
+    else:
+        rows = build_prediction_rows(model.spec, design, model.data, data, clusters=conditional)
+        row_means, auxiliary, labels = NewRowMeans(model, rows, moments, theta), rows.auxiliary, rows.index
+        new_cluster = row_means.new_cluster & conditional
+    probabilities = OrdinalProbabilities(model, row_means, auxiliary)
     prediction = probabilities.response(theta)
     covariance = optimised_covariance(result, layout, theta)
     link_values = probabilities.links.forward(prediction)
     se, lower, upper = delta_intervals(probabilities, theta, covariance, link_values, scale, level, conditional)
     order = np.lexsort((np.arange(prediction.size), probabilities.rows))  # by row, then category
-    labels = fitted_index(model)[probabilities.rows[order]]
-    arrays = [labels.get_level_values(k) for k in range(labels.nlevels)] + [probabilities.categories[order]]
+    row_labels = labels[probabilities.rows[order]]
+    arrays = [row_labels.get_level_values(k) for k in range(row_labels.nlevels)] + [probabilities.categories[order]]
     return pd.DataFrame(
         {"prediction": prediction[order], "se": se[order], "lower": lower[order], "upper": upper[order],
-         "new_cluster": np.zeros(prediction.size, dtype=bool)},
-        index=pd.MultiIndex.from_arrays(arrays, names=list(labels.names) + ["category"]),
+         "new_cluster": new_cluster[probabilities.rows[order]]},
+        index=pd.MultiIndex.from_arrays(arrays, names=list(row_labels.names) + ["category"]),
     )
