@@ -1,6 +1,7 @@
 """Simulate the data of the library's models with a known truth.
 
 ``python -m model_library.simulate`` (from the repository root) writes, in ``model_library/data/``,
+the files of :data:`DATA_SETS` (``python -m model_library.simulate FILE ...``: the named ones only),
 
 - ``endogenous_treatment.csv``: a count outcome with an endogenous binary treatment
   (Terza's model, gllamm's endogenous treatment example): a shared latent ``F``
@@ -17,12 +18,15 @@ Both are long data with one row per response: ``resp`` the response, ``fam`` and
   control arm; the treatment works in compliers only.
 - ``growth_mixture.csv``: two classes of subjects with their own linear trajectories and
   a normal random intercept within class (Muthen & Shedden 1999).
+- ``scaled_ordinal_probit.csv``: an ordinal probit response with a random cluster intercept,
+  threshold covariate ``w`` and scale covariate ``z``.
 
 The true values are in :mod:`model_library.truth` (each entry's ``truth``).
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -113,8 +117,39 @@ def growth_mixture(n: int = 300, occasions: int = 5, seed: int = 20261204) -> pd
     return pd.DataFrame({"id": subject, "time": time, "y": y})
 
 
+def scaled_ordinal_probit(n_clusters: int = 300, size: int = 6, seed: int = 12) -> pd.DataFrame:
+    """``size`` rows per cluster ``g``: an ordinal ``y`` (categories 1..4) with
+    P(y <= k) = Phi((tau_k + w gamma_k - x beta - u_g) / exp(z alpha)), ``w`` and ``z`` 0/1."""
+    truth = TRUTH["scaled_ordinal_probit"]
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(n_clusters), size)
+    x, w, z = rng.normal(size=g.size), rng.integers(0, 2, g.size), rng.integers(0, 2, g.size)
+    eta = truth["beta[x]"] * x + rng.normal(0.0, truth["sd[g]"], n_clusters)[g]
+    thresholds = np.array(
+        [truth[f"tau[{k}|{k + 1}]"] + w * truth[f"tau[{k}|{k + 1}~w]"] for k in (1, 2, 3)]
+    ).T
+    latent = eta + np.exp(truth["log_scale[z]"] * z) * rng.normal(size=g.size)
+    y = 1 + (latent[:, None] > thresholds).sum(axis=1)
+    return pd.DataFrame({"y": y, "x": x, "w": w, "z": z, "g": g})
+
+
+#: the data sets written by ``python -m model_library.simulate``: CSV file -> its simulation
+DATA_SETS = {
+    "cace.csv": cace,
+    "growth_mixture.csv": growth_mixture,
+    "endogenous_treatment.csv": endogenous_treatment,
+    "dependent_dropout.csv": dependent_dropout,
+    "scaled_ordinal_probit.csv": scaled_ordinal_probit,
+}
+
+
+def write(files: list[str] | None = None, folder: Path = DATA) -> None:
+    """Write the named CSV files of :data:`DATA_SETS` (default: all) into ``folder``."""
+    for file in files or list(DATA_SETS):
+        if file not in DATA_SETS:
+            raise KeyError(f"no simulated data set {file!r}; choose one of {list(DATA_SETS)}")
+        DATA_SETS[file]().to_csv(folder / file, index=False, float_format="%.6g")
+
+
 if __name__ == "__main__":
-    cace().to_csv(DATA / "cace.csv", index=False, float_format="%.6g")
-    growth_mixture().to_csv(DATA / "growth_mixture.csv", index=False, float_format="%.6g")
-    endogenous_treatment().to_csv(DATA / "endogenous_treatment.csv", index=False, float_format="%.6g")
-    dependent_dropout().to_csv(DATA / "dependent_dropout.csv", index=False, float_format="%.6g")
+    write(sys.argv[1:] or None)

@@ -40,4 +40,15 @@ TRUTH = {
         "sigma": 0.6,
         "sd[id]": 0.7,
     },
+    "scaled_ordinal_probit": {
+        "beta[x]": 0.8,
+        "sd[g]": 0.7,
+        "tau[1|2]": -1.0,
+        "tau[2|3]": 0.3,
+        "tau[3|4]": 1.5,
+        "tau[1|2~w]": 0.4,
+        "tau[2|3~w]": -0.2,
+        "tau[3|4~w]": 0.5,
+        "log_scale[z]": 0.5,
+    },
 }
