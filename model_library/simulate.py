@@ -20,6 +20,8 @@ Both are long data with one row per response: ``resp`` the response, ``fam`` and
   a normal random intercept within class (Muthen & Shedden 1999).
 - ``scaled_ordinal_probit.csv``: an ordinal probit response with a random cluster intercept,
   threshold covariate ``w`` and scale covariate ``z``.
+- ``multinomial.csv``, ``rankings.csv``: choice sets with one row per alternative, the chosen
+  alternative or the ranks, and random effects over groups ``g``.
 
 The true values are in :mod:`model_library.truth` (each entry's ``truth``).
 """
@@ -133,6 +135,63 @@ def scaled_ordinal_probit(n_clusters: int = 300, size: int = 6, seed: int = 12) 
     return pd.DataFrame({"y": y, "x": x, "w": w, "z": z, "g": g})
 
 
+def multinomial(n_groups: int = 300, per_group: int = 8, seed: int = 21) -> pd.DataFrame:
+    """Three rows per choice ``situation`` (one per alternative ``alt``, ``chosen`` 0/1),
+    ``per_group`` situations per group ``g``; alternative 1 is the reference: ``alt2``, ``alt3``
+    the others' dummies, ``x2``, ``x3`` the situation's covariate ``x`` times them, ``price`` per
+    alternative."""
+    truth = TRUTH["multinomial"]
+    rng = np.random.default_rng(seed)
+    sd = np.array([truth["sd[alt2|g]"], truth["sd[alt3|g]"]])
+    correlation = np.array([[1.0, truth["cor[alt2,alt3|g]"]], [truth["cor[alt2,alt3|g]"], 1.0]])
+    effects = rng.multivariate_normal(np.zeros(2), np.outer(sd, sd) * correlation, size=n_groups)
+    n_sets = n_groups * per_group
+    group = np.repeat(np.arange(n_groups), per_group)
+    x = rng.normal(size=n_sets)
+    price = rng.normal(size=(n_sets, 3))
+    eta = truth["beta[price]"] * price
+    eta[:, 1] += truth["beta[alt2]"] + truth["beta[x2]"] * x + effects[group, 0]
+    eta[:, 2] += truth["beta[alt3]"] + truth["beta[x3]"] * x + effects[group, 1]
+    probability = np.exp(eta - eta.max(axis=1, keepdims=True))
+    probability /= probability.sum(axis=1, keepdims=True)
+    choice = (rng.random(n_sets)[:, None] > np.cumsum(probability, axis=1)).sum(axis=1)
+    alt = np.tile(np.arange(1, 4), n_sets)
+    data = pd.DataFrame({
+        "g": np.repeat(group, 3), "situation": np.repeat(np.arange(n_sets), 3), "alt": alt,
+        "chosen": (np.repeat(choice, 3) == alt - 1).astype(int), "x": np.repeat(x, 3),
+        "price": price.ravel(),
+    })
+    for k in (2, 3):
+        data[f"alt{k}"] = (data["alt"] == k).astype(float)
+        data[f"x{k}"] = data[f"alt{k}"] * data["x"]
+    return data
+
+
+def rankings(n_groups: int = 300, per_group: int = 4, seed: int = 22) -> pd.DataFrame:
+    """Four rows per ``ranking`` (one per alternative ``alt``, with its ``rank``), ``per_group``
+    rankings per group ``g``: every third ranking ranks the top two only (the others 0). The
+    ranks sort the alternatives by utility ``eta + Gumbel noise`` (the exploded logit)."""
+    truth = TRUTH["rankings"]
+    rng = np.random.default_rng(seed)
+    n_sets = n_groups * per_group
+    group = np.repeat(np.arange(n_groups), per_group)
+    slope = truth["beta[q]"] + truth["sd[q|g]"] * rng.normal(size=n_groups)
+    q = rng.normal(size=(n_sets, 4))
+    intercepts = np.array([0.0, truth["beta[alt2]"], truth["beta[alt3]"], truth["beta[alt4]"]])
+    utility = slope[group][:, None] * q + intercepts + rng.gumbel(size=q.shape)
+    rank = np.argsort(np.argsort(-utility, axis=1), axis=1) + 1
+    partial = np.arange(n_sets) % 3 == 2
+    rank[partial] = np.where(rank[partial] <= 2, rank[partial], 0)
+    alt = np.tile(np.arange(1, 5), n_sets)
+    data = pd.DataFrame({
+        "g": np.repeat(group, 4), "ranking": np.repeat(np.arange(n_sets), 4), "alt": alt,
+        "rank": rank.ravel(), "q": q.ravel(),
+    })
+    for k in (2, 3, 4):
+        data[f"alt{k}"] = (data["alt"] == k).astype(float)
+    return data
+
+
 #: the data sets written by ``python -m model_library.simulate``: CSV file -> its simulation
 DATA_SETS = {
     "cace.csv": cace,
@@ -140,6 +199,8 @@ DATA_SETS = {
     "endogenous_treatment.csv": endogenous_treatment,
     "dependent_dropout.csv": dependent_dropout,
     "scaled_ordinal_probit.csv": scaled_ordinal_probit,
+    "multinomial.csv": multinomial,
+    "rankings.csv": rankings,
 }
 
 

@@ -51,4 +51,21 @@ TRUTH = {
         "tau[3|4~w]": 0.5,
         "log_scale[z]": 0.5,
     },
+    "multinomial": {
+        "beta[alt2]": 0.5,
+        "beta[alt3]": -0.3,
+        "beta[x2]": 0.8,
+        "beta[x3]": -0.6,
+        "beta[price]": -1.0,
+        "sd[alt2|g]": 1.0,
+        "sd[alt3|g]": 0.7,
+        "cor[alt2,alt3|g]": 0.4,
+    },
+    "rankings": {
+        "beta[alt2]": 0.4,
+        "beta[alt3]": -0.2,
+        "beta[alt4]": 0.3,
+        "beta[q]": 0.7,
+        "sd[q|g]": 0.8,
+    },
 }
