@@ -18,6 +18,8 @@ Both are long data with one row per response: ``resp`` the response, ``fam`` and
   control arm; the treatment works in compliers only.
 - ``growth_mixture.csv``: two classes of subjects with their own linear trajectories and
   a normal random intercept within class (Muthen & Shedden 1999).
+- ``class_regression.csv``: six binary items of two latent classes whose membership depends
+  on a covariate ``v`` (a latent class regression).
 - ``scaled_ordinal_probit.csv``: an ordinal probit response with a random cluster intercept,
   threshold covariate ``w`` and scale covariate ``z``.
 - ``multinomial.csv``, ``rankings.csv``: choice sets with one row per alternative, the chosen
@@ -192,6 +194,22 @@ def rankings(n_groups: int = 300, per_group: int = 4, seed: int = 22) -> pd.Data
     return data
 
 
+def class_regression(n_units: int = 800, seed: int = 13) -> pd.DataFrame:
+    """One row per unit: six binary items ``y1``..``y6`` independent given the unit's class, and
+    the covariate ``v`` of the class membership, logit P(class 1) = class[C1] + class[C1:v] v."""
+    truth = TRUTH["class_regression"]
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=n_units)
+    logit = truth["class[C1]"] + truth["class[C1:v]"] * v
+    first = rng.random(n_units) < 1.0 / (1.0 + np.exp(-logit))
+    items = [f"y{j}" for j in range(1, 7)]
+    first_class = [truth[f"nu[C1:{item}]"] for item in items]
+    second_class = [truth[f"nu[C2:{item}]"] for item in items]
+    log_odds = np.where(first[:, None], first_class, second_class)
+    responses = (rng.random((n_units, len(items))) < 1.0 / (1.0 + np.exp(-log_odds))).astype(float)
+    return pd.DataFrame(responses, columns=items).assign(v=v)
+
+
 #: the data sets written by ``python -m model_library.simulate``: CSV file -> its simulation
 DATA_SETS = {
     "cace.csv": cace,
@@ -201,6 +219,7 @@ DATA_SETS = {
     "scaled_ordinal_probit.csv": scaled_ordinal_probit,
     "multinomial.csv": multinomial,
     "rankings.csv": rankings,
+    "class_regression.csv": class_regression,
 }
 
 

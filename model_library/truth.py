@@ -68,4 +68,21 @@ TRUTH = {
         "beta[q]": 0.7,
         "sd[q|g]": 0.8,
     },
+    "class_regression": {
+        # the items' log-odds of 1 in each class: 1.5 and -1.5 plus the same item shift
+        "nu[C1:y1]": 1.0,
+        "nu[C1:y2]": 1.2,
+        "nu[C1:y3]": 1.4,
+        "nu[C1:y4]": 1.6,
+        "nu[C1:y5]": 1.8,
+        "nu[C1:y6]": 2.0,
+        "nu[C2:y1]": -2.0,
+        "nu[C2:y2]": -1.8,
+        "nu[C2:y3]": -1.6,
+        "nu[C2:y4]": -1.4,
+        "nu[C2:y5]": -1.2,
+        "nu[C2:y6]": -1.0,
+        "class[C1]": 0.6,
+        "class[C1:v]": 1.2,
+    },
 }
