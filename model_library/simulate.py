@@ -9,8 +9,13 @@ the files of :data:`DATA_SETS` (``python -m model_library.simulate FILE ...``: t
 - ``dependent_dropout.csv``: a random-coefficient growth model of a gaussian
   outcome with dropout whose probit hazard depends on each subject's random
   intercept and slope (Wu & Carroll's random-coefficient dependent dropout).
+- ``covariate_measurement_error.csv``: a binary outcome, an error-free covariate ``z`` and
+  two replicate gaussian measurements of a covariate measured with error (gllamm's
+  covariate measurement error model).
+- ``missing_covariate.csv``: the same, with measurements missing at random given the outcome
+  (their rows absent).
 
-Both are long data with one row per response: ``resp`` the response, ``fam`` and
+These are long data with one row per response: ``resp`` the response, ``fam`` and
 ``lnk`` its family and link, ``eq`` its equation and 0/1 dummies of the equations.
 
 - ``cace.csv``: a randomised trial with one-sided noncompliance (Imbens & Rubin 1997;
@@ -210,6 +215,57 @@ def class_regression(n_units: int = 800, seed: int = 13) -> pd.DataFrame:
     return pd.DataFrame(responses, columns=items).assign(v=v)
 
 
+#: missing_covariate's missingness given the outcome y = 0, 1: the probability that a unit loses
+#: its second measurement x2 only, and that it loses both (in all, about 40% of the units lose x2
+#: and 15% both)
+MISSING_X2_ONLY = (0.20, 0.32)
+MISSING_BOTH = (0.08, 0.26)
+
+
+def _measured_covariate_rows(
+    truth: dict[str, float], n: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Three rows per unit ``id``: the binary outcome (``eq="y"``, logit) and two gaussian
+    measurements (``eq="x1"``, ``"x2"``) of its true covariate ``beta[d_x] + F``, where
+    ``F = path[F~z] z + zeta``."""
+    z = rng.normal(size=n)
+    latent = truth["path[F~z]"] * z + truth["sd[F]"] * rng.normal(size=n)
+    log_odds = truth["beta[d_y]"] + truth["beta[d_y:z]"] * z + truth["lambda[F,d_y]"] * latent
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-log_odds))).astype(float)
+    measurements = truth["beta[d_x]"] + latent[:, None] + truth["sigma"] * rng.normal(size=(n, 2))
+    common = {"id": np.arange(n), "z": z}
+    pieces = [pd.DataFrame({**common, "eq": "y", "resp": y, "fam": "binomial", "lnk": "logit"})]
+    for k in (1, 2):
+        measurement = {"eq": f"x{k}", "resp": measurements[:, k - 1], "fam": "gaussian", "lnk": "identity"}
+        pieces.append(pd.DataFrame({**common, **measurement}))
+    data = pd.concat(pieces).sort_values(["id", "eq"], kind="stable").reset_index(drop=True)
+    data["d_y"] = (data["eq"] == "y").astype(float)
+    data["d_x"] = 1.0 - data["d_y"]
+    return data
+
+
+def covariate_measurement_error(n: int = 1000, seed: int = 20261205) -> pd.DataFrame:
+    """Three rows per unit: the outcome and two replicate measurements of its covariate (see
+    :func:`_measured_covariate_rows`)."""
+    rng = np.random.default_rng(seed)
+    return _measured_covariate_rows(TRUTH["covariate_measurement_error"], n, rng)
+
+
+def missing_covariate(n: int = 1000, seed: int = 20261206) -> pd.DataFrame:
+    """The rows of :func:`covariate_measurement_error` less the measurements lost: a unit loses x2
+    alone or x1 and x2 with probabilities that depend on its outcome y (:data:`MISSING_X2_ONLY`,
+    :data:`MISSING_BOTH`): missing at random given y."""
+    rng = np.random.default_rng(seed)
+    data = _measured_covariate_rows(TRUTH["missing_covariate"], n, rng)
+    y = data.loc[data["eq"] == "y", "resp"].to_numpy().astype(int)
+    draw = rng.random(n)
+    lose_both = draw < np.take(MISSING_BOTH, y)
+    lose_x2 = draw < np.take(MISSING_BOTH, y) + np.take(MISSING_X2_ONLY, y)
+    unit = data["id"].to_numpy()
+    lost = ((data["eq"] == "x1") & lose_both[unit]) | ((data["eq"] == "x2") & lose_x2[unit])
+    return data[~lost.to_numpy()].reset_index(drop=True)
+
+
 #: the data sets written by ``python -m model_library.simulate``: CSV file -> its simulation
 DATA_SETS = {
     "cace.csv": cace,
@@ -220,6 +276,8 @@ DATA_SETS = {
     "multinomial.csv": multinomial,
     "rankings.csv": rankings,
     "class_regression.csv": class_regression,
+    "covariate_measurement_error.csv": covariate_measurement_error,
+    "missing_covariate.csv": missing_covariate,
 }
 
 

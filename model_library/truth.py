@@ -85,4 +85,22 @@ TRUTH = {
         "class[C1]": 0.6,
         "class[C1:v]": 1.2,
     },
+    "covariate_measurement_error": {
+        "beta[d_x]": 1.0,  # the true covariate's mean where z = 0
+        "beta[d_y]": -0.5,  # the outcome's log-odds where z = 0 and the true covariate = beta[d_x]
+        "beta[d_y:z]": 0.5,
+        "lambda[F,d_y]": 1.0,  # the log-odds ratio of the true covariate
+        "path[F~z]": 0.5,
+        "sd[F]": 1.0,  # the true covariate's residual SD given z
+        "sigma": 1.0,  # the measurement error SD
+    },
+    "missing_covariate": {
+        "beta[d_x]": 1.0,
+        "beta[d_y]": -0.5,
+        "beta[d_y:z]": 0.5,
+        "lambda[F,d_y]": 1.0,
+        "path[F~z]": 0.5,
+        "sd[F]": 1.0,
+        "sigma": 1.0,
+    },
 }
