@@ -67,7 +67,8 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "growth_mixture.csv",
         "y ~ C + C:time + (1 | id)\nC@id ~~ classes(2)",
         truth=TRUTH["growth_mixture"],
-    ),    LibraryModel(
+    ),
+    LibraryModel(
         "class_regression",
         "Latent class regression: two classes of six binary items, membership regressed on a covariate",
         "P(items of unit i) = sum_c pi_c(v_i) prod_m p_mc^y_im (1 - p_mc)^(1 - y_im),"

@@ -14,12 +14,12 @@ MEASUREMENT_ERROR_DESCRIPTION = (
     "error-free covariate z and on a true covariate that is measured twice with gaussian error "
     "(x1, x2). Long data with three rows per unit (eq: y, x1, x2) and a family per row; the "
     "latent F is the true covariate less beta[d_x] (its mean where z = 0), regressed on z "
-    "(path[F~z]) with residual SD sd[F]. "
-    "F's loading on the measurements (d_x) is fixed at 1, so F is on the covariate's scale, and "
-    "its loading on the outcome rows, lambda[F,d_y], is the log-odds ratio of the true "
-    "covariate. The naive logistic regression of y on z and the mean of x1 and x2 attenuates "
-    "that effect, roughly by the mean's reliability sd[F]^2 / (sd[F]^2 + sigma^2 / 2), and lets "
-    "z, which predicts the true covariate, pick up part of it; the joint model recovers both."
+    "(path[F~z]) with residual SD sd[F]. F's loading on the measurements (d_x) is fixed at 1, "
+    "so F is on the covariate's scale, and its loading on the outcome rows, lambda[F,d_y], is "
+    "the log-odds ratio of the true covariate. The naive logistic regression of y on z and the "
+    "mean of x1 and x2 attenuates that effect, roughly by the mean's reliability "
+    "sd[F]^2 / (sd[F]^2 + sigma^2 / 2), and lets z, which predicts the true covariate, pick up "
+    "part of it; the joint model recovers both."
 )
 
 ENTRIES: tuple[LibraryModel, ...] = (
@@ -53,7 +53,8 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "fam",
         "lnk",
         truth=TRUTH["dependent_dropout"],
-    ),    LibraryModel(
+    ),
+    LibraryModel(
         "covariate_measurement_error",
         "Covariate measurement error: a logit outcome on a true covariate measured twice with error",
         "logit P(y_j = 1) = a0 + a1 z_j + lambda F_j;  x_kj = m + F_j + e_kj (k = 1, 2);"
@@ -76,11 +77,10 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "15% lose both, more often when y = 1: missing at random given the observed outcome, so "
         "the units with both measurements are a selected sample, and a complete-case analysis "
         "is biased (it underestimates the outcome's intercept beta[d_y] and, by less, the "
-        "covariate's mean beta[d_x]). In long "
-        "data a missing measurement is a row that is absent: each unit contributes the rows it "
-        "has, a unit without measurements its outcome row alone, and the likelihood integrates "
-        "the true covariate out of what is observed (missing at random, the missingness "
-        "ignorable).",
+        "covariate's mean beta[d_x]). In long data a missing measurement is a row that is "
+        "absent: each unit contributes the rows it has, a unit without measurements its outcome "
+        "row alone, and the likelihood integrates the true covariate out of what is observed "
+        "(missing at random: the missingness is ignorable).",
         "mixed_response",
         "missing_covariate.csv",
         MEASUREMENT_ERROR_MODEL,

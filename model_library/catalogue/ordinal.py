@@ -59,7 +59,8 @@ ENTRIES: tuple[LibraryModel, ...] = (
         nip=15,
         reference="verbagg_ordinal_logit",
         reference_file="ordinal.json",
-    ),    LibraryModel(
+    ),
+    LibraryModel(
         "scaled_ordinal_probit",
         "Scaled ordinal probit: threshold covariates and a heteroscedastic latent response",
         "P(y_ij <= k) = Phi((tau_k + gamma_k w_ij - b x_ij - u_j) / exp(alpha z_ij)),"
