@@ -9,7 +9,7 @@ clusters above them; ``u``, ``v`` are normal random effects, ``F`` factors.
 from __future__ import annotations
 
 from model_library.catalogue import (
-    factor, glmm, irt, latent_class, mixed_response, multilevel, multilevel_factor, ordinal,
+    choice, factor, glmm, irt, latent_class, mixed_response, multilevel, multilevel_factor, ordinal,
 )
 from model_library.entry import LibraryModel
 
@@ -20,6 +20,7 @@ CATEGORIES: dict[str, tuple[str, str]] = {
     "glmm": ("GLMM", "Generalized linear mixed models"),
     "multilevel": ("multilevel GLMM", "Three and more levels"),
     "ordinal": ("ordinal GLMM", "Ordinal responses"),
+    "choice": ("choice", "Choices and rankings"),
     "irt": ("IRT", "Item response models"),
     "factor": ("factor / SEM", "Factor models and structural equations"),
     "multilevel_factor": ("multilevel factor", "Multilevel factor models"),
@@ -28,6 +29,8 @@ CATEGORIES: dict[str, tuple[str, str]] = {
 }
 
 #: the model types in the order of ``--list`` and of the documentation
-_MODULES = (glmm, multilevel, ordinal, irt, factor, multilevel_factor, latent_class, mixed_response)
+_MODULES = (
+    glmm, multilevel, ordinal, choice, irt, factor, multilevel_factor, latent_class, mixed_response,
+)
 
 MODELS: dict[str, LibraryModel] = {model.name: model for module in _MODULES for model in module.ENTRIES}

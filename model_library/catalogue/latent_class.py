@@ -89,4 +89,21 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "y ~ C + C:time + (1 | id)\nC@id ~~ classes(2)",
         truth=TRUTH["growth_mixture"],
     ),
+    LibraryModel(
+        "class_regression",
+        "Latent class regression: two classes of six binary items, membership regressed on a covariate",
+        "P(items of unit i) = sum_c pi_c(v_i) prod_m p_mc^y_im (1 - p_mc)^(1 - y_im),"
+        "  logit p_mc = nu[Cc:m],  log(pi_1(v) / pi_2(v)) = a + b v",
+        "A latent class model with a class-membership regression (Dayton & Macready's 1988 "
+        "concomitant-variable latent class model; gllamm's peqs() option) on simulated data "
+        "(model_library/simulate.py): six binary items are independent given the class, each "
+        "class has its own probability of a 1 on every item (nu[Cc:ym], log-odds), and the "
+        "log-odds of belonging to class 1 rather than class 2 is linear in the unit's covariate "
+        "v (class[C1], class[C1:v]). Fitted from several random starts.",
+        "latent_class",
+        "class_regression.csv",
+        "C ~~ classes(2); C =~ y1 + y2 + y3 + y4 + y5 + y6; C ~ v",
+        "binomial",
+        truth=TRUTH["class_regression"],
+    ),
 )

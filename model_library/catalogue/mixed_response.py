@@ -7,6 +7,21 @@ from model_library.truth import TRUTH
 
 __all__ = ["ENTRIES"]
 
+MEASUREMENT_ERROR_MODEL = "resp ~ 0 + d_x + d_y + d_y:z\nF@id =~ d_x + d_y\nF ~ z"
+MEASUREMENT_ERROR_DESCRIPTION = (
+    "gllamm's covariate measurement error model (Rabe-Hesketh, Pickles & Skrondal 2003) on "
+    "simulated data (model_library/simulate.py): a binary outcome y (logit) depends on an "
+    "error-free covariate z and on a true covariate that is measured twice with gaussian error "
+    "(x1, x2). Long data with three rows per unit (eq: y, x1, x2) and a family per row; the "
+    "latent F is the true covariate less beta[d_x] (its mean where z = 0), regressed on z "
+    "(path[F~z]) with residual SD sd[F]. F's loading on the measurements (d_x) is fixed at 1, "
+    "so F is on the covariate's scale, and its loading on the outcome rows, lambda[F,d_y], is "
+    "the log-odds ratio of the true covariate. The naive logistic regression of y on z and the "
+    "mean of x1 and x2 attenuates that effect, roughly by the mean's reliability "
+    "sd[F]^2 / (sd[F]^2 + sigma^2 / 2), and lets z, which predicts the true covariate, pick up "
+    "part of it; the joint model recovers both."
+)
+
 ENTRIES: tuple[LibraryModel, ...] = (
     LibraryModel(
         "endogenous_treatment",
@@ -38,5 +53,39 @@ ENTRIES: tuple[LibraryModel, ...] = (
         "fam",
         "lnk",
         truth=TRUTH["dependent_dropout"],
+    ),
+    LibraryModel(
+        "covariate_measurement_error",
+        "Covariate measurement error: a logit outcome on a true covariate measured twice with error",
+        "logit P(y_j = 1) = a0 + a1 z_j + lambda F_j;  x_kj = m + F_j + e_kj (k = 1, 2);"
+        "  F_j = g z_j + zeta_j,  zeta_j ~ N(0, sd[F]^2),  e_kj ~ N(0, sigma^2)",
+        MEASUREMENT_ERROR_DESCRIPTION,
+        "mixed_response",
+        "covariate_measurement_error.csv",
+        MEASUREMENT_ERROR_MODEL,
+        "fam",
+        "lnk",
+        truth=TRUTH["covariate_measurement_error"],
+    ),
+    LibraryModel(
+        "missing_covariate",
+        "Missing covariate: the measurement error model with measurements missing at random given y",
+        "logit P(y_j = 1) = a0 + a1 z_j + lambda F_j;  x_kj = m + F_j + e_kj for the x_kj observed;"
+        "  F_j = g z_j + zeta_j",
+        "The covariate measurement error model (covariate_measurement_error) on simulated data "
+        "(model_library/simulate.py) where 40% of the units lose their second measurement x2 and "
+        "15% lose both, more often when y = 1: missing at random given the observed outcome, so "
+        "the units with both measurements are a selected sample, and a complete-case analysis "
+        "is biased (it underestimates the outcome's intercept beta[d_y] and, by less, the "
+        "covariate's mean beta[d_x]). In long data a missing measurement is a row that is "
+        "absent: each unit contributes the rows it has, a unit without measurements its outcome "
+        "row alone, and the likelihood integrates the true covariate out of what is observed "
+        "(missing at random: the missingness is ignorable).",
+        "mixed_response",
+        "missing_covariate.csv",
+        MEASUREMENT_ERROR_MODEL,
+        "fam",
+        "lnk",
+        truth=TRUTH["missing_covariate"],
     ),
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from model_library.entry import LibraryModel
+from model_library.truth import TRUTH
 from model_library.catalogue.verbagg import VERBAGG_DESCRIPTION
 
 __all__ = ["ENTRIES"]
@@ -58,5 +59,24 @@ ENTRIES: tuple[LibraryModel, ...] = (
         nip=15,
         reference="verbagg_ordinal_logit",
         reference_file="ordinal.json",
+    ),
+    LibraryModel(
+        "scaled_ordinal_probit",
+        "Scaled ordinal probit: threshold covariates and a heteroscedastic latent response",
+        "P(y_ij <= k) = Phi((tau_k + gamma_k w_ij - b x_ij - u_j) / exp(alpha z_ij)),"
+        "  u_j ~ N(0, sd[g]^2)",
+        "A heteroscedastic (\"scaled\") ordinal probit with threshold covariates on simulated data "
+        "(model_library/simulate.py), as gllamm's oprobit link with its thres() and s() options "
+        "(Skrondal & Rabe-Hesketh 2004, ch. 2.3): the latent response's residual SD is "
+        "exp(log_scale[z] z) (dispersion='~ z'), each threshold has its own shift with w "
+        "(tau[k|k+1~w], thresholds='~ w'), and clusters g have a random intercept. Four "
+        "categories, six responses per cluster.",
+        "ordinal",
+        "scaled_ordinal_probit.csv",
+        "y ~ x + (1 | g)",
+        "ordinal",
+        "probit",
+        options={"thresholds": "~ w", "dispersion": "~ z"},
+        truth=TRUTH["scaled_ordinal_probit"],
     ),
 )
