@@ -28,8 +28,8 @@ Modules, in the order of the pipeline:
   ML graph), their priors (exchangeable ones for exchangeable labels) and NUTS;
   :mod:`~glpp.bayes.labels`: each draw of exchangeable classes relabelled to the ML fit.
 
-Only models whose latents vary at one level are supported so far (GLMMs with
-one grouping, factor/IRT/SEM models); three-level models raise ``SpecError``.
+- :mod:`~glpp.bayes.multilevel`: both kinds for latents at several levels (three-level
+  models and deeper).
 """
 
 from glpp.bayes.build import build_pymc_model, compile_mode

@@ -19,8 +19,9 @@ evaluate the likelihood through the graph of the ML path,
   as a :func:`pymc.Potential`. Points per latent dimension: ``nip`` or
   :func:`glpp.bayes.nip.default_nip`.
 
-Only models whose latents vary at one level are supported so far (GLMMs with
-one grouping, factor/IRT/SEM models); three-level models raise ``SpecError``.
+Models with latents at several levels (three-level models and deeper) are built by
+:mod:`glpp.bayes.multilevel`: the latent kind from the multilevel ML graph, the marginal kind
+from the ML objective wrapped as an Op with its exact gradient.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.replace import graph_replace
 
 from glpp.bayes.marginal import data_replacements, marginal_cluster_loglik
+from glpp.bayes.multilevel import MarginalLoglikOp, level_latents, multilevel_latent_predictor
 from glpp.bayes.nip import default_nip, pilot_fit
 from glpp.bayes.parameterization import check_parameterization, resolve_parameterization
 from glpp.bayes.parameters import add_parameters, PyMCParameters
@@ -56,8 +58,8 @@ def compile_mode() -> Mode:
 
 # ------------------------------------------------------------- models
 def check_supported(model) -> None:
-    """Raise :class:`SpecError` unless the model can be sampled: one level of continuous
-    latents (GLMMs, factor/IRT/SEM models; a family per item or per row included), or latent
+    """Raise :class:`SpecError` unless the model can be sampled: continuous latents at one or
+    more levels (GLMMs, factor/IRT/SEM models; a family per item or per row included), or latent
     classes whose labels are anchored (:func:`glpp.bayes.discrete.check_discrete_supported`), no
     residual covariances of items. Checked before anything is fitted or compiled."""
     if model.design.discrete is not None:  # the marginal kind, for classes with anchored labels
@@ -70,11 +72,6 @@ def check_supported(model) -> None:
         raise SpecError(
             f"'{covariance.left} ~~ {covariance.right}': Bayesian fitting of models with residual covariances "
             "of items is not supported yet; use fit()"
-        )
-    if len(model.design.levels) > 1:
-        raise SpecError(
-            "Bayesian models are available for models with latent variables at one level only so far; "
-            f"this model has {len(model.design.levels)} levels ({', '.join(level.name for level in model.design.levels)})"
         )
 
 
@@ -131,9 +128,15 @@ def build_pymc_model(
     resolved = resolve_priors(model, priors)
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = add_parameters(model, pm_model, resolved)
-        if kind == "marginal":
+        several_levels = len(model.design.levels) > 1
+        if kind == "marginal" and several_levels:
+            loglik, _ = MarginalLoglikOp(model, nip or default_nip(model))(parameters.theta)
+            pm.Potential("marginal_loglik", loglik)
+        elif kind == "marginal":
             cluster_loglik = marginal_cluster_loglik(model, parameters.theta, nip or default_nip(model))
             pm.Potential("marginal_loglik", cluster_loglik.sum())
+        elif several_levels:
+            _observed(model, *multilevel_latent_predictor(model, parameters, choices), [])
         else:
             _add_latent_likelihood(model, parameters, choices[model.design.levels[0].name])
     pm_model.glpp_theta = parameters.theta  # used by sample() for the per-cluster log-likelihoods
@@ -152,17 +155,7 @@ def _add_latent_likelihood(model, parameters: PyMCParameters, parameterization: 
     disturbances (the latents themselves when there are no structural paths).
     """
     level = model.design.levels[0]
-    dims = (level.name, f"{level.name}_latent")
-    factor = parameters.factors[0]
-    if parameterization == "noncentered":
-        standard = pm.Normal(f"z[{level.name}]", 0.0, 1.0, dims=dims)
-        pm.Deterministic(f"b[{level.name}]", standard @ factor.T, dims=dims)
-    elif level.n_latents == 1:  # centred, one latent: a normal per cluster
-        effects = pm.Normal(f"b[{level.name}]", 0.0, factor[0, 0], dims=dims)
-        standard = effects / factor[0, 0]
-    else:  # centred
-        effects = pm.MvNormal(f"b[{level.name}]", mu=pt.zeros(level.n_latents), chol=factor, dims=dims)
-        standard = pt.linalg.solve_triangular(factor, effects.T, lower=True).T
+    standard = level_latents(level, parameters.factors[0], parameterization)
     graph = OneLevelGraph(model.layout, model.family, model.link)
     # one gather per latent (vectors: the cheapest gradient for NUTS)
     latent_eta = sum(graph.loadings[:, a] * graph.clusters.gather(graph.modes[:, a]) for a in range(level.n_latents))

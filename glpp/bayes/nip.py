@@ -38,11 +38,14 @@ NIP_TOLERANCE = 0.05
 
 def pilot_fit(model):
     """The pilot ML fit of :func:`sample`: at the smallest rule of :data:`NIP_CANDIDATES` (the
-    closed form for gaussian identity-link models); None when it fails. It chooses the marginal
+    closed form for gaussian identity-link models; ML's own ``nip="auto"`` with latents at
+    several levels); None when it fails. It chooses the marginal
     kind's points (:func:`choose_nip`) and the latent kind's parameterisation
     (:mod:`glpp.bayes.parameterization`)."""
     level = model.design.levels[0]
-    nip = "auto" if model.family.is_linear_gaussian(model.link) else NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)[0]
+    several_levels = len(model.design.levels) > 1  # the ML path's own choice of points per level
+    linear = model.family.is_linear_gaussian(model.link)
+    nip = "auto" if linear or several_levels else NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)[0]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -51,7 +54,7 @@ def pilot_fit(model):
         return None
 
 
-def choose_nip(model, fit=None) -> int:
+def choose_nip(model, fit=None) -> int | tuple[int, ...]:
     """Points per dimension for sampling the marginal kind, chosen for the data.
 
     1 for a gaussian identity-link model (adaptive quadrature with one point is
@@ -62,10 +65,14 @@ def choose_nip(model, fit=None) -> int:
     hundredths, which moves posterior means by a few hundredths of a posterior SD
     (toenail: 21 points; 15 points err by 0.2 and shift the mean of ``log
     sd[patient]`` by 0.1 posterior SD). Falls back to :data:`DEFAULT_NIP` when the
-    fit fails.
+    fit fails. With latents at several levels: the points per level at which the pilot
+    fit's ``nip="auto"`` settled.
     """
     if model.family.is_linear_gaussian(model.link):
         return 1
+    if len(model.design.levels) > 1:  # the points per level that ML's nip="auto" settled at
+        fit = fit if fit is not None else pilot_fit(model)
+        return DEFAULT_NIP if fit is None or not fit.nip else fit.nip
     level = model.design.levels[0]
     candidates = NIP_CANDIDATES.get(level.n_latents, NIP_CANDIDATES_HIGHER)
     fit = fit if fit is not None else pilot_fit(model)

@@ -15,6 +15,7 @@ from pytensor.graph.traversal import ancestors
 
 from glpp.bayes.build import response_name, compile_mode
 from glpp.bayes.marginal import marginal_objective
+from glpp.bayes.multilevel import objective_for
 from glpp.bayes.nip import DEFAULT_NIP
 
 __all__ = ["cluster_loglik_draws"]
@@ -59,8 +60,15 @@ def cluster_loglik_draws(
     Returns
     -------
     loglik : ndarray, shape (..., J)
+        ``J`` top-level clusters (several latent levels: by the ML objective,
+        :func:`glpp.bayes.multilevel.objective_for`, whose latents are not drawn here).
     effects : ndarray, shape (..., J, d), or None
     """
+    if len(model.design.levels) > 1:
+        objective = objective_for(model, nip)
+        flat = theta.reshape(-1, theta.shape[-1])
+        loglik = np.stack([objective.loglik(point)[2] for point in flat])
+        return loglik.reshape(*theta.shape[:-1], loglik.shape[-1]), None
     objective = marginal_objective(model, nip)
     functions = objective.functions
     flat = theta.reshape(-1, theta.shape[-1])
@@ -110,7 +118,7 @@ def augment_datatree(model, pm_model, idata, kind, nip, random_seed, sampling_se
     started = time.perf_counter()
     posterior = idata["posterior"].to_dataset()
     theta = _theta_draws(pm_model, posterior)
-    level = model.design.levels[0]
+    level = model.design.levels[-1]  # the top level: one log-likelihood per top-level cluster
     loglik, effects = cluster_loglik_draws(model, theta, nip, latents=(kind == "marginal"), rng=random_seed)
     coords = {"chain": posterior["chain"].values, "draw": posterior["draw"].values}
     label = level.name
