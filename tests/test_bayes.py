@@ -395,6 +395,31 @@ def test_factor_marginal_potential_is_the_ml_loglik(factor_fits):
     assert potential == pytest.approx(fit.loglik, abs=LOGP_TOLERANCE)
 
 
+def test_jointly_normal_marginal_kind_is_the_exact_normal_model(factor_fits):
+    """Gaussian CFA (jointly normal items: the marginal kind evaluates the ML fit's exact
+    likelihood): each unit's stored log-likelihood is its multivariate normal density, and the
+    factor draws follow the normal posterior, both written out here with numpy and scipy."""
+    model, fit = factor_fits["cfa"]
+    params = fit.params
+    theta = model.layout.theta_from_named(dict(params))
+    repeats = 2000
+    loglik, effects = bayes.cluster_loglik_draws(model, np.tile(theta, (repeats, 1)), nip=1, latents=True, rng=3)
+    data = pd.read_csv(DATA / "holzinger.csv")
+    items = ["x1", "x2", "x3"]
+    y = data[items].to_numpy() - np.array([params[f"nu[{item}]"] for item in items])
+    loading = np.array([1.0, params["lambda[visual,x2]"], params["lambda[visual,x3]"]])
+    residual = np.array([params[f"sigma[{item}]"] ** 2 for item in items])
+    variance = params["sd[visual]"] ** 2
+    covariance = variance * np.outer(loading, loading) + np.diag(residual)
+    np.testing.assert_allclose(loglik[0], stats.multivariate_normal(np.zeros(3), covariance).logpdf(y), atol=1e-8)
+    posterior_variance = 1.0 / (1.0 / variance + np.sum(loading**2 / residual))
+    posterior_mean = posterior_variance * (y @ (loading / residual))
+    draws = effects[:, :, 0]
+    standard_error = np.sqrt(posterior_variance / repeats)
+    assert np.max(np.abs(draws.mean(axis=0) - posterior_mean) / standard_error) < 5.0
+    assert draws.std(axis=0).mean() == pytest.approx(np.sqrt(posterior_variance), rel=0.02)
+
+
 def test_factor_latent_likelihood_is_the_family_density(factor_fits):
     """CFA latent kind at fixed latents: item-specific sigmas and loadings, checked with scipy."""
     model, fit = factor_fits["cfa"]

@@ -21,7 +21,8 @@ evaluate the likelihood through the graph of the ML path,
 
 Models with latents at several levels (three-level models and deeper) are built by
 :mod:`glpp.bayes.multilevel`: the latent kind from the multilevel ML graph, the marginal kind
-from the ML objective wrapped as an Op with its exact gradient.
+from the ML objective wrapped as an Op with its exact gradient (so is the marginal kind of
+jointly normal items on wide data: their exact likelihood).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pytensor.compile.mode import Mode, get_mode
 from pytensor.graph.replace import graph_replace
 
 from glpp.bayes.marginal import data_replacements, marginal_cluster_loglik
-from glpp.bayes.multilevel import MarginalLoglikOp, level_latents, multilevel_latent_predictor
+from glpp.bayes.multilevel import MarginalLoglikOp, level_latents, multilevel_latent_predictor, uses_ml_objective
 from glpp.bayes.nip import default_nip, pilot_fit
 from glpp.bayes.parameterization import check_parameterization, resolve_parameterization
 from glpp.bayes.parameters import add_parameters, PyMCParameters
@@ -129,7 +130,7 @@ def build_pymc_model(
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = add_parameters(model, pm_model, resolved)
         several_levels = len(model.design.levels) > 1
-        if kind == "marginal" and several_levels:
+        if kind == "marginal" and uses_ml_objective(model):
             loglik, _ = MarginalLoglikOp(model, nip or default_nip(model))(parameters.theta)
             pm.Potential("marginal_loglik", loglik)
         elif kind == "marginal":

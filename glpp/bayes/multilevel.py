@@ -1,4 +1,5 @@
-"""PyMC models with latents at two or more levels (three-level models and deeper).
+"""PyMC models with latents at two or more levels (three-level models and deeper), and the
+marginal kind of jointly normal items (:func:`uses_ml_objective`).
 
 - ``kind="latent"`` (:func:`multilevel_latent_predictor`): every level's latents are
   PyMC variables (centred or non-centred per level, as for one level); each row's linear
@@ -27,28 +28,36 @@ from glpp.errors import SpecError
 from glpp.fitting.engines import make_objective
 from glpp.likelihood.multilevel import ClusterOrder, _Graph, multilevel_data
 
-__all__ = ["MarginalLoglikOp", "multilevel_latent_predictor", "level_latents", "objective_for", "multilevel_nip"]
+__all__ = ["uses_ml_objective", "MarginalLoglikOp", "multilevel_latent_predictor", "level_latents", "objective_for", "multilevel_nip"]
+
+
+def uses_ml_objective(model) -> bool:
+    """Whether the marginal kind evaluates the ML objective (:class:`MarginalLoglikOp`): for
+    latents at several levels, and for jointly normal items on wide data (factor models with
+    gaussian items), whose exact likelihood the ML fit has compiled already: no quadrature graph
+    to compile for PyMC."""
+    design = model.design
+    return design.discrete is None and (len(design.levels) > 1 or design.jointly_normal)
 
 
 def multilevel_nip(model, nip) -> int | tuple[int, ...] | str:
-    """The ``nip`` of the objective of a model with several latent levels: ``"auto"`` (the exact
-    likelihood) for a gaussian identity-link model whose integrand is gaussian, else ``nip``
-    (points per dimension at every level, or one number per level)."""
-    if model.family.is_linear_gaussian(model.link) and model.design.two_level_normal:
+    """The ``nip`` of :func:`objective_for`: ``"auto"`` (the exact likelihood) for jointly normal
+    items, else ``nip`` (points per dimension at every level, or one number per level)."""
+    if model.design.jointly_normal or model.design.two_level_normal:
         return "auto"
     return nip
 
 
 def objective_for(model, nip):
     """The ML objective (:func:`glpp.fitting.engines.make_objective`) with ``nip`` points per
-    level (:func:`multilevel_nip`): ``objective.loglik(theta)`` gives the log-likelihood, its
+    level or the exact likelihood (:func:`multilevel_nip`): ``objective.loglik(theta)`` gives the log-likelihood, its
     gradient and each top-level cluster's log-likelihood."""
     design = model.design
     return make_objective(design, model.layout, model.family, model.link, nip=multilevel_nip(model, nip))
 
 
 class MarginalLoglikOp(Op):
-    """theta -> the marginal log-likelihood of a model with several latent levels.
+    """theta -> the marginal log-likelihood of a model of :func:`uses_ml_objective`.
 
     Evaluated by the ML objective (:func:`objective_for`), which also gives the exact
     gradient: the Op's pullback is the cotangent times that gradient (a second output). The

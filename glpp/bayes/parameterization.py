@@ -39,7 +39,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from glpp.bayes.marginal import marginal_objective
-from glpp.bayes.multilevel import objective_for
+from glpp.bayes.multilevel import objective_for, uses_ml_objective
 from glpp.errors import SpecError
 
 __all__ = [
@@ -74,7 +74,7 @@ def posterior_variance_share(model, theta: np.ndarray) -> dict[str, float]:
         negative Hessian of cluster ``j``'s log-posterior of its standardised latents at its
         mode (1 when the data say nothing about the latents, near 0 when they pin them down).
     """
-    if len(model.design.levels) > 1:  # the posterior covariances at every level (ML objective)
+    if uses_ml_objective(model):  # the posterior covariances at every level (ML objective)
         moments = objective_for(model, 1).latent_moments(theta)
         return {
             level.name: float(np.mean(np.diagonal(covariance, axis1=1, axis2=2)))

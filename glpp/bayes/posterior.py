@@ -15,7 +15,7 @@ from pytensor.graph.traversal import ancestors
 
 from glpp.bayes.build import response_name, compile_mode
 from glpp.bayes.marginal import marginal_objective
-from glpp.bayes.multilevel import objective_for
+from glpp.bayes.multilevel import objective_for, uses_ml_objective
 from glpp.bayes.nip import DEFAULT_NIP
 
 __all__ = ["cluster_loglik_draws"]
@@ -55,34 +55,36 @@ def cluster_loglik_draws(
         Also draw each cluster's latent effects (``L u``) from their
         conditional posterior given the draw: sampling-importance-resampling
         with a multivariate-t proposal at the adaptive-quadrature centre
-        and scale (:data:`LATENT_PROPOSALS` proposals).
+        and scale (:data:`LATENT_PROPOSALS` proposals); exactly, from the normal
+        posterior, for jointly normal items (:func:`glpp.bayes.multilevel.uses_ml_objective`).
 
     Returns
     -------
     loglik : ndarray, shape (..., J)
-        ``J`` top-level clusters (several latent levels: by the ML objective,
-        :func:`glpp.bayes.multilevel.objective_for`, whose latents are not drawn here).
+        ``J`` top-level clusters.
     effects : ndarray, shape (..., J, d), or None
+        None also for latents at several levels (not drawn).
     """
-    if len(model.design.levels) > 1:
-        objective = objective_for(model, nip)
-        flat = theta.reshape(-1, theta.shape[-1])
-        loglik = np.stack([objective.loglik(point)[2] for point in flat])
-        return loglik.reshape(*theta.shape[:-1], loglik.shape[-1]), None
-    objective = marginal_objective(model, nip)
-    functions = objective.functions
     flat = theta.reshape(-1, theta.shape[-1])
-    level = model.design.levels[0]
-    n_clusters, d = level.n_clusters, level.n_latents
-    loglik = np.empty((flat.shape[0], n_clusters))
-    effects = np.empty((flat.shape[0], n_clusters, d)) if latents else None
     rng = np.random.default_rng(rng)
-    for s, point in enumerate(flat):
-        loglik[s] = objective.loglik(point)[2]
-        if latents:
-            effects[s] = _draw_latents(objective, functions, point, model, rng)
+    if uses_ml_objective(model):  # the ML objective (several levels; jointly normal items)
+        objective = objective_for(model, nip)
+        loglik = np.stack([objective.loglik(point)[2] for point in flat])
+        one_level = len(model.design.levels) == 1
+        effects = np.stack([_normal_latents(objective, point, model, rng) for point in flat]) if latents and one_level else None
+    else:
+        objective = marginal_objective(model, nip)
+        loglik = np.stack([objective.loglik(point)[2] for point in flat])
+        effects = np.stack([_draw_latents(objective, objective.functions, point, model, rng) for point in flat]) if latents else None
     shape = theta.shape[:-1]
-    return loglik.reshape(*shape, n_clusters), (effects.reshape(*shape, n_clusters, d) if latents else None)
+    return loglik.reshape(*shape, -1), (None if effects is None else effects.reshape(*shape, *effects.shape[1:]))
+
+
+def _normal_latents(objective, theta, model, rng) -> np.ndarray:
+    """One draw of every cluster's latent effects from their (normal) posterior given ``theta``."""
+    mean, covariance = objective.latent_moments(theta)[0]
+    standard = mean + np.einsum("jab,jb->ja", np.linalg.cholesky(covariance), rng.standard_normal(mean.shape))
+    return standard @ model.layout.cholesky_factors(theta)[0].T
 
 
 def _draw_latents(objective, functions, theta, model, rng) -> np.ndarray:
