@@ -297,7 +297,7 @@ def sample_discrete(model, kind: str, run: dict, *, priors=None, init="auto", nu
     anchored = labels_anchored(model.design.discrete)
     pivot = init if not isinstance(init, str) else None
     if init == "auto" or (pivot is None and not anchored):
-        pivot = model.fit()
+        pivot = model.fit(progress=False)
     if init == "auto":
         init = pivot
     if not isinstance(init, str):

@@ -49,7 +49,7 @@ def pilot_fit(model):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return model.fit(nip=nip)
+            return model.fit(nip=nip, progress=False)
     except Exception:  # noqa: BLE001 - any failure of the pilot fit: the callers' fallbacks
         return None
 

@@ -12,6 +12,7 @@ else says the kernel is busy; ``True`` always, ``False`` never.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
@@ -84,5 +85,6 @@ class FitProgress:
         if not self.enabled or (not force and now - self._written < REFRESH_SECONDS):
             return
         self._written, self._shown = now, True
-        self._out().write(f"\rglpp fit: nip {self.nip}, iteration {self.iteration:4d}, loglik {self.loglik:.6f}")
+        loglik = f"{self.loglik:.6f}" if math.isfinite(self.loglik) else "(not evaluated yet)"
+        self._out().write(f"\rglpp fit: nip {self.nip}, iteration {self.iteration:4d}, loglik {loglik}")
         self._out().flush()

@@ -55,3 +55,13 @@ def test_the_line_is_rewritten_in_place_and_only_when_enabled():
     assert silent.getvalue() == ""
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         show_progress("yes")
+
+
+def test_progress_before_the_first_evaluation_says_so():
+    stream = io.StringIO()
+    progress = FitProgress(True, stream)
+    progress.set_nip(7)
+    assert "loglik (not evaluated yet)" in stream.getvalue() and "nan" not in stream.getvalue()
+    progress.update(1, -625.5)
+    progress.close()
+    assert "loglik -625.500000" in stream.getvalue()
