@@ -67,6 +67,14 @@ def test_ml_vs_bayes_notebook_tables_ml_and_both_posteriors(tmp_path, monkeypatc
     columns = ("ML estimate", "marginal mean", "marginal MCSE", "full-latent mean", "full-latent MCSE")
     assert any(all(column in text for column in columns) and "sd[patient]" in text for text in html)
     assert any("profile (ML)" in text and "posterior 95% ETI (latent)" in text for text in html)
+    # the three-level model: ML and both posteriors of both variance components, shrinkage at
+    # both levels, Wald/profile/posterior intervals of both SDs
+    assert any(
+        all(column in text for column in columns) and "sd[schoolid:childid]" in text and "sd[schoolid]" in text
+        for text in html
+    )
+    assert any("correlation of EB and posterior means" in text and "schoolid:childid" in text for text in html)
+    assert any("Wald (ML)" in text and "width" in text and "sd[schoolid]" in text for text in html)
 
 
 @pytest.mark.slow
@@ -74,6 +82,13 @@ def test_model_comparison_notebook_compares_by_leave_one_cluster_out(tmp_path, m
     outputs = execute("model_comparison", tmp_path, monkeypatch)
     html = html_outputs(outputs)
     assert any("random intercept" in text and "random slope" in text and "elpd_diff" in text for text in html)
+    # factor models: leave-one-child-out on the 301 children, compared and set beside AIC/BIC
+    printed = text_outputs(outputs)
+    assert "one factor {'chain': 2, 'draw': 500, 'unit': 301}" in printed
+    assert any("one factor" in text and "three factors" in text and "elpd_diff" in text for text in html)
+    assert any("-2 elpd_loo" in text and "BIC" in text for text in html)
+    for criterion in ("AIC", "BIC", "-2 elpd_loo"):
+        assert f"{criterion} prefers: three factors" in printed
 
 
 @pytest.mark.slow
