@@ -133,3 +133,17 @@ def test_sampling_three_levels_agrees_with_ml(three_levels, kind):
         draws = posterior["posterior"][name].to_numpy().ravel()
         assert abs(draws.mean() - estimate) < 3 * draws.std(), name
     assert int(posterior["sample_stats"]["diverging"].sum()) == 0
+
+
+def test_loading_priors_of_factors_at_two_levels():
+    """A two-level factor model (factors of units and of clusters): every free loading gets
+    the loading prior of its own level's factor (lambda centred at the reference item's 1)."""
+    import model_library
+
+    model = model_library.load("demo_twolevel")
+    priors = bayes.default_priors(model)
+    loadings = list(model.layout.loading_parameters)
+    assert any("fw" in name for name in loadings) and any("fb" in name for name in loadings)
+    for name in loadings:
+        assert priors[name].owner.op.name == "normal", name
+        assert float(priors[name].owner.inputs[-2].eval()) == 1.0, name

@@ -110,16 +110,18 @@ def _loading_priors(model) -> dict[str, object]:
     """``lambda[...]``: ``Normal(1, 2 s_item / s_ref)``, or on the item's scale
     (``Normal(0, 5 s_item)``, the first one ``HalfNormal``) for unit-variance latents."""
     design, layout = model.design, model.layout
-    level = design.levels[0]
-    unit_latents = {level.latent_names[row] for lvl, row in layout.unit_variance_rows if lvl == 0}
+    unit_rows = set(layout.unit_variance_rows)
     priors: dict[str, object] = {}
     for k, (entry, (fixed, parameter)) in enumerate(zip(design.loadings, layout.loading_sources)):
         name = layout.loading_parameters[parameter] if fixed is None else None
         if name is None or name in priors:
             continue
+        # the level whose latent it is (a multilevel factor model has factors at several)
+        level_number = next(n for n, level in enumerate(design.levels) if entry.latent in level.latent_names)
+        level = design.levels[level_number]
         position = level.latent_names.index(entry.latent)
         s_item = _item_scale(model, level.loading_index[:, position] == k)
-        if entry.latent in unit_latents:
+        if (level_number, position) in unit_rows:
             first = not any(
                 other.latent == entry.latent and other.fixed is None for other in design.loadings[:k]
             )
