@@ -137,7 +137,6 @@ def test_list_shows_every_model_with_type_rows_and_reference(capsys):
     [
         ("political_democracy", "residual covariances"),
         ("growth_mixture", "growth mixture"),
-        ("guimmun", "one level only"),
     ],
 )
 def test_bayes_refuses_models_sampling_does_not_support(name, reason, capsys):
