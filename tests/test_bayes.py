@@ -17,6 +17,7 @@ from scipy import stats
 
 import glpp
 from tests.lme4_estimates import lme4_estimates
+from tests.pymc_points import assert_gradient_exact, point_at as _point
 from glpp import bayes
 from glpp.likelihood.two_level import COMPILE_MODE
 
@@ -40,18 +41,6 @@ def toenail_theta(toenail) -> np.ndarray:
     layout = toenail.layout
     beta = np.array([TOENAIL_ML[name] for name in layout.fixed_names])
     return layout.theta_from_natural(beta, [np.array([[TOENAIL_ML["sd[patient]"] ** 2]])], None)
-
-
-def _point(pm_model: pm.Model, natural: dict[str, float]) -> dict[str, np.ndarray]:
-    """Initial point of ``pm_model`` with the named parameters set (transformed values)."""
-    point = pm_model.initial_point()
-    for rv in pm_model.free_RVs:
-        if rv.name in natural:
-            value_var = pm_model.rvs_to_values[rv]
-            transform = pm_model.rvs_to_transforms.get(rv)
-            value = np.asarray(natural[rv.name])
-            point[value_var.name] = transform.forward(value).eval() if transform is not None else value
-    return point
 
 
 # ------------------------------------------------------------------ priors
@@ -123,18 +112,7 @@ def test_marginal_potential_is_the_quadrature_loglik(toenail, toenail_theta):
 def test_marginal_gradient_is_exact(toenail):
     """NUTS gradient of the marginal kind vs central differences of its log-density."""
     pm_model = toenail.pymc_model(kind="marginal")
-    function = pm_model.logp_dlogp_function(mode=COMPILE_MODE, ravel_inputs=True)
-    function.set_extra_values({})
-    point = _point(pm_model, TOENAIL_ML)
-    x = np.concatenate([np.atleast_1d(point[v.name]).ravel() for v in pm_model.value_vars])
-    _, gradient = function(x)
-    step = 1e-5
-    numeric = np.empty_like(x)
-    for k in range(x.size):
-        delta = np.zeros_like(x)
-        delta[k] = step
-        numeric[k] = (function(x + delta)[0] - function(x - delta)[0]) / (2 * step)
-    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4)
+    assert_gradient_exact(pm_model, _point(pm_model, TOENAIL_ML))
 
 
 def test_map_is_near_ml(toenail):

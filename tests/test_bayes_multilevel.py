@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pymc as pm
 import pytest
 from scipy import stats
 
 import glpp
 from glpp import bayes
 from glpp.likelihood.two_level import COMPILE_MODE
+from tests.pymc_points import assert_gradient_exact, point_at
 
 FORMULA = "y ~ x + (1 | school/pupil)"
 TRUTH = {"beta[(Intercept)]": 0.5, "beta[x]": -0.8, "sd[school:pupil]": 0.7, "sd[school]": 0.9, "sigma": 0.6}
@@ -32,17 +32,6 @@ def three_levels() -> glpp.Model:
     return glpp.Model(FORMULA, data=data.reset_index(drop=True))
 
 
-def _point(pm_model: pm.Model, natural: dict[str, float]) -> dict[str, np.ndarray]:
-    point = pm_model.initial_point()
-    for rv in pm_model.free_RVs:
-        if rv.name in natural:
-            value_var = pm_model.rvs_to_values[rv]
-            transform = pm_model.rvs_to_transforms.get(rv)
-            value = np.asarray(natural[rv.name])
-            point[value_var.name] = transform.forward(value).eval() if transform is not None else value
-    return point
-
-
 def _effects_by_row(model: glpp.Model, effects: dict[str, np.ndarray]) -> np.ndarray:
     """Each row's sum of its clusters' effects (one value per cluster of each level, design order)."""
     return sum(effects[level.name][level.cluster_index] for level in model.design.levels)
@@ -52,7 +41,7 @@ def _effects_by_row(model: glpp.Model, effects: dict[str, np.ndarray]) -> np.nda
 def test_latent_kind_is_the_normal_density_given_both_levels(three_levels, parameterization):
     model = three_levels
     pm_model = bayes.build_pymc_model(model, "latent", parameterization=parameterization)
-    point = _point(pm_model, TRUTH)
+    point = point_at(pm_model, TRUTH)
     rng = np.random.default_rng(5)
     effects = {}
     for level in model.design.levels:
@@ -92,7 +81,7 @@ def _exact_loglik(model: glpp.Model, natural: dict[str, float]) -> np.ndarray:
 
 def test_marginal_kind_is_the_exact_three_level_likelihood(three_levels):
     pm_model = three_levels.pymc_model(kind="marginal")
-    point = _point(pm_model, TRUTH)
+    point = point_at(pm_model, TRUTH)
     potential_graph = pm_model.replace_rvs_by_values([pm_model.potentials[0]])[0]
     potential = pm_model.compile_fn(potential_graph, mode=COMPILE_MODE)(point)
     per_school = _exact_loglik(three_levels, TRUTH)
@@ -105,18 +94,7 @@ def test_marginal_kind_is_the_exact_three_level_likelihood(three_levels):
 
 def test_marginal_kind_gradient_is_exact(three_levels):
     pm_model = three_levels.pymc_model(kind="marginal")
-    function = pm_model.logp_dlogp_function(mode=COMPILE_MODE, ravel_inputs=True)
-    function.set_extra_values({})
-    point = _point(pm_model, TRUTH)
-    x = np.concatenate([np.atleast_1d(point[v.name]).ravel() for v in pm_model.value_vars])
-    _, gradient = function(x)
-    step = 1e-5
-    numeric = np.empty_like(x)
-    for k in range(x.size):
-        delta = np.zeros_like(x)
-        delta[k] = step
-        numeric[k] = (function(x + delta)[0] - function(x - delta)[0]) / (2 * step)
-    np.testing.assert_allclose(gradient, numeric, rtol=1e-5, atol=1e-4)
+    assert_gradient_exact(pm_model, point_at(pm_model, TRUTH))
 
 
 @pytest.mark.slow

@@ -15,6 +15,7 @@ from scipy import special
 
 import glpp
 from glpp.likelihood.two_level import COMPILE_MODE
+from tests.pymc_points import point_at as _point
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = json.loads((ROOT / "tests" / "reference" / "ordinal.json").read_text())["wine_ordinal_logit"]
@@ -24,16 +25,6 @@ REFERENCE = json.loads((ROOT / "tests" / "reference" / "ordinal.json").read_text
 def wine():
     data = pd.read_csv(ROOT / "model_library" / "data" / "wine.csv")
     return glpp.Model("rating ~ warm + contact + (1 | judge)", data, family="ordinal")
-
-
-def _point(pm_model, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    point = pm_model.initial_point()
-    for rv in pm_model.free_RVs:
-        if rv.name in values:
-            transform = pm_model.rvs_to_transforms.get(rv)
-            value = np.asarray(values[rv.name], dtype=float)
-            point[pm_model.rvs_to_values[rv].name] = transform.forward(value).eval() if transform else value
-    return point
 
 
 @pytest.mark.slow
