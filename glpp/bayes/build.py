@@ -15,9 +15,11 @@ evaluate the likelihood through the graph of the ML path,
   :class:`pymc.CustomDist` whose log-density is the family's. With
   structural paths ``b`` are the disturbances ``zeta``, not the latents.
 - ``kind="marginal"``: the latents are integrated out by adaptive Gauss-Hermite
-  quadrature (:mod:`glpp.bayes.marginal`); the per-cluster log-likelihood is added
-  as a :func:`pymc.Potential`. Points per latent dimension: ``nip`` or
-  :func:`glpp.bayes.nip.default_nip`.
+  quadrature, by default by the ML fit's own compiled objective wrapped as an Op with its
+  exact gradient (:class:`glpp.bayes.multilevel.MarginalLoglikOp`: nothing new to compile),
+  or with ``marginal_likelihood="graph"`` inside the PyMC graph (:mod:`glpp.bayes.marginal`);
+  the log-likelihood is added as a :func:`pymc.Potential`. Points per latent dimension:
+  ``nip`` or :func:`glpp.bayes.nip.default_nip`.
 
 Models with latents at several levels (three-level models and deeper) are built by
 :mod:`glpp.bayes.multilevel`: the latent kind from the multilevel ML graph, the marginal kind
@@ -91,6 +93,7 @@ def build_pymc_model(
     priors: dict | None = None,
     nip: int | None = None,
     parameterization: str | dict[str, str] = "noncentered",
+    marginal_likelihood: str = "objective",
 ) -> pm.Model:
     """The PyMC model of a glpp :class:`~glpp.Model`.
 
@@ -109,6 +112,14 @@ def build_pymc_model(
         ``"auto"`` chooses by :func:`glpp.bayes.parameterization.choose_parameterization` at
         a pilot ML fit (:func:`glpp.bayes.nip.pilot_fit`). The choice made is the model's
         attribute ``glpp_parameterization`` (a dict by level name).
+    marginal_likelihood : {"objective", "graph"}
+        How the marginal kind of a model with one level of normal latents evaluates the
+        likelihood: ``"objective"`` (default) calls the ML fit's compiled objective through
+        :class:`glpp.bayes.multilevel.MarginalLoglikOp` (its exact gradient; nothing new to
+        compile); ``"graph"`` builds the quadrature into the PyMC graph
+        (:func:`glpp.bayes.marginal.marginal_cluster_loglik`: compiled for PyMC, needed by
+        samplers that compile the whole model themselves, e.g. nutpie). Models with several
+        latent levels or jointly normal items always use the objective.
 
     Examples
     --------
@@ -130,7 +141,9 @@ def build_pymc_model(
     with pm.Model(coords=_coords(model)) as pm_model:
         parameters = add_parameters(model, pm_model, resolved)
         several_levels = len(model.design.levels) > 1
-        if kind == "marginal" and uses_ml_objective(model):
+        if marginal_likelihood not in ("objective", "graph"):
+            raise SpecError(f"marginal_likelihood must be 'objective' or 'graph', not {marginal_likelihood!r}")
+        if kind == "marginal" and (marginal_likelihood == "objective" or uses_ml_objective(model)):
             loglik, _ = MarginalLoglikOp(model, nip or default_nip(model))(parameters.theta)
             pm.Potential("marginal_loglik", loglik)
         elif kind == "marginal":
