@@ -109,6 +109,18 @@ def test_marginal_potential_is_the_quadrature_loglik(toenail, toenail_theta):
     assert potential == pytest.approx(-625.3975, abs=0.25)
 
 
+def test_marginal_kind_through_the_ml_objective(toenail, toenail_theta):
+    """``marginal_likelihood="objective"``: the same log-likelihood as the in-graph quadrature
+    (both adaptive, 15 points) and an exact gradient."""
+    pm_model = bayes.build_pymc_model(toenail, "marginal", nip=bayes.DEFAULT_NIP, marginal_likelihood="objective")
+    point = _point(pm_model, TOENAIL_ML)
+    potential_graph = pm_model.replace_rvs_by_values([pm_model.potentials[0]])[0]
+    potential = pm_model.compile_fn(potential_graph, mode=COMPILE_MODE)(point)
+    per_cluster, _ = bayes.cluster_loglik_draws(toenail, toenail_theta[None, :], nip=bayes.DEFAULT_NIP)
+    assert potential == pytest.approx(per_cluster.sum(), abs=1e-6)
+    assert_gradient_exact(pm_model, point)
+
+
 def test_marginal_gradient_is_exact(toenail):
     """NUTS gradient of the marginal kind vs central differences of its log-density."""
     pm_model = toenail.pymc_model(kind="marginal")

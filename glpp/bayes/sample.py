@@ -101,11 +101,7 @@ def sample(
         return sample_discrete(model, kind, run, priors=priors, init=init, nuts_sampler=nuts_sampler, **kwargs)
     check_supported(model)
     nip, choices = _pilot_choices(model, kind, nip, parameterization)
-    # samplers that compile the whole model themselves get the quadrature in the graph
-    likelihood = "objective" if nuts_sampler == "pymc" else "graph"
-    pm_model = build_pymc_model(
-        model, kind, priors=priors, nip=nip, parameterization=choices, marginal_likelihood=likelihood
-    )
+    pm_model = build_pymc_model(model, kind, priors=priors, nip=nip, parameterization=choices)
     if not isinstance(init, str):  # a fit (MAP or ML): every chain starts at its estimate
         kwargs.setdefault("initvals", _start_at(pm_model, init))
         init = "adapt_diag"

@@ -254,13 +254,20 @@ def cached_functions(
 #: seconds between two looks for the background worker's C functions
 C_READY_INTERVAL = 1.0
 
+#: whether this process is a fork of the one that compiled the JAX functions (PyMC's chain
+#: processes): JAX's threads do not survive a fork (a call into XLA in the child can deadlock),
+#: so a forked process switches every JAX function to its C version before its first call
+_FORKED = [False]
+os.register_at_fork(after_in_child=lambda: _FORKED.__setitem__(0, True))
+
 
 def _switching_to_c(
     functions: dict[str, Callable], compile_c: Callable[[], dict[str, Callable]], c_ready: Callable[[], bool]
 ) -> dict:
     """JAX ``functions`` that switch (all together) to their C versions when these are cached
     (the background worker is done: a notebook's later fits run at C speed; the numbers agree
-    to rounding), or if a first call fails: JAX traces a graph at its first call, and a shape
+    to rounding), in a forked process (PyMC's chains; compiled there if need be), or if a
+    first call fails: JAX traces a graph at its first call, and a shape
     it cannot trace is an error only then."""
     state: dict[str, dict[str, Callable]] = {}
     traced: set[str] = set()
@@ -276,6 +283,8 @@ def _switching_to_c(
         function = functions[name]
 
         def call(*arguments):
+            if "c" not in state and _FORKED[0]:  # never call XLA after a fork
+                switch()
             if "c" not in state and time.monotonic() - last_look[0] > C_READY_INTERVAL:
                 last_look[0] = time.monotonic()
                 if c_ready():
